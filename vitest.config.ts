@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// One config for every package. Tests import workspace packages from source so `npm test`
+// does not depend on a fresh build; binaries spawned by integration tests use dist/ (built by `prepare`).
+const src = (pkg: string) => fileURLToPath(new URL(`./${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@cityflow/protocol': src('protocol'),
+      '@cityflow/forecast': src('forecast'),
+    },
+  },
+  test: {
+    include: ['*/test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
