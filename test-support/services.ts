@@ -11,7 +11,9 @@ export function serviceUrl(name: ServiceName): string | undefined {
   const url = process.env[`CITYFLOW_TEST_${name}_URL`];
   if (url) return url;
   if (process.env.CITYFLOW_REQUIRE_SERVICES === '1')
-    throw new Error(`CITYFLOW_TEST_${name}_URL is not set but CITYFLOW_REQUIRE_SERVICES=1: this service is required`);
+    throw new Error(
+      `CITYFLOW_TEST_${name}_URL is not set but CITYFLOW_REQUIRE_SERVICES=1: this service is required`,
+    );
   console.warn(`[skip] CITYFLOW_TEST_${name}_URL is not set: tests needing it are skipped`);
   return undefined;
 }

@@ -39,7 +39,8 @@ const round = ([lon, lat]) => [Number(lon.toFixed(7)), Number(lat.toFixed(7))];
 
 const nodes = new Map(); // id -> {coord, signalised}
 for (const [i, [, lat]] of ewStreets.entries())
-  for (const [j, [, lon]] of nsStreets.entries()) nodes.set(`${ewIds[i]}-${nsIds[j]}`, { coord: [lon, lat], signalised: true });
+  for (const [j, [, lon]] of nsStreets.entries())
+    nodes.set(`${ewIds[i]}-${nsIds[j]}`, { coord: [lon, lat], signalised: true });
 
 const roads = [];
 function addStreetSegment(a, b, street, lanes, limit) {
@@ -72,16 +73,28 @@ function addStreetSegment(a, b, street, lanes, limit) {
 for (const [i, [name, , lanes, limit]] of ewStreets.entries()) {
   const west = `${ewIds[i]}-W`;
   const east = `${ewIds[i]}-E`;
-  nodes.set(west, { coord: offsetMetres(nodes.get(`${ewIds[i]}-${nsIds[0]}`).coord, -BOUNDARY_M, 0), signalised: false });
-  nodes.set(east, { coord: offsetMetres(nodes.get(`${ewIds[i]}-${nsIds[2]}`).coord, BOUNDARY_M, 0), signalised: false });
+  nodes.set(west, {
+    coord: offsetMetres(nodes.get(`${ewIds[i]}-${nsIds[0]}`).coord, -BOUNDARY_M, 0),
+    signalised: false,
+  });
+  nodes.set(east, {
+    coord: offsetMetres(nodes.get(`${ewIds[i]}-${nsIds[2]}`).coord, BOUNDARY_M, 0),
+    signalised: false,
+  });
   const chain = [west, ...nsIds.map((n) => `${ewIds[i]}-${n}`), east];
   for (let k = 0; k + 1 < chain.length; k++) addStreetSegment(chain[k], chain[k + 1], name, lanes, limit);
 }
 for (const [j, [name, , lanes, limit]] of nsStreets.entries()) {
   const north = `${nsIds[j]}-N`;
   const south = `${nsIds[j]}-S`;
-  nodes.set(north, { coord: offsetMetres(nodes.get(`${ewIds[0]}-${nsIds[j]}`).coord, 0, BOUNDARY_M), signalised: false });
-  nodes.set(south, { coord: offsetMetres(nodes.get(`${ewIds[2]}-${nsIds[j]}`).coord, 0, -BOUNDARY_M), signalised: false });
+  nodes.set(north, {
+    coord: offsetMetres(nodes.get(`${ewIds[0]}-${nsIds[j]}`).coord, 0, BOUNDARY_M),
+    signalised: false,
+  });
+  nodes.set(south, {
+    coord: offsetMetres(nodes.get(`${ewIds[2]}-${nsIds[j]}`).coord, 0, -BOUNDARY_M),
+    signalised: false,
+  });
   const chain = [north, ...ewIds.map((e) => `${e}-${nsIds[j]}`), south];
   for (let k = 0; k + 1 < chain.length; k++) addStreetSegment(chain[k], chain[k + 1], name, lanes, limit);
 }
@@ -90,7 +103,11 @@ const agentOf = (node) => (nodes.get(node).signalised ? `agent-${node}` : undefi
 const features = [];
 for (const r of roads) {
   const { coords, ...props } = r;
-  features.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: coords }, properties: { kind: 'road', ...props } });
+  features.push({
+    type: 'Feature',
+    geometry: { type: 'LineString', coordinates: coords },
+    properties: { kind: 'road', ...props },
+  });
 }
 for (const [id, n] of nodes)
   if (n.signalised)

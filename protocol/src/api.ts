@@ -10,10 +10,19 @@ export const ApiErrorSchema = Type.Object({
 });
 export type ApiError = Static<typeof ApiErrorSchema>;
 
-export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]);
+export const RoleSchema = Type.Union([
+  Type.Literal('viewer'),
+  Type.Literal('operator'),
+  Type.Literal('admin'),
+]);
 export type Role = Static<typeof RoleSchema>;
 
-export const UserSchema = Type.Object({ id: Type.Integer(), email: Type.String(), role: RoleSchema, created_at: Time });
+export const UserSchema = Type.Object({
+  id: Type.Integer(),
+  email: Type.String(),
+  role: RoleSchema,
+  created_at: Time,
+});
 export type User = Static<typeof UserSchema>;
 
 export const CredentialsSchema = Type.Object({
@@ -74,7 +83,11 @@ export const AgentInfoSchema = Type.Object({
 });
 export type AgentInfo = Static<typeof AgentInfoSchema>;
 
-export const AgentCredentialsSchema = Type.Object({ agent_id: Type.String(), username: Type.String(), password: Type.String() });
+export const AgentCredentialsSchema = Type.Object({
+  agent_id: Type.String(),
+  username: Type.String(),
+  password: Type.String(),
+});
 export type AgentCredentials = Static<typeof AgentCredentialsSchema>;
 
 /** Cursor page: `limit` default 50, max 200; `before` = opaque `next_cursor` (or an RFC 3339 time). */
@@ -85,7 +98,11 @@ export const PageQuerySchema = Type.Object({
   before: Type.Optional(Type.String({ maxLength: 200 })),
 });
 export function PageSchema<T extends TSchema>(item: T) {
-  return Type.Object({ data: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]), has_more: Type.Boolean() });
+  return Type.Object({
+    data: Type.Array(item),
+    next_cursor: Type.Union([Type.String(), Type.Null()]),
+    has_more: Type.Boolean(),
+  });
 }
 export type Page<T> = { data: T[]; next_cursor: string | null; has_more: boolean };
 

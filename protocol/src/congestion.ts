@@ -53,7 +53,10 @@ export function speedForScore(score: number, freeFlowKmh: number): number {
 }
 
 /** Free-flow speed: the road's limit if known, else the detector's 85th percentile speed. */
-export function freeFlowSpeed(speedLimitKmh: number | null | undefined, observedP85?: number | null): number | null {
+export function freeFlowSpeed(
+  speedLimitKmh: number | null | undefined,
+  observedP85?: number | null,
+): number | null {
   if (typeof speedLimitKmh === 'number' && speedLimitKmh > 0) return speedLimitKmh;
   if (typeof observedP85 === 'number' && observedP85 > 0) return observedP85;
   return null;

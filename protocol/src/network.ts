@@ -7,9 +7,12 @@ import { type Validated, compileValidator } from './validation.js';
  * and sensors, `kind` in `properties`. Features of other kinds and extra members are ignored.
  */
 const Id = Type.String({ pattern: ID_PATTERN });
-const Position = Type.Tuple([Type.Number({ minimum: -180, maximum: 180 }), Type.Number({ minimum: -90, maximum: 90 })], {
-  additionalItems: true,
-});
+const Position = Type.Tuple(
+  [Type.Number({ minimum: -180, maximum: 180 }), Type.Number({ minimum: -90, maximum: 90 })],
+  {
+    additionalItems: true,
+  },
+);
 
 export const RoadPropsSchema = Type.Object({
   kind: Type.Literal('road'),
@@ -37,7 +40,10 @@ export const SensorPropsSchema = Type.Object({
 
 export const RoadFeatureSchema = Type.Object({
   type: Type.Literal('Feature'),
-  geometry: Type.Object({ type: Type.Literal('LineString'), coordinates: Type.Array(Position, { minItems: 2 }) }),
+  geometry: Type.Object({
+    type: Type.Literal('LineString'),
+    coordinates: Type.Array(Position, { minItems: 2 }),
+  }),
   properties: RoadPropsSchema,
 });
 export const IntersectionFeatureSchema = Type.Object({
@@ -62,13 +68,16 @@ export type Sensor = Static<typeof SensorPropsSchema> & { coordinates: number[] 
 export const NetworkFileSchema = Type.Object({
   type: Type.Literal('FeatureCollection'),
   features: Type.Array(
-    Type.Object({ type: Type.Literal('Feature'), properties: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]) }),
+    Type.Object({
+      type: Type.Literal('Feature'),
+      properties: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    }),
   ),
 });
-export type NetworkFile = { type: 'FeatureCollection'; features: Array<RoadFeature | IntersectionFeature | SensorFeature> } & Record<
-  string,
-  unknown
->;
+export type NetworkFile = {
+  type: 'FeatureCollection';
+  features: Array<RoadFeature | IntersectionFeature | SensorFeature>;
+} & Record<string, unknown>;
 
 /** A loaded, cross-checked network with lookups. */
 export interface Network {
@@ -92,39 +101,20 @@ export function loadNetwork(value: unknown): Validated<Network> {
   const net: Network = { roads: new Map(), intersections: new Map(), sensors: new Map(), agents: new Map() };
   const features = (value as { features: Array<{ properties: Record<string, unknown> | null }> }).features;
   features.forEach((f, i) => {
-    const kind = f.properties?.kind;
-    const prefix = (errs: string[]) => errs.map((e) => `features.${i}.${e}`);
-    if (kind === 'road') {
-      const r = checkRoad(f);
-      if (!r.ok) return void errors.push(...prefix(r.errors));
-      const p = r.value.properties;
-      if (net.roads.has(p.road_id)) return void errors.push(`features.${i}.properties.road_id: duplicate ${p.road_id}`);
-      net.roads.set(p.road_id, { ...p, coordinates: r.value.geometry.coordinates as number[][] });
-    } else if (kind === 'intersection') {
-      const r = checkIntersection(f);
-      if (!r.ok) return void errors.push(...prefix(r.errors));
-      const p = r.value.properties;
-      if (net.intersections.has(p.node_id))
-        return void errors.push(`features.${i}.properties.node_id: duplicate ${p.node_id}`);
-      net.intersections.set(p.node_id, { ...p, coordinates: r.value.geometry.coordinates as number[] });
-    } else if (kind === 'sensor') {
-      const r = checkSensor(f);
-      if (!r.ok) return void errors.push(...prefix(r.errors));
-      const p = r.value.properties;
-      if (net.sensors.has(p.sensor_id))
-        return void errors.push(`features.${i}.properties.sensor_id: duplicate ${p.sensor_id}`);
-      net.sensors.set(p.sensor_id, { ...p, coordinates: r.value.geometry.coordinates as number[] });
-    }
+    errors.push(...indexFeature(net, f, `features.${i}`));
   });
   for (const s of net.sensors.values())
-    if (!net.roads.has(s.road_id)) errors.push(`sensor ${s.sensor_id}: road_id ${s.road_id} is not a road of the network`);
+    if (!net.roads.has(s.road_id))
+      errors.push(`sensor ${s.sensor_id}: road_id ${s.road_id} is not a road of the network`);
   if (net.roads.size === 0) errors.push('features: the network has no road');
   if (errors.length) return { ok: false, errors };
 
   const agent = (id: string) => {
-    let a = net.agents.get(id);
-    if (!a) net.agents.set(id, (a = { sensors: [], roads: [], intersections: [] }));
-    return a;
+    const existing = net.agents.get(id);
+    if (existing) return existing;
+    const created = { sensors: [] as string[], roads: [] as string[], intersections: [] as string[] };
+    net.agents.set(id, created);
+    return created;
   };
   for (const s of net.sensors.values()) {
     const a = agent(s.agent_id);
@@ -135,18 +125,57 @@ export function loadNetwork(value: unknown): Validated<Network> {
   return { ok: true, value: net };
 }
 
+/** Checks one feature by its kind and adds it to the index; returns its problems. */
+function indexFeature(net: Network, f: { properties: Record<string, unknown> | null }, at: string): string[] {
+  const kind = f.properties?.kind;
+  const prefixed = (errs: string[]) => errs.map((e) => `${at}.${e}`);
+  if (kind === 'road') {
+    const r = checkRoad(f);
+    if (!r.ok) return prefixed(r.errors);
+    const p = r.value.properties;
+    if (net.roads.has(p.road_id)) return [`${at}.properties.road_id: duplicate ${p.road_id}`];
+    net.roads.set(p.road_id, { ...p, coordinates: r.value.geometry.coordinates as number[][] });
+  } else if (kind === 'intersection') {
+    const r = checkIntersection(f);
+    if (!r.ok) return prefixed(r.errors);
+    const p = r.value.properties;
+    if (net.intersections.has(p.node_id)) return [`${at}.properties.node_id: duplicate ${p.node_id}`];
+    net.intersections.set(p.node_id, { ...p, coordinates: r.value.geometry.coordinates as number[] });
+  } else if (kind === 'sensor') {
+    const r = checkSensor(f);
+    if (!r.ok) return prefixed(r.errors);
+    const p = r.value.properties;
+    if (net.sensors.has(p.sensor_id)) return [`${at}.properties.sensor_id: duplicate ${p.sensor_id}`];
+    net.sensors.set(p.sensor_id, { ...p, coordinates: r.value.geometry.coordinates as number[] });
+  }
+  return [];
+}
+
 /** Rebuilds a GeoJSON FeatureCollection, optionally restricted to one agent's slice. */
 export function networkToGeoJSON(net: Network, agentId?: string): NetworkFile {
   const slice = agentId ? net.agents.get(agentId) : undefined;
   const keepRoad = (id: string) => !agentId || (slice?.roads.includes(id) ?? false);
   const features: NetworkFile['features'] = [];
   for (const { coordinates, ...p } of net.roads.values())
-    if (keepRoad(p.road_id)) features.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: coordinates as never }, properties: p });
+    if (keepRoad(p.road_id))
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'LineString', coordinates: coordinates as never },
+        properties: p,
+      });
   for (const { coordinates, ...p } of net.intersections.values())
     if (!agentId || p.agent_id === agentId)
-      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: coordinates as never }, properties: p });
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: coordinates as never },
+        properties: p,
+      });
   for (const { coordinates, ...p } of net.sensors.values())
     if (!agentId || p.agent_id === agentId)
-      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: coordinates as never }, properties: p });
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: coordinates as never },
+        properties: p,
+      });
   return { type: 'FeatureCollection', features };
 }

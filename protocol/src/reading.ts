@@ -45,7 +45,8 @@ export function validateReading(value: unknown): ReadingResult {
   const reading = r.value;
   const tsMs = Date.parse(reading.ts);
   // The pattern admits 2026-02-31; Date.parse does not.
-  if (!Number.isFinite(tsMs)) return { ok: false, code: 'CF_INVALID_READING', errors: ['ts: not a real time'] };
+  if (!Number.isFinite(tsMs))
+    return { ok: false, code: 'CF_INVALID_READING', errors: ['ts: not a real time'] };
   return { ok: true, reading, tsMs };
 }
 
@@ -72,7 +73,9 @@ export function parseReadingMessage(
     return {
       ok: false,
       code: 'CF_TOPIC_MISMATCH',
-      errors: [`sensor_id: ${JSON.stringify(result.reading.sensor_id)} differs from topic ${JSON.stringify(topicSensorId)}`],
+      errors: [
+        `sensor_id: ${JSON.stringify(result.reading.sensor_id)} differs from topic ${JSON.stringify(topicSensorId)}`,
+      ],
     };
   return result;
 }

@@ -38,7 +38,8 @@ function level(id: string, what: string): string {
 export const topics = {
   sensor: (sensorId: string) => `${SENSOR_ROOT}/${level(sensorId, 'sensor_id')}`,
   sensorWildcard: () => `${SENSOR_ROOT}/+`,
-  uplink: (agentId: string, stream: UplinkStream) => `${TOPIC_ROOT}/agents/${level(agentId, 'agent_id')}/up/${stream}`,
+  uplink: (agentId: string, stream: UplinkStream) =>
+    `${TOPIC_ROOT}/agents/${level(agentId, 'agent_id')}/up/${stream}`,
   status: (agentId: string) => `${TOPIC_ROOT}/agents/${level(agentId, 'agent_id')}/status`,
   ack: (agentId: string, stream: SequencedStream) =>
     `${TOPIC_ROOT}/agents/${level(agentId, 'agent_id')}/ack/${stream}`,
