@@ -1,0 +1,209 @@
+import { existsSync } from 'node:fs';
+import { CityFlowError, DEFAULT_NETWORK_FILE, loadNetworkFile } from '@cityflow/protocol';
+import { Command, InvalidArgumentError } from 'commander';
+import { BrokerPool } from './broker-pool.js';
+import { resolveBrokers } from './brokers.js';
+import { clockMode, port, positiveNumber, qos, scenarioName, time, utcOffset } from './cli-options.js';
+import { readDemoFile } from './demo-file.js';
+import { DEMO_PORTS, Demo } from './demo/demo.js';
+import { createLogger } from './logger.js';
+import { CsvReplay } from './replay.js';
+import { Simulation } from './simulation.js';
+
+/** commander reports a parser's throw as an invalid argument; keep our `--flag: message` text. */
+const arg =
+  <T>(f: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return f(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+
+/** Runs until SIGINT/SIGTERM, then `stop()`; a second signal exits at once. */
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.once(sig, () => process.exit(130));
+      void stop().then(resolve);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
+
+function brokersFor(net: ReturnType<typeof loadNetworkFile>, o: { broker?: string; demo: string }) {
+  if (o.broker) return resolveBrokers(net, { broker: o.broker });
+  if (!existsSync(o.demo))
+    throw new CityFlowError(
+      'CF_INVALID_CONFIG',
+      `${o.demo} not found: start \`cityflow-sim demo\` first, or pass --demo FILE or --broker URL`,
+    );
+  return resolveBrokers(net, { demo: readDemoFile(o.demo) });
+}
+
+const program = new Command('cityflow-sim')
+  .description('CityFlow simulator: sensor fleet, scenarios, dataset replay, the one-command demo')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description("publish live readings for every sensor of the network to its agent's broker")
+  .option('--network <file>', 'network file (GeoJSON)', DEFAULT_NETWORK_FILE)
+  .option('--demo <file>', 'demo.json giving each agent its broker', './data/demo.json')
+  .option('--broker <url>', 'publish every sensor to this one broker instead of demo.json')
+  .option('--interval <s>', 'seconds between two readings of a sensor', arg(positiveNumber('--interval')), 5)
+  .option('--scenario <name>', 'normal | incident', arg(scenarioName), 'normal')
+  .option(
+    '--speedup <n>',
+    'simulated seconds per wall second (needs --clock data)',
+    arg(positiveNumber('--speedup')),
+    1,
+  )
+  .option(
+    '--clock <mode>',
+    'wall | data',
+    arg(clockMode),
+    process.env.CITYFLOW_CLOCK === 'data' ? 'data' : 'wall',
+  )
+  .option('--start <time>', 'simulated start time, RFC 3339 (needs --clock data)', arg(time('--start')))
+  .option('--duration <s>', 'stop after this many wall seconds', arg(positiveNumber('--duration')))
+  .option('--qos <0|1>', 'MQTT QoS of the readings', arg(qos), 1 as 0 | 1)
+  .option('--seed <n>', 'random seed (same seed, same readings)', arg(positiveNumber('--seed')), 42)
+  .option('--utc-offset <h>', "hours from UTC to the network's local time (rush hours)", arg(utcOffset), 0)
+  .option('--incident-road <id>', 'incident road (default: the road with most feeders)')
+  .option(
+    '--incident-start <min>',
+    'minutes of simulated time before the incident',
+    arg(positiveNumber('--incident-start')),
+    1,
+  )
+  .option(
+    '--incident-duration <min>',
+    'minutes the incident lasts',
+    arg(positiveNumber('--incident-duration')),
+    20,
+  )
+  .action(async (o) => {
+    const log = createLogger('sim');
+    const net = loadNetworkFile(o.network);
+    const sim = new Simulation({
+      network: net,
+      brokers: brokersFor(net, o),
+      scenario: o.scenario,
+      intervalS: o.interval,
+      clock: o.clock,
+      speedup: o.speedup,
+      startMs: o.start,
+      qos: o.qos,
+      seed: o.seed,
+      utcOffsetH: o.utcOffset,
+      incident: { roadId: o.incidentRoad, startAfterMin: o.incidentStart, durationMin: o.incidentDuration },
+      log,
+    });
+    await sim.start();
+    const stop = () => sim.stop();
+    if (o.duration) {
+      const timer = setTimeout(() => void stop().then(() => process.exit(0)), o.duration * 1000);
+      await untilSignal(async () => {
+        clearTimeout(timer);
+        await stop();
+      });
+    } else await untilSignal(stop);
+  });
+
+program
+  .command('replay')
+  .description('replay a long-layout CSV (ts,sensor_id,road_id,speed_kmh,flow_rate,occupancy) to the agents')
+  .requiredOption('--csv <file>', 'CSV file')
+  .option('--network <file>', 'network file that maps sensors to agents', DEFAULT_NETWORK_FILE)
+  .option('--demo <file>', 'demo.json giving each agent its broker', './data/demo.json')
+  .option('--broker <url>', 'publish every row to this one broker (sensors outside the network too)')
+  .option('--speedup <n>', 'data seconds per wall second (0 = as fast as possible)', arg(Number), 1)
+  .option('--rebase', 'shift timestamps so the first row is now (for hubs and agents on the wall clock)')
+  .option('--qos <0|1>', 'MQTT QoS', arg(qos), 1 as 0 | 1)
+  .action(async (o) => {
+    const log = createLogger('replay');
+    if (!(o.speedup >= 0))
+      throw new CityFlowError('CF_INVALID_CONFIG', `--speedup: must be >= 0, got ${o.speedup}`);
+    const net = loadNetworkFile(o.network);
+    const brokers = brokersFor(net, o);
+    if (o.broker) brokers.set('*', o.broker);
+    const pool = new BrokerPool(brokers, o.qos, log);
+    await pool.start();
+    const replay = new CsvReplay({
+      csvPath: o.csv,
+      network: net,
+      pool,
+      fallbackAgent: o.broker ? '*' : undefined,
+      speedup: o.speedup === 0 ? Number.POSITIVE_INFINITY : o.speedup,
+      rebaseToMs: o.rebase ? Date.now() : undefined,
+      log,
+    });
+    const onSignal = () => replay.stop();
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    const stats = await replay.run();
+    await pool.stop();
+    process.stdout.write(`${JSON.stringify(stats)}\n`);
+    process.exit(0);
+  });
+
+program
+  .command('demo')
+  .description('the whole city on one machine: hub, one agent per agent of the network, simulator')
+  .option('--network <file>', 'network file (GeoJSON)', DEFAULT_NETWORK_FILE)
+  .option('--no-sim', 'do not start the simulator (feed the sensors from outside)')
+  .option('--data-dir <dir>', 'where the hub, the agents and demo.json live', './data')
+  .option('--clock <mode>', 'wall | data (every process)', arg(clockMode), 'wall')
+  .option('--port <n>', 'hub HTTP port (console + API)', arg(port('--port')), DEMO_PORTS.api)
+  .option(
+    '--hub-mqtt-port <n>',
+    'hub MQTT port (agents connect here)',
+    arg(port('--hub-mqtt-port')),
+    DEMO_PORTS.hubMqtt,
+  )
+  .option(
+    '--agent-port-base <n>',
+    `agent i gets MQTT port n+i and HTTP port n+${DEMO_PORTS.httpOffset}+i`,
+    arg(port('--agent-port-base')),
+    DEMO_PORTS.agentBase,
+  )
+  .option('--scenario <name>', 'simulator scenario: normal | incident', arg(scenarioName), 'incident')
+  .option('--interval <s>', 'seconds between two readings of a sensor', arg(positiveNumber('--interval')), 5)
+  .option(
+    '--startup-timeout <s>',
+    'how long to wait for the hub and the agents',
+    arg(positiveNumber('--startup-timeout')),
+    90,
+  )
+  .action(async (o) => {
+    const log = createLogger('demo');
+    const demo = new Demo({
+      networkFile: o.network,
+      dataDir: o.dataDir,
+      noSim: !o.sim,
+      clock: o.clock,
+      port: o.port,
+      hubMqttPort: o.hubMqttPort,
+      agentPortBase: o.agentPortBase,
+      scenario: o.scenario,
+      intervalS: o.interval,
+      startupTimeoutS: o.startupTimeout,
+      log,
+    });
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info({ signal: sig }, 'stopping the demo');
+      process.once(sig, () => process.exit(130));
+      void demo.stop(0);
+    };
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    await demo.start();
+    process.exit(await demo.exited);
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  const e = err as Error & { code?: string };
+  process.stderr.write(`${e instanceof CityFlowError ? `${e.code}: ` : ''}${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadNetworkFile } from '@cityflow/protocol';
+import { resolveBrokers } from '../brokers.js';
+import type { ClockMode } from '../clock.js';
+import { type DemoFile, writeDemoFile } from '../demo-file.js';
+import type { Logger } from '../logger.js';
+import { type ScenarioName, Simulation } from '../simulation.js';
+import { resolveBin } from './bins.js';
+import { ChildGroup } from './children.js';
+import { HubClient, agentHubConnected, waitFor } from './hub-client.js';
+import { assertPortsFree, type PortClaim } from './ports.js';
+
+/** Documented port plan: agent i (agents sorted by id) gets MQTT base+i and HTTP base+HTTP_OFFSET+i. */
+export const DEMO_PORTS = { api: 8081, hubMqtt: 1884, agentBase: 18830, httpOffset: 640 } as const;
+export const DEMO_EMAIL = 'demo@cityflow.local';
+
+export interface DemoOptions {
+  networkFile: string;
+  dataDir: string;
+  noSim: boolean;
+  clock: ClockMode;
+  port: number;
+  hubMqttPort: number;
+  agentPortBase: number;
+  scenario: ScenarioName;
+  intervalS: number;
+  startupTimeoutS: number;
+  log: Logger;
+  out?: NodeJS.WritableStream;
+}
+
+export function agentPorts(base: number, index: number): { mqtt: number; http: number } {
+  return { mqtt: base + index, http: base + DEMO_PORTS.httpOffset + index };
+}
+
+/**
+ * The one-command city: hub + one agent process per agent of the network + the simulator.
+ * `start()` resolves once everything is up and demo.json is written; `exited` resolves with the
+ * process exit code when the demo ends (stop() -> 0, a child dying on its own -> 1).
+ */
+export class Demo {
+  private readonly children: ChildGroup;
+  private sim: Simulation | undefined;
+  private failure: ((err: Error) => void) | undefined;
+  private resolveExit!: (code: number) => void;
+  readonly exited = new Promise<number>((r) => {
+    this.resolveExit = r;
+  });
+  private stopping: Promise<void> | undefined;
+  demo: DemoFile | undefined;
+
+  constructor(private readonly opts: DemoOptions) {
+    this.children = new ChildGroup(
+      opts.log,
+      (name, code, signal) => this.childDied(name, code, signal),
+      opts.out,
+    );
+  }
+
+  private childDied(name: string, code: number | null, signal: NodeJS.Signals | null): void {
+    const err = new Error(`${name} exited unexpectedly (code ${code}, signal ${signal})`);
+    this.opts.log.error({ child: name, code, signal }, 'child exited unexpectedly; stopping the demo');
+    if (this.failure) this.failure(err);
+    else void this.stop(1);
+  }
+
+  async start(): Promise<DemoFile> {
+    const o = this.opts;
+    const net = loadNetworkFile(o.networkFile);
+    const agentIds = [...net.agents.keys()].sort();
+    if (agentIds.length > DEMO_PORTS.httpOffset)
+      throw new Error(`too many agents (${agentIds.length}) for the port plan`);
+    const claims: PortClaim[] = [
+      { port: o.port, owner: 'hub API' },
+      { port: o.hubMqttPort, owner: 'hub MQTT' },
+    ];
+    agentIds.forEach((id, i) => {
+      const p = agentPorts(o.agentPortBase, i);
+      claims.push({ port: p.mqtt, owner: `${id} MQTT` }, { port: p.http, owner: `${id} HTTP` });
+    });
+    await assertPortsFree(claims);
+
+    const dataDir = resolve(o.dataDir);
+    const demoPath = join(dataDir, 'demo.json');
+    mkdirSync(join(dataDir, 'agents'), { recursive: true });
+    // A stale demo.json would tell waiting tools the city is up before it is.
+    rmSync(demoPath, { force: true });
+    const password = randomBytes(12).toString('base64url');
+    const apiUrl = `http://127.0.0.1:${o.port}`;
+    const hubMqttUrl = `mqtt://127.0.0.1:${o.hubMqttPort}`;
+    const hubBin = resolveBin('@cityflow/hub', 'cityflow-hub');
+    const agentBin = resolveBin('@cityflow/edge-agent', 'cityflow-agent');
+
+    const failed = new Promise<never>((_, reject) => {
+      this.failure = reject;
+    });
+    failed.catch(() => {});
+    const step = <T>(p: Promise<T>) => Promise.race([p, failed]);
+    try {
+      const env = { ...process.env };
+      for (const k of ['MQTT_URL', 'REDIS_URL']) delete env[k];
+      this.children.start({
+        name: 'hub',
+        command: process.execPath,
+        args: [hubBin, 'serve'],
+        env: {
+          ...env,
+          DATABASE_URL: `pglite://${join(dataDir, 'hub')}`,
+          PORT: String(o.port),
+          MQTT_PORT: String(o.hubMqttPort),
+          NETWORK_FILE: resolve(o.networkFile),
+          CITYFLOW_CLOCK: o.clock,
+          JWT_SECRET: randomBytes(32).toString('base64url'),
+          CITYFLOW_ADMIN_EMAIL: DEMO_EMAIL,
+          CITYFLOW_ADMIN_PASSWORD: password,
+        },
+      });
+      const hub = new HubClient(apiUrl);
+      await step(waitFor('the hub API', () => hub.healthy(), o.startupTimeoutS * 1000));
+      await step(hub.login(DEMO_EMAIL, password));
+      const agents: DemoFile['agents'] = [];
+      for (const [i, id] of agentIds.entries()) {
+        const cred = await step(hub.agentCredentials(id));
+        const p = agentPorts(o.agentPortBase, i);
+        const agentDir = join(dataDir, 'agents', id);
+        // The agent's flags are DESIGN.md's `cityflow-agent run` contract.
+        this.children.start({
+          name: id,
+          command: process.execPath,
+          args: [
+            agentBin,
+            'run',
+            '--agent-id',
+            id,
+            '--data-dir',
+            agentDir,
+            '--mqtt-port',
+            String(p.mqtt),
+            '--http-port',
+            String(p.http),
+            '--hub-url',
+            hubMqttUrl,
+            '--hub-username',
+            cred.username,
+            '--hub-password',
+            cred.password,
+            '--clock',
+            o.clock,
+          ],
+          env,
+        });
+        agents.push({
+          agent_id: id,
+          mqtt_url: `mqtt://127.0.0.1:${p.mqtt}`,
+          http_url: `http://127.0.0.1:${p.http}`,
+          data_dir: agentDir,
+        });
+      }
+      await step(
+        Promise.all(
+          agents.map((a) =>
+            waitFor(
+              `${a.agent_id} to connect to the hub`,
+              () => agentHubConnected(a.http_url),
+              o.startupTimeoutS * 1000,
+            ),
+          ),
+        ),
+      );
+      this.demo = {
+        api_url: apiUrl,
+        hub_mqtt_url: hubMqttUrl,
+        demo_user: { email: DEMO_EMAIL, password },
+        agents,
+      };
+      writeDemoFile(demoPath, this.demo);
+      if (!o.noSim) {
+        this.sim = new Simulation({
+          network: net,
+          brokers: resolveBrokers(net, { demo: this.demo }),
+          scenario: o.scenario,
+          intervalS: o.intervalS,
+          clock: o.clock,
+          speedup: 1,
+          qos: 1,
+          utcOffsetH: 0,
+          log: o.log.child({ name: 'sim' }),
+        });
+        await step(this.sim.start());
+      }
+    } catch (err) {
+      this.failure = undefined;
+      await this.stop(1);
+      throw err;
+    }
+    this.failure = undefined;
+    this.banner(demoPath);
+    return this.demo;
+  }
+
+  private banner(demoPath: string): void {
+    const o = this.opts;
+    const d = this.demo!;
+    const lines = [
+      '',
+      `CityFlow demo is up: ${d.agents.length} agents, ${o.noSim ? 'no simulator (feed the sensors yourself)' : `simulator scenario "${o.scenario}"`}`,
+      `  console:   http://localhost:${o.port}`,
+      `  login:     ${d.demo_user.email} / ${d.demo_user.password}`,
+      `  API:       ${d.api_url}   hub MQTT: ${d.hub_mqtt_url}`,
+      `  agents:    sensor brokers ${d.agents[0]?.mqtt_url ?? '-'} ... (all in ${demoPath})`,
+      '  Ctrl-C stops everything.',
+      '',
+    ];
+    (o.out ?? process.stdout).write(lines.join('\n') + '\n');
+  }
+
+  /** Stops the simulator, then the agents (so their last data reaches the hub), then the hub. */
+  stop(code = 0): Promise<void> {
+    // Stopped while starting (Ctrl-C during startup): abort the waits instead of timing out.
+    this.failure?.(new Error('the demo was stopped while starting'));
+    this.stopping ??= (async () => {
+      await this.sim
+        ?.stop()
+        .catch((e: Error) => this.opts.log.warn({ err: e.message }, 'simulator stop failed'));
+      const agents = this.children.running.filter((n) => n !== 'hub');
+      await this.children.stop([agents, ['hub']]);
+      this.resolveExit(code);
+    })();
+    return this.stopping;
+  }
+}
