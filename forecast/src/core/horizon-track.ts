@@ -1,0 +1,43 @@
+import { ResidualQuantiles } from './residuals.js';
+import { Rls } from './rls.js';
+
+/**
+ * What one series remembers for one learned horizon h (in buckets): the forecasts it issued for the
+ * last h+1 bases (so each can be scored when its target bucket closes), their features (for the
+ * online fit) and the residual quantiles that give the prediction interval.
+ */
+export class HorizonTrack {
+  readonly len: number;
+  readonly base: Float64Array;
+  readonly pred: Float64Array;
+  readonly scale: Float64Array;
+  readonly yb: Float64Array;
+  readonly feats: Float64Array | null;
+  readonly resid: ResidualQuantiles;
+  readonly rls: Rls | null;
+
+  constructor(
+    readonly h: number,
+    readonly d: number,
+    rlsLambda?: number,
+  ) {
+    this.len = h + 1;
+    this.base = new Float64Array(this.len).fill(Number.NaN);
+    this.pred = new Float64Array(this.len);
+    this.scale = new Float64Array(this.len);
+    this.yb = new Float64Array(this.len);
+    this.feats = d > 0 ? new Float64Array(this.len * d) : null;
+    this.rls = d > 0 ? new Rls(d, rlsLambda) : null;
+    // Prior half-width in residual-scale units: a random walk of h steps, 80 % two-sided.
+    this.resid = new ResidualQuantiles(1.6 * Math.sqrt(h));
+  }
+
+  slot(b: number): number {
+    return ((b % this.len) + this.len) % this.len;
+  }
+
+  /** Feature row for a slot (a view, written by the model). */
+  row(slot: number): Float64Array {
+    return this.feats!.subarray(slot * this.d, (slot + 1) * this.d);
+  }
+}

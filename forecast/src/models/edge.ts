@@ -1,0 +1,56 @@
+import { BucketForecaster, type Series } from '../core/bucket-forecaster.js';
+import type { HorizonTrack } from '../core/horizon-track.js';
+import type { ForecasterOptions, SeriesForecaster } from '../types.js';
+
+/** Number of features of the edge regression (the network model appends its own after these). */
+export const EDGE_FEATURES = 5;
+
+/**
+ * `cityflow-edge`: per road and per horizon h, a linear model of the change y[b+h] − y[b] fitted
+ * online by recursive least squares on
+ *   1, P(b+h) − P(b)  (the daily profile's expected change),
+ *   y − P(b)          (today's anomaly: congestion clears towards the profile),
+ *   y − y[b−1]        (short trend), y − mean(y[b−L..b−1]) (30-min trend, also smooths noise),
+ * where P is the smoothed time-of-day profile learned online (the level where a time of day was never
+ * seen). All weights start at 0, i.e. persistence, so a cold road degrades to the last value and the
+ * fit takes over as evidence accumulates. Cost per bucket: 3 horizons × (5² + 5) multiply-adds.
+ */
+export class EdgeForecaster extends BucketForecaster {
+  readonly modelVersion: string = 'cityflow-edge';
+
+  constructor(opts?: ForecasterOptions, extraFeatures = 0) {
+    super(opts, EDGE_FEATURES + extraFeatures, 0.9995);
+  }
+
+  protected profileAt(s: Series, k: number, fallback: number): number {
+    const p = s.profile.smooth(k);
+    if (!Number.isNaN(p)) return p;
+    return Number.isNaN(s.level) ? fallback : s.level;
+  }
+
+  /** Writes the edge features into x[0..EDGE_FEATURES); returns the base value (NaN = none). */
+  protected edgeFeatures(s: Series, b: number, h: number, x: Float64Array): number {
+    const y = s.filled(b, 3);
+    if (Number.isNaN(y)) return y;
+    const y1 = s.filled(b - 1, 3);
+    const m = s.mean(b - this.lagSteps, b - 1);
+    const pb = this.profileAt(s, b, y);
+    const ph = this.profileAt(s, b + h, y);
+    x[0] = 1;
+    x[1] = ph - pb;
+    x[2] = y - pb;
+    x[3] = Number.isNaN(y1) ? 0 : y - y1;
+    x[4] = Number.isNaN(m) ? 0 : y - m;
+    return y;
+  }
+
+  protected predictAt(s: Series, _id: string, b: number, t: HorizonTrack, x: Float64Array): number {
+    const y = this.edgeFeatures(s, b, t.h, x);
+    if (Number.isNaN(y)) return y;
+    return y + t.rls!.predict(x);
+  }
+}
+
+export function createEdgeForecaster(opts?: ForecasterOptions): SeriesForecaster {
+  return new EdgeForecaster(opts);
+}
