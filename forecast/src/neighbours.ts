@@ -42,8 +42,8 @@ export function neighboursFromAdjacency(
 ): Neighbours {
   const acc = new Map<string, Map<string, number>>();
   const add = (a: string, b: string, w: number) => {
-    let m = acc.get(a);
-    if (!m) acc.set(a, (m = new Map()));
+    const m = acc.get(a) ?? new Map<string, number>();
+    acc.set(a, m);
     m.set(b, Math.max(m.get(b) ?? 0, w));
   };
   for (const { from, to, weight } of rows) {

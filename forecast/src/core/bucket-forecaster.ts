@@ -60,7 +60,7 @@ export abstract class BucketForecaster implements SeriesForecaster {
   protected abstract predictAt(s: Series, id: string, b: number, t: HorizonTrack, x: Float64Array): number;
 
   /** Learns from one scored forecast: by default RLS on the change from the base value. */
-  protected learn(s: Series, t: HorizonTrack, slot: number, y: number): void {
+  protected learn(_s: Series, t: HorizonTrack, slot: number, y: number): void {
     if (!t.rls) return;
     const clip = 6 * t.scale[slot]! * Math.sqrt(t.h);
     t.rls.update(t.row(slot), y - t.yb[slot]!, clip);
