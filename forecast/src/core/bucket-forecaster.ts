@@ -14,7 +14,7 @@ export class Series extends SeriesState {
   }
 }
 
-const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
 /**
  * The machinery shared by every model: bucketing, walk-forward self-scoring and learning, interval

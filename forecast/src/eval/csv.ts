@@ -75,7 +75,7 @@ export function parseSeriesCsv(text: string): Dataset {
         if (errors.length < 5) errors.push(`line ${i + 1}: bad ts ${JSON.stringify(f[tsCol])}`);
         continue;
       }
-      cols.forEach((c, j) => rows.push({ t, id: ids[j]!, v: num(f[c]) }));
+      for (let j = 0; j < cols.length; j++) rows.push({ t, id: ids[j]!, v: num(f[cols[j]!]) });
     }
   }
   if (errors.length) throw new CityFlowError('CF_INVALID_CONFIG', `CSV: ${errors.join('; ')}`, errors);

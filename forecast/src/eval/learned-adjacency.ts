@@ -18,7 +18,6 @@ export function learnAdjacency(
     for (let t = lagSteps; t < trainEnd; t++) d[t - lagSteps] = v[t]! - v[t - lagSteps]!;
     return d;
   });
-  const out: Neighbours = new Map();
   const corr = (a: Float64Array, b: Float64Array) => {
     let sa = 0;
     let sb = 0;
