@@ -1,0 +1,47 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CityFlowError } from '@cityflow/protocol';
+import { MetaStore } from '../storage/meta-store.js';
+import { OutboxStore } from '../storage/outbox-store.js';
+import { ReadingsStore } from '../storage/readings-store.js';
+import { DB_FILE, type Db, openDb } from '../storage/sqlite.js';
+
+/** Thrown by verbs to exit non-zero with a message (and a JSON error document under --json). */
+export class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    readonly doc?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function intOption(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new CityFlowError(
+        'CF_INVALID_CONFIG',
+        `${flag}: expected a port 0-65535, got ${JSON.stringify(v)}`,
+      );
+    return n;
+  };
+}
+
+/** Opens an agent's SQLite file for inspection while the agent may be running (WAL allows it). */
+export function openStores(dataDir: string): {
+  db: Db;
+  meta: MetaStore;
+  outbox: OutboxStore;
+  readings: ReadingsStore;
+} {
+  if (!existsSync(join(dataDir, DB_FILE)))
+    throw new CliFailure(`no agent database in ${dataDir} (${DB_FILE} missing): check --data-dir`);
+  const db = openDb(dataDir, { sync: 'normal' });
+  return { db, meta: new MetaStore(db), outbox: new OutboxStore(db), readings: new ReadingsStore(db) };
+}
+
+export function print(json: boolean, doc: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(doc)}\n` : `${human()}\n`);
+}

@@ -1,0 +1,58 @@
+/**
+ * The agent's sense of "now". `wall` follows the system clock corrected by the skew measured against
+ * the hub; `data` follows the newest reading timestamp seen, so a replay at 100x real time closes
+ * minutes, runs forecasts and applies freshness rules at data speed.
+ */
+export type ClockMode = 'wall' | 'data';
+
+/** A Raspberry Pi without RTC boots at its last saved time or 1970; anything before this is not real. */
+export const PLAUSIBLE_EPOCH_MS = Date.UTC(2025, 0, 1);
+
+export class AgentClock {
+  private dataNowMs = 0;
+  private skewMs: number | null = null;
+  private skewAtMs = 0;
+
+  constructor(
+    readonly mode: ClockMode,
+    private readonly wallNow: () => number = Date.now,
+  ) {}
+
+  /** Current time by this clock's rule; in data mode 0 until the first reading arrives. */
+  now(): number {
+    return this.mode === 'data' ? this.dataNowMs : this.correctedWall();
+  }
+
+  /** System time minus the measured skew (the hub's clock is the reference once we have heard it). */
+  correctedWall(): number {
+    const t = this.wallNow();
+    return this.skewMs === null ? t : t - this.skewMs;
+  }
+
+  /** Feed a reading/summary timestamp (data mode advances; time never goes back). */
+  observeData(tsMs: number): void {
+    if (tsMs > this.dataNowMs) this.dataNowMs = tsMs;
+  }
+
+  /** Hub time from an ack: skew = agent clock − hub clock (network delay is ignored: seconds matter, not ms). */
+  observeHubTime(hubMs: number): void {
+    if (!Number.isFinite(hubMs)) return;
+    this.skewMs = this.wallNow() - hubMs;
+    this.skewAtMs = this.wallNow();
+  }
+
+  /** Synced = we heard the hub's time in the last hour, or the system clock is at least plausible. */
+  state(): { mode: ClockMode; synced: boolean; skew_s: number | null } {
+    const heardHub = this.skewMs !== null && this.wallNow() - this.skewAtMs < 3_600_000;
+    return {
+      mode: this.mode,
+      synced: heardHub,
+      skew_s: this.skewMs === null ? null : Math.round(this.skewMs / 100) / 10,
+    };
+  }
+
+  /** The system clock is obviously unset (before the release epoch) and no hub reference corrects it. */
+  untrusted(): boolean {
+    return this.mode === 'wall' && this.skewMs === null && this.wallNow() < PLAUSIBLE_EPOCH_MS;
+  }
+}

@@ -1,0 +1,75 @@
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import { listenOn } from '../broker/listen.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * `/health` (200 while the agent runs; body says whether the hub link is up), `/metrics`
+ * (Prometheus text), `/status` (the `status --json` document, for `cityflow-agent status --url`).
+ * Plain node:http: three read-only routes do not need a framework on a Pi.
+ */
+export class HttpServer {
+  private server: Server | null = null;
+  port = 0;
+
+  constructor(
+    private readonly opts: { port: number; host: string },
+    private readonly registry: Registry,
+    private readonly status: () => Record<string, unknown>,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      const send = (code: number, type: string, body: string) => {
+        res.writeHead(code, { 'content-type': type });
+        res.end(body);
+      };
+      const path = (req.url ?? '/').split('?')[0];
+      (async () => {
+        if (req.method !== 'GET')
+          return send(
+            405,
+            'application/json',
+            JSON.stringify({ error: { code: 'CF_METHOD', message: 'GET only' } }),
+          );
+        if (path === '/health') {
+          const s = this.status();
+          return send(
+            200,
+            'application/json',
+            JSON.stringify({ status: 'ok', hub_connected: s.hub_connected, agent_id: s.agent_id }),
+          );
+        }
+        if (path === '/metrics') return send(200, this.registry.contentType, await this.registry.metrics());
+        if (path === '/status') return send(200, 'application/json', JSON.stringify(this.status()));
+        send(
+          404,
+          'application/json',
+          JSON.stringify({ error: { code: 'CF_NOT_FOUND', message: `no route ${path}` } }),
+        );
+      })().catch((err: Error) => {
+        this.log.error({ err }, 'http handler failed');
+        send(
+          500,
+          'application/json',
+          JSON.stringify({ error: { code: 'CF_INTERNAL', message: 'internal error' } }),
+        );
+      });
+    });
+    this.server = server;
+    this.port = await listenOn(server, this.opts.port, this.opts.host, '--http-port').catch((e) => {
+      this.server = null;
+      throw e;
+    });
+    this.log.info({ port: this.port }, 'http listening');
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}

@@ -1,0 +1,91 @@
+import { type ErrorCode, parseReadingMessage } from '@cityflow/protocol';
+import type { AgentClock } from '../clock.js';
+import type { StoredReading } from '../storage/readings-store.js';
+
+export type CheckResult =
+  | { ok: true; reading: StoredReading }
+  | { ok: false; code: ErrorCode; errors: string[] };
+
+/** What the agent knows about its sensors: nothing until the hub sent a network slice. */
+export interface SensorDirectory {
+  /** sensor_id -> road_id, or null before any slice was received. */
+  sensors(): Map<string, string> | null;
+}
+
+export interface TimeLimits {
+  maxFutureS: number;
+  maxPastH: number;
+}
+
+/**
+ * Every rule a reading must pass beyond the schema (protocol's `parseReadingMessage` does size, JSON,
+ * schema and topic/payload agreement):
+ * - unknown sensor: absent from the last slice -> rejected; before any slice -> kept and flagged;
+ * - a sensor on another road than the slice says -> rejected;
+ * - time: newer than now + maxFutureS or older than now − maxPastH -> rejected. In `data` mode "now"
+ *   is the newest reading time, so only the past rule applies (the future is where replays go).
+ *   On a wall clock that is obviously unset (before 2025, no hub time heard yet) time rules are
+ *   suspended rather than rejecting every good reading from sensors with a correct clock.
+ */
+export function checkReading(
+  sensorId: string,
+  payload: Uint8Array | string,
+  dir: SensorDirectory,
+  clock: AgentClock,
+  limits: TimeLimits,
+): CheckResult {
+  const r = parseReadingMessage(sensorId, payload);
+  if (!r.ok) return r;
+  const { reading, tsMs } = r;
+  const known = dir.sensors();
+  let flagged = false;
+  if (known === null) flagged = true;
+  else {
+    const road = known.get(reading.sensor_id);
+    if (road === undefined)
+      return {
+        ok: false,
+        code: 'CF_UNKNOWN_SENSOR',
+        errors: [`sensor_id: ${reading.sensor_id} is not in this agent's network slice`],
+      };
+    if (road !== reading.road_id)
+      return {
+        ok: false,
+        code: 'CF_INVALID_READING',
+        errors: [
+          `road_id: sensor ${reading.sensor_id} is on road ${road} in the network slice, not ${reading.road_id}`,
+        ],
+      };
+  }
+  if (!clock.untrusted()) {
+    const now = clock.now();
+    if (clock.mode === 'wall' && tsMs > now + limits.maxFutureS * 1000)
+      return {
+        ok: false,
+        code: 'CF_TS_FUTURE',
+        errors: [
+          `ts: ${Math.round((tsMs - now) / 1000)} s ahead of the agent clock (limit ${limits.maxFutureS} s)`,
+        ],
+      };
+    if (now > 0 && tsMs < now - limits.maxPastH * 3_600_000)
+      return {
+        ok: false,
+        code: 'CF_TS_PAST',
+        errors: [
+          `ts: ${Math.round((now - tsMs) / 3_600_000)} h behind the agent clock (limit ${limits.maxPastH} h)`,
+        ],
+      };
+  }
+  return {
+    ok: true,
+    reading: {
+      tsMs,
+      sensorId: reading.sensor_id,
+      roadId: reading.road_id,
+      speed: reading.speed_kmh,
+      flow: reading.flow_rate,
+      occ: reading.occupancy,
+      flagged,
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { SequencedStream } from '@cityflow/protocol';
+import { C, type MetaStore } from './meta-store.js';
+import type { OutboxStore } from './outbox-store.js';
+import type { Db } from './sqlite.js';
+import type { ReadingsStore } from './readings-store.js';
+
+export interface Caps {
+  outboxMaxBytes: number;
+  outboxMaxAgeMs: number;
+  dbMaxBytes: number;
+  rawRetentionMs: number;
+  quarantineMax: number;
+}
+
+/**
+ * The stated policy when storage runs out, least valuable data first:
+ * 1. raw readings already summarised: deleted after `rawRetentionH` (retention, not a drop), and
+ *    thinned oldest-first when the database file passes `dbMaxBytes` (`raw_thinned`);
+ * 2. outbox items older than `outboxMaxAgeH` (`age`) — nobody acts on week-old traffic;
+ * 3. over `outboxMaxBytes`: oldest forecasts first (`full_forecast`: a forecast whose target time has
+ *    passed is worth least), then oldest summaries (`full_summary`);
+ * 4. status, last will and alarms never go through the outbox, so nothing here can drop them.
+ * Dropped seqs become `skipped` ranges for the hub; every drop is counted by reason.
+ * Byte-cap drops free 10 % headroom so the cap is not hit again on the next tick.
+ */
+export function enforceCaps(
+  db: Db,
+  outbox: OutboxStore,
+  readings: ReadingsStore,
+  meta: MetaStore,
+  caps: Caps,
+  nowMs: number,
+): Record<string, number> {
+  const dropped: Record<string, number> = {};
+  const count = (reason: string, n: number) => {
+    if (n <= 0) return;
+    dropped[reason] = (dropped[reason] ?? 0) + n;
+    meta.add(C.droppedBy(reason), n);
+  };
+
+  readings.pruneBefore(nowMs - caps.rawRetentionMs);
+  readings.boundQuarantine(caps.quarantineMax);
+  for (let i = 0; i < 100 && dbBytes(db) > caps.dbMaxBytes; i++) {
+    const n = readings.thin(10_000);
+    count('raw_thinned', n);
+    if (n === 0) break;
+  }
+
+  const streams: SequencedStream[] = ['forecast', 'summary'];
+  for (const s of streams)
+    count('age', outbox.drop(s, outbox.olderThan(s, nowMs - caps.outboxMaxAgeMs), 'age'));
+
+  let excess = streams.reduce((a, s) => a + outbox.stats(s).bytes, 0) - caps.outboxMaxBytes;
+  if (excess > 0) {
+    excess += Math.floor(caps.outboxMaxBytes * 0.1);
+    for (const s of streams) {
+      while (excess > 0) {
+        const rows = outbox.oldest(s, 1000);
+        if (rows.length === 0) break;
+        const pick: number[] = [];
+        for (const r of rows) {
+          if (excess <= 0) break;
+          pick.push(r.seq);
+          excess -= r.bytes;
+        }
+        count(`full_${s}`, outbox.drop(s, pick, `full_${s}`));
+      }
+    }
+  }
+  return dropped;
+}
+
+/** Bytes in use in the database file (pages minus free pages; the WAL is checkpointed separately). */
+export function dbBytes(db: Db): number {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  return (pages - free) * pageSize;
+}

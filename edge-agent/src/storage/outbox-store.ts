@@ -1,0 +1,217 @@
+import type { SequencedStream } from '@cityflow/protocol';
+import type { Db, Statement } from './sqlite.js';
+
+export interface OutboxRow {
+  seq: number;
+  body: string;
+  created_ms: number;
+  tries: number;
+}
+
+export interface StreamStats {
+  pending: number;
+  bytes: number;
+  oldestMs: number | null;
+  watermark: number;
+  highestSeq: number;
+}
+
+/** Ranges `[from, to]` from a sorted list of integers. */
+export function toRanges(seqs: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const s of seqs) {
+    const last = out[out.length - 1];
+    if (last && s === last[1] + 1) last[1] = s;
+    else out.push([s, s]);
+  }
+  return out;
+}
+
+/**
+ * The store-and-forward outbox: one row per item, a persisted per-stream seq (1, 2, 3, ...), rows
+ * deleted only when the hub's contiguous ack watermark covers them. Bodies are stored without their
+ * seq (it is spliced in at send time) so renumbering after a wiped agent is a single UPDATE.
+ */
+export class OutboxStore {
+  private readonly nextSeq = new Map<string, number>();
+  private readonly watermarks = new Map<string, number>();
+  private readonly insertRow: Statement;
+  private readonly saveNext: Statement;
+  private readonly selectAfter: Statement;
+  private readonly deleteUpTo: Statement;
+  private readonly bumpTries: Statement;
+
+  constructor(private readonly db: Db) {
+    this.insertRow = db.prepare('INSERT INTO outbox (stream, seq, body, created_ms) VALUES (?, ?, ?, ?)');
+    this.saveNext = db.prepare(
+      `INSERT INTO streams (stream, next_seq, watermark) VALUES (?, ?, ?)
+       ON CONFLICT (stream) DO UPDATE SET next_seq = excluded.next_seq, watermark = excluded.watermark`,
+    );
+    this.selectAfter = db.prepare(
+      'SELECT seq, body, created_ms, tries FROM outbox WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+    this.deleteUpTo = db.prepare('DELETE FROM outbox WHERE stream = ? AND seq <= ?');
+    this.bumpTries = db.prepare('UPDATE outbox SET tries = tries + 1 WHERE stream = ? AND seq = ?');
+    for (const r of db.prepare('SELECT stream, next_seq, watermark FROM streams').all() as Array<{
+      stream: string;
+      next_seq: number;
+      watermark: number;
+    }>) {
+      this.nextSeq.set(r.stream, r.next_seq);
+      this.watermarks.set(r.stream, r.watermark);
+    }
+  }
+
+  /** Appends one item (call inside a transaction); returns its seq. */
+  append(stream: SequencedStream, body: object, nowMs: number): number {
+    const seq = this.nextSeq.get(stream) ?? 1;
+    this.insertRow.run(stream, seq, JSON.stringify(body), nowMs);
+    this.nextSeq.set(stream, seq + 1);
+    this.saveNext.run(stream, seq + 1, this.watermark(stream));
+    return seq;
+  }
+
+  watermark(stream: SequencedStream): number {
+    return this.watermarks.get(stream) ?? 0;
+  }
+
+  highestSeq(stream: SequencedStream): number {
+    return (this.nextSeq.get(stream) ?? 1) - 1;
+  }
+
+  after(stream: SequencedStream, afterSeq: number, limit: number): OutboxRow[] {
+    return this.selectAfter.all(stream, afterSeq, limit) as OutboxRow[];
+  }
+
+  markTried(stream: SequencedStream, seqs: number[]): void {
+    this.db.transaction(() => {
+      for (const s of seqs) this.bumpTries.run(stream, s);
+    })();
+  }
+
+  /**
+   * Applies an ack watermark. Returns `renumbered` when the hub remembers more than this agent ever
+   * assigned (its SQLite was wiped): pending rows then move to watermark+1.. so the hub does not take
+   * them for duplicates of the previous life's rows.
+   */
+  applyAck(stream: SequencedStream, watermark: number): { deleted: number; renumbered: number } {
+    return this.db.transaction(() => {
+      const highest = this.highestSeq(stream);
+      if (watermark > highest) {
+        const min = (
+          this.db.prepare('SELECT min(seq) AS m FROM outbox WHERE stream = ?').get(stream) as {
+            m: number | null;
+          }
+        ).m;
+        let renumbered = 0;
+        let next = watermark + 1;
+        if (min !== null) {
+          const offset = watermark + 1 - min;
+          // offset > 0 and every new seq > every old one, so the UPDATE never collides on the key.
+          renumbered = this.db
+            .prepare('UPDATE outbox SET seq = seq + ? WHERE stream = ?')
+            .run(offset, stream).changes;
+          this.db
+            .prepare('UPDATE skipped SET from_seq = from_seq + ?, to_seq = to_seq + ? WHERE stream = ?')
+            .run(offset, offset, stream);
+          next = highest + offset + 1;
+        } else {
+          this.db.prepare('DELETE FROM skipped WHERE stream = ?').run(stream);
+        }
+        this.nextSeq.set(stream, next);
+        this.watermarks.set(stream, watermark);
+        this.saveNext.run(stream, next, watermark);
+        return { deleted: 0, renumbered };
+      }
+      if (watermark <= this.watermark(stream)) return { deleted: 0, renumbered: 0 };
+      const deleted = this.deleteUpTo.run(stream, watermark).changes;
+      this.db.prepare('DELETE FROM skipped WHERE stream = ? AND to_seq <= ?').run(stream, watermark);
+      this.watermarks.set(stream, watermark);
+      this.saveNext.run(stream, this.nextSeq.get(stream) ?? 1, watermark);
+      return { deleted, renumbered: 0 };
+    })();
+  }
+
+  /** Skipped ranges above the watermark, to tell the hub (bounded by the batch schema's 1000). */
+  skipped(stream: SequencedStream): Array<[number, number]> {
+    return (
+      this.db
+        .prepare(
+          'SELECT from_seq, to_seq FROM skipped WHERE stream = ? AND to_seq > ? ORDER BY from_seq LIMIT 1000',
+        )
+        .all(stream, this.watermark(stream)) as Array<{ from_seq: number; to_seq: number }>
+    ).map((r) => [Math.max(r.from_seq, this.watermark(stream) + 1), r.to_seq]);
+  }
+
+  /** Removes rows for good (outbox policy or parking) and records their seqs as skipped. */
+  drop(stream: SequencedStream, seqs: number[], reason: string, park = false): number {
+    if (seqs.length === 0) return 0;
+    const sorted = [...seqs].sort((a, b) => a - b);
+    return this.db.transaction(() => {
+      const del = this.db.prepare('DELETE FROM outbox WHERE stream = ? AND seq = ? RETURNING body');
+      const parkRow = this.db.prepare(
+        'INSERT INTO parked (stream, seq, body, reason, parked_ms) VALUES (?, ?, ?, ?, ?)',
+      );
+      let n = 0;
+      for (const s of sorted) {
+        const row = del.get(stream, s) as { body: string } | undefined;
+        if (!row) continue;
+        n++;
+        if (park) parkRow.run(stream, s, row.body, reason, Date.now());
+      }
+      const ins = this.db.prepare(
+        'INSERT OR REPLACE INTO skipped (stream, from_seq, to_seq, reason) VALUES (?, ?, ?, ?)',
+      );
+      for (const [from, to] of toRanges(sorted)) ins.run(stream, from, to, reason);
+      return n;
+    })();
+  }
+
+  /** Oldest rows first (seq order == age order within a stream). */
+  oldest(stream: SequencedStream, limit: number): Array<{ seq: number; bytes: number; created_ms: number }> {
+    return this.db
+      .prepare(
+        'SELECT seq, length(body) AS bytes, created_ms FROM outbox WHERE stream = ? ORDER BY seq LIMIT ?',
+      )
+      .all(stream, limit) as Array<{ seq: number; bytes: number; created_ms: number }>;
+  }
+
+  olderThan(stream: SequencedStream, createdBeforeMs: number): number[] {
+    return (
+      this.db
+        .prepare('SELECT seq FROM outbox WHERE stream = ? AND created_ms < ? ORDER BY seq')
+        .all(stream, createdBeforeMs) as Array<{
+        seq: number;
+      }>
+    ).map((r) => r.seq);
+  }
+
+  overTries(stream: SequencedStream, maxTries: number): number[] {
+    return (
+      this.db
+        .prepare('SELECT seq FROM outbox WHERE stream = ? AND tries >= ? ORDER BY seq')
+        .all(stream, maxTries) as Array<{
+        seq: number;
+      }>
+    ).map((r) => r.seq);
+  }
+
+  stats(stream: SequencedStream): StreamStats {
+    const r = this.db
+      .prepare(
+        'SELECT count(*) AS n, coalesce(sum(length(body)), 0) AS bytes, min(created_ms) AS oldest FROM outbox WHERE stream = ?',
+      )
+      .get(stream) as { n: number; bytes: number; oldest: number | null };
+    return {
+      pending: r.n,
+      bytes: r.bytes,
+      oldestMs: r.oldest,
+      watermark: this.watermark(stream),
+      highestSeq: this.highestSeq(stream),
+    };
+  }
+
+  parkedCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM parked').get() as { n: number }).n;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The only module that loads the native SQLite addon (better-sqlite3), so a single-executable build
+ * has one place to redirect the `.node` file. Everything else receives a `Db` handle.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+export type Statement = Database.Statement;
+
+export const DB_FILE = 'agent.sqlite';
+
+export interface OpenOptions {
+  /** `full` survives power loss (fsync per group commit); `normal` survives kill -9 of the process only. */
+  sync?: 'full' | 'normal';
+  readonly?: boolean;
+}
+
+/** Schema migrations, applied in order; `user_version` records how far a file has come. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE readings (
+     id INTEGER PRIMARY KEY,
+     ts_ms INTEGER NOT NULL,
+     sensor_id TEXT NOT NULL,
+     road_id TEXT NOT NULL,
+     speed REAL,
+     flow REAL NOT NULL,
+     occ REAL NOT NULL,
+     flagged INTEGER NOT NULL DEFAULT 0,
+     summarised INTEGER NOT NULL DEFAULT 0,
+     recv_ms INTEGER NOT NULL
+   );
+   CREATE INDEX readings_open ON readings (ts_ms) WHERE summarised = 0;
+   CREATE INDEX readings_ts ON readings (ts_ms);
+   CREATE TABLE quarantine (
+     id INTEGER PRIMARY KEY,
+     recv_ms INTEGER NOT NULL,
+     topic TEXT NOT NULL,
+     code TEXT NOT NULL,
+     errors TEXT NOT NULL,
+     payload TEXT NOT NULL
+   );
+   CREATE TABLE outbox (
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     created_ms INTEGER NOT NULL,
+     tries INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (stream, seq)
+   ) WITHOUT ROWID;
+   CREATE TABLE streams (
+     stream TEXT PRIMARY KEY,
+     next_seq INTEGER NOT NULL,
+     watermark INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE skipped (
+     stream TEXT NOT NULL,
+     from_seq INTEGER NOT NULL,
+     to_seq INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     PRIMARY KEY (stream, from_seq)
+   );
+   CREATE TABLE parked (
+     stream TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     parked_ms INTEGER NOT NULL
+   );
+   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+   CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+export function openDb(dataDir: string, opts: OpenOptions = {}): Db {
+  if (!opts.readonly) mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, DB_FILE), {
+    readonly: opts.readonly ?? false,
+    fileMustExist: opts.readonly ?? false,
+  });
+  if (opts.readonly) return db;
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${opts.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+  // Readers (status CLI, diag queries) must not fail while a group commit holds the write lock.
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** `PRAGMA quick_check` result: 'ok' or the problems SQLite found. */
+export function integrityCheck(db: Db): string {
+  const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+  return rows.map((r) => r.quick_check).join('; ');
+}

@@ -1,0 +1,160 @@
+import { type AgentStatus, topics } from '@cityflow/protocol';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../logger.js';
+import { fullJitterDelay } from './backoff.js';
+
+export interface HubLinkOptions {
+  url: string;
+  agentId: string;
+  username?: string;
+  password?: string;
+  version: string;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export interface HubLinkHandlers {
+  connected(): void;
+  disconnected(): void;
+  message(topic: string, payload: Buffer): void;
+}
+
+/**
+ * The MQTT connection to the hub. mqtt.js's own reconnect uses a fixed period, so it is off
+ * (`reconnectPeriod: 0`) and this class reconnects with exponential backoff and full jitter.
+ * Clean sessions: anything in flight when the link drops is resent from the outbox, not by mqtt.js.
+ */
+export class HubLink {
+  private client: MqttClient | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private stopping = false;
+  connected = false;
+  reconnects = 0;
+  lastError: string | null = null;
+
+  constructor(
+    private readonly opts: HubLinkOptions,
+    private readonly handlers: HubLinkHandlers,
+    private readonly log: Logger,
+  ) {}
+
+  private status(state: 'online' | 'offline', reason?: string): string {
+    const s: AgentStatus = {
+      v: 1,
+      agent_id: this.opts.agentId,
+      state,
+      ts: new Date().toISOString(),
+      version: this.opts.version,
+    };
+    if (reason) s.reason = reason;
+    return JSON.stringify(s);
+  }
+
+  start(): void {
+    const { agentId } = this.opts;
+    const client = mqtt.connect(this.opts.url, {
+      clientId: `agent:${agentId}`,
+      username: this.opts.username,
+      password: this.opts.password,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      queueQoSZero: false,
+      will: {
+        topic: topics.status(agentId),
+        payload: Buffer.from(this.status('offline', 'connection lost')),
+        qos: 1,
+        retain: true,
+      },
+    });
+    this.client = client;
+    client.on('connect', () => {
+      this.attempt = 0;
+      this.connected = true;
+      this.lastError = null;
+      this.log.info({ url: this.opts.url }, 'hub connected');
+      client.subscribe(
+        [
+          topics.ackWildcard(agentId),
+          topics.config(agentId),
+          topics.advice(agentId),
+          topics.diagRequest(agentId),
+        ],
+        { qos: 1 },
+        (err) => {
+          if (err) this.log.warn({ err: err.message }, 'hub subscribe failed');
+        },
+      );
+      client.publish(topics.status(agentId), this.status('online'), { qos: 1, retain: true });
+      this.safe(() => this.handlers.connected());
+    });
+    client.on('message', (topic, payload) => this.safe(() => this.handlers.message(topic, payload)));
+    client.on('error', (err) => {
+      this.lastError = err.message;
+      this.log.warn({ err: err.message }, 'hub link error');
+    });
+    client.on('close', () => {
+      if (this.connected) {
+        this.connected = false;
+        this.log.warn('hub disconnected');
+        this.safe(() => this.handlers.disconnected());
+      }
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopping || this.timer) return;
+    const delay = fullJitterDelay(this.attempt++, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.stopping || !this.client) return;
+      this.reconnects++;
+      this.client.reconnect();
+    }, delay);
+  }
+
+  private safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log.error({ err: e }, 'hub link handler failed');
+    }
+  }
+
+  /** QoS 1 publish; resolves on PUBACK. Rejects when the link is down (the outbox will resend). */
+  publish(topic: string, payload: string | Buffer, qos: 0 | 1, retain = false): Promise<void> {
+    const client = this.client;
+    if (!client || !this.connected) return Promise.reject(new Error('hub link is down'));
+    return new Promise((resolve, reject) =>
+      client.publish(topic, payload, { qos, retain }, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  /** Graceful: publish `offline` (the will only fires on an unclean loss), then disconnect. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const client = this.client;
+    this.client = null;
+    if (!client) return;
+    if (this.connected) {
+      await Promise.race([
+        new Promise<void>((r) =>
+          client.publish(
+            topics.status(this.opts.agentId),
+            this.status('offline', 'stopped'),
+            { qos: 1, retain: true },
+            () => r(),
+          ),
+        ),
+        new Promise<void>((r) => setTimeout(r, 2000)),
+      ]);
+    }
+    this.connected = false;
+    await new Promise<void>((r) => client.end(false, {}, () => r()));
+  }
+}
