@@ -45,7 +45,7 @@ export class ChildGroup {
       if (this.stopping) this.log.info({ child: spec.name, code, signal }, 'child stopped');
       else this.onUnexpectedExit(spec.name, code, signal);
     });
-    this.log.info({ child: spec.name, pid: child.pid }, 'child started');
+    this.log.info({ child: spec.name, child_pid: child.pid }, 'child started');
     return child;
   }
 
