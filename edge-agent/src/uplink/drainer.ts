@@ -42,8 +42,8 @@ type Publish = (topic: string, payload: string) => Promise<void>;
  * - Rate: a token bucket of `ratePerS` items/s over all streams, so a city of agents coming back
  *   after an outage does not flatten the hub.
  * - Resend: on every (re)connect, by itself, from watermark+1; and when no ack advanced the
- *   watermark for `ackTimeoutMs`. Only timeout resends count as tries for the rows right above the
- *   watermark (the ones blocking it); at `maxTries` they are parked and reported as skipped, so one
+ *   watermark for `ackTimeoutMs`. Only timeout resends count as tries, for the row right above the
+ *   watermark (the one blocking it); at `maxTries` they are parked and reported as skipped, so one
  *   poison row cannot wedge the stream forever — a flapping link never parks anything.
  */
 export class Drainer {
@@ -171,9 +171,8 @@ export class Drainer {
 
   /** No progress for ackTimeoutMs: count a try for the rows blocking the watermark, park poison, resend. */
   private timeout(stream: SequencedStream, st: StreamState, now: number): void {
-    const blocking = this.outbox
-      .after(stream, this.outbox.watermark(stream), this.opts.batchMaxItems)
-      .map((r) => r.seq);
+    // Only the row right above the watermark blocks it; blaming the whole batch would park innocent rows.
+    const blocking = this.outbox.after(stream, this.outbox.watermark(stream), 1).map((r) => r.seq);
     this.outbox.markTried(stream, blocking);
     const poison = this.outbox.overTries(stream, this.opts.maxTries);
     if (poison.length) {
