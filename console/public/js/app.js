@@ -100,10 +100,19 @@ function renderBusiest() {
   $('busiest').replaceChildren(
     ...(list.length
       ? list.map(([id, r]) => {
-          const b = h('button', { type: 'button' }, roadLabel(r.props));
+          const b = h('button', { type: 'button', 'aria-label': roadLabel(r.props) }, r.props.name ?? id);
           b.addEventListener('click', () => select(id));
           const lv = level(r.live.congestion_score);
-          return h('li', {}, b, ' ', h('span', { class: `badge ${lv}` }, r.live.congestion_score.toFixed(2)));
+          return h(
+            'li',
+            {},
+            h(
+              'div',
+              {},
+              h('span', {}, b, r.props.name ? h('span', { class: 'id muted' }, id) : ''),
+              h('span', { class: `badge ${lv}` }, r.live.congestion_score.toFixed(2)),
+            ),
+          );
         })
       : [h('li', { class: 'muted' }, 'Waiting for live data…')]),
   );

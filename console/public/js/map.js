@@ -38,10 +38,10 @@ export function makeProjection(features) {
   }
   const span = Math.max(maxX - minX, maxY - minY, 1e-9);
   const scale = (WIDTH - 2 * PAD) / span;
-  const height = Math.max(200, (maxY - minY) * scale + 2 * PAD);
+  // The viewBox hugs the network, so a tall district fills the height and a wide one the width.
   return {
-    width: WIDTH,
-    height,
+    width: (maxX - minX) * scale + 2 * PAD,
+    height: (maxY - minY) * scale + 2 * PAD,
     project: ([lon, lat]) => [PAD + (lon * k - minX) * scale, PAD + (-lat - minY) * scale],
   };
 }
@@ -70,7 +70,7 @@ export function createMap(svg, geojson, onSelect) {
   for (const g of svg.querySelectorAll(':scope > g')) g.remove();
   const features = geojson.features ?? [];
   const { width, height, project } = makeProjection(features);
-  svg.setAttribute('viewBox', `0 0 ${width} ${height.toFixed(0)}`);
+  svg.setAttribute('viewBox', `0 0 ${width.toFixed(0)} ${height.toFixed(0)}`);
   const roadsLayer = el('g', { class: 'roads' });
   const nodesLayer = el('g', { class: 'nodes', 'aria-hidden': 'true' });
   svg.append(roadsLayer, nodesLayer);
