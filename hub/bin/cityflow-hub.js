@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the root `prepare`).
-import "../dist/cli.js";
+import '../dist/cli.js';

@@ -1,1 +1,7 @@
-export {};
+export { type HubOptions, type HubConfig, optionsFromEnv, resolveConfig } from './config.js';
+export { type RunningHub, startHub } from './hub.js';
+export { type Db, openDb } from './db/db.js';
+export { migrate, MIGRATIONS } from './db/migrations.js';
+export { timescaleStatements } from './db/storage-policy.js';
+export { mosquittoAcl } from './mqtt/acl.js';
+export { co2GramsPerKm } from './cycles/emissions.js';

@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { consolePublicDir } from '@cityflow/console';
+import { ApiErrorSchema } from '@cityflow/protocol';
+import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { redactUrl } from '../logger.js';
+import { agentRoutes } from './agent-routes.js';
+import { authRoutes } from './auth-routes.js';
+import type { AppContext } from './context.js';
+import { ApiError } from './errors.js';
+import { forecastRoutes } from './forecast-routes.js';
+import { systemRoutes } from './system-routes.js';
+import { trafficRoutes } from './traffic-routes.js';
+import { wsLive } from './ws-live.js';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: true,
+  });
+  app.addSchema({ $id: 'ApiError', ...ApiErrorSchema });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    if (err instanceof ApiError)
+      return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
+    const status = (err as FastifyError).statusCode ?? 500;
+    if ((err as FastifyError).validation)
+      return reply.code(400).send({ error: { code: 'CF_BAD_REQUEST', message: err.message } });
+    if (status === 413)
+      return reply.code(413).send({ error: { code: 'CF_PAYLOAD_TOO_LARGE', message: err.message } });
+    if (status === 429)
+      return reply
+        .code(429)
+        .send({ error: { code: 'CF_RATE_LIMITED', message: 'too many requests, retry later' } });
+    if (status >= 400 && status < 500)
+      return reply.code(status).send({ error: { code: 'CF_BAD_REQUEST', message: err.message } });
+    ctx.metrics.httpErrors.inc();
+    req.log.error({ err }, 'request failed');
+    // Never leak 5xx internals to the client.
+    const db = /ECONNREFUSED|connection|terminat|database/i.test(err.message);
+    return reply.code(db ? 503 : 500).send({
+      error: {
+        code: db ? 'CF_DB_ERROR' : 'CF_INTERNAL',
+        message: db ? 'database unavailable' : 'internal error',
+      },
+    });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send({ error: { code: 'CF_NOT_FOUND', message: `no route ${req.method} ${redactUrl(req.url)}` } }),
+  );
+
+  if (ctx.config.corsOrigins.length)
+    await app.register(fastifyCors, { origin: ctx.config.corsOrigins, credentials: false });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, c) => ({
+      statusCode: 429,
+      error: { code: 'CF_RATE_LIMITED', message: `too many requests, retry in ${c.after}` },
+    }),
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'CityFlow hub API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyWebsocket, { options: { maxPayload: 65_536 } });
+
+  await app.register(async (a) => systemRoutes(a, ctx));
+  await app.register(async (a) => authRoutes(a, ctx));
+  await app.register(async (a) => trafficRoutes(a, ctx));
+  await app.register(async (a) => forecastRoutes(a, ctx));
+  await app.register(async (a) => agentRoutes(a, ctx));
+  await app.register(async (a) => wsLive(a, ctx));
+  if (existsSync(consolePublicDir))
+    await app.register(fastifyStatic, { root: consolePublicDir, prefix: '/', wildcard: false });
+  return app;
+}

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from './context.js';
+import { ApiError } from './errors.js';
+
+export async function systemRoutes(app: FastifyInstance, ctx: AppContext) {
+  app.get('/health', { schema: { tags: ['system'] } }, async (_req, reply) => {
+    const r = await ctx.ready();
+    reply.code(r.ok ? 200 : 503);
+    return {
+      status: r.ok ? 'ok' : 'degraded',
+      checks: r.checks,
+      clock: ctx.config.clock,
+      now: ctx.clock.nowIso(),
+    };
+  });
+
+  app.get('/metrics', { schema: { tags: ['system'] } }, async (req, reply) => {
+    if (ctx.config.metricsToken && req.headers.authorization !== `Bearer ${ctx.config.metricsToken}`)
+      throw new ApiError(401, 'CF_UNAUTHORIZED', 'metrics need the metrics token');
+    reply.type(ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,122 @@
+import { type LiveMessage, isValidId } from '@cityflow/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { allLive } from '../store/traffic.js';
+import { type AppContext, requireRole } from './context.js';
+
+/** A client whose socket holds more than this unsent is too slow: dropped, not buffered without bound. */
+export const WS_MAX_BUFFERED_BYTES = 1 << 20;
+export const WS_HEARTBEAT_MS = 30_000;
+
+interface Client {
+  socket: WebSocket;
+  /** null = every road */
+  roads: Set<string> | null;
+  alive: boolean;
+}
+
+const LIVE_TYPES = new Set(['traffic', 'prediction', 'reroute', 'agent']);
+
+function roadsOf(m: LiveMessage): string[] | null {
+  if (m.type === 'traffic' || m.type === 'prediction') return [m.data.road_id];
+  if (m.type === 'reroute') return [m.data.route_id, ...m.data.path];
+  return null;
+}
+
+/**
+ * `/ws/live?token=`: messages `{type, data}`. A client may send `{"type":"subscribe","roads":["R1",...]}`
+ * (or `"roads":"all"`) to receive only those roads; agent messages always pass. Heartbeat: a ping every
+ * 30 s, a client that missed the previous pong is terminated.
+ */
+export async function wsLive(app: FastifyInstance, ctx: AppContext) {
+  const clients = new Set<Client>();
+
+  const unsubscribe = ctx.bus.subscribe((m) => {
+    if (!LIVE_TYPES.has(m.type) || clients.size === 0) return;
+    const msg = m as LiveMessage;
+    const roads = roadsOf(msg);
+    const text = JSON.stringify(msg);
+    for (const c of clients) {
+      if (c.roads && roads && !roads.some((r) => c.roads!.has(r))) continue;
+      if (c.socket.bufferedAmount > WS_MAX_BUFFERED_BYTES) {
+        ctx.metrics.wsDropped.inc();
+        c.socket.terminate();
+        continue;
+      }
+      c.socket.send(text);
+    }
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const c of clients) {
+      if (!c.alive) {
+        c.socket.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.socket.ping();
+    }
+  }, WS_HEARTBEAT_MS);
+  heartbeat.unref();
+
+  app.addHook('onClose', async () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+    for (const c of clients) c.socket.terminate();
+    clients.clear();
+  });
+
+  app.get(
+    '/ws/live',
+    { websocket: true, preValidation: requireRole(ctx, 'viewer'), schema: { hide: true } },
+    (socket: WebSocket) => {
+      const client: Client = { socket, roads: null, alive: true };
+      clients.add(client);
+      ctx.metrics.wsClients.set(clients.size);
+      socket.on('pong', () => {
+        client.alive = true;
+      });
+      socket.on('message', (raw) => {
+        // Frames from clients are untrusted: small, JSON, known shape; anything else gets an error frame.
+        const text = raw.toString();
+        let v: { type?: unknown; roads?: unknown } | null = null;
+        try {
+          v = text.length <= 65_536 ? JSON.parse(text) : null;
+        } catch {
+          v = null;
+        }
+        if (v?.type === 'subscribe' && v.roads === 'all') client.roads = null;
+        else if (
+          v?.type === 'subscribe' &&
+          Array.isArray(v.roads) &&
+          v.roads.every((r) => typeof r === 'string' && isValidId(r))
+        )
+          client.roads = new Set(v.roads as string[]);
+        else if (v?.type === 'ping')
+          socket.send(JSON.stringify({ type: 'pong', data: { ts: new Date().toISOString() } }));
+        else
+          socket.send(
+            JSON.stringify({
+              type: 'error',
+              data: {
+                code: 'CF_INVALID_MESSAGE',
+                message: 'expected {"type":"subscribe","roads":[...]|"all"}',
+              },
+            }),
+          );
+      });
+      socket.on('close', () => {
+        clients.delete(client);
+        ctx.metrics.wsClients.set(clients.size);
+      });
+      socket.on('error', () => socket.terminate());
+      // A fresh client starts with the current state of every road.
+      allLive(ctx.db)
+        .then((live) => {
+          for (const data of live.values())
+            if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'traffic', data }));
+        })
+        .catch(() => undefined);
+    },
+  );
+}

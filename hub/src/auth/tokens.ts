@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type { Role } from '@cityflow/protocol';
+import { SignJWT, jwtVerify } from 'jose';
+
+export const JWT_ISSUER = 'cityflow-hub';
+export const JWT_AUDIENCE = 'cityflow-api';
+/** One algorithm, pinned on verify too, so a forged `alg: none` or RS/HS confusion is refused. */
+const ALG = 'HS256';
+
+export interface TokenClaims {
+  sub: string;
+  email: string;
+  role: Role;
+  jti: string;
+  exp: number;
+}
+
+export class TokenService {
+  private readonly key: Uint8Array;
+  constructor(
+    secret: string,
+    private readonly ttlS = 12 * 3600,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async sign(
+    user: { id: number; email: string; role: Role },
+    nowS = Math.floor(Date.now() / 1000),
+  ): Promise<string> {
+    return new SignJWT({ email: user.email, role: user.role })
+      .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+      .setSubject(String(user.id))
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setIssuedAt(nowS)
+      .setExpirationTime(nowS + this.ttlS)
+      .setJti(randomUUID())
+      .sign(this.key);
+  }
+
+  /** Verified claims, or null for anything forged, expired, or of another issuer/audience. */
+  async verify(token: string): Promise<TokenClaims | null> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALG],
+        issuer: JWT_ISSUER,
+        audience: JWT_AUDIENCE,
+      });
+      const role = payload.role;
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload.jti !== 'string' ||
+        typeof payload.exp !== 'number'
+      )
+        return null;
+      if (role !== 'viewer' && role !== 'operator' && role !== 'admin') return null;
+      return { sub: payload.sub, email: String(payload.email), role, jti: payload.jti, exp: payload.exp };
+    } catch {
+      return null;
+    }
+  }
+}

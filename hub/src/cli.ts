@@ -1,0 +1,162 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CityFlowError, isValidId } from '@cityflow/protocol';
+import { Command, Option } from 'commander';
+import { mosquittoHash } from './auth/passwords.js';
+import { optionsFromEnv, resolveConfig } from './config.js';
+import { type Db, openDb } from './db/db.js';
+import { migrate } from './db/migrations.js';
+import { startHub } from './hub.js';
+import { HUB_USERNAME, mosquittoAcl } from './mqtt/acl.js';
+import { allCredentials, createAgent, rotateAgentCredentials } from './store/agents.js';
+import { upsertUser } from './store/users.js';
+
+const fail = (e: unknown): never => {
+  const err = e as Error & { code?: string; details?: string[] };
+  console.error(err instanceof CityFlowError ? `${err.code}: ${err.message}` : `error: ${err.message}`);
+  process.exit(1);
+};
+
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const env = optionsFromEnv();
+  const cfg = resolveConfig({ ...env, networkFile: env.networkFile ?? 'unused-by-this-verb' });
+  const db = await openDb(cfg.databaseUrl);
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+function promptHidden(question: string): Promise<string> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const rlw = rl as unknown as { _writeToOutput: (s: string) => void };
+    rl.question(question, (answer) => {
+      rl.close();
+      process.stderr.write('\n');
+      resolve(answer);
+    });
+    // Echo nothing after the question: a password must not appear on screen.
+    rlw._writeToOutput = () => undefined;
+  });
+}
+
+const program = new Command('cityflow-hub')
+  .description('CityFlow hub: MQTT ingest, storage, prediction, rerouting, REST + WebSocket API')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description(
+    'run the hub (configured by DATABASE_URL, REDIS_URL, MQTT_URL, MQTT_PORT, PORT, JWT_SECRET, NETWORK_FILE, CITYFLOW_CLOCK, ...)',
+  )
+  .addOption(
+    new Option('--clock <mode>', 'wall or data (overrides CITYFLOW_CLOCK)').choices(['wall', 'data']),
+  )
+  .action(async (o: { clock?: 'wall' | 'data' }) => {
+    const opts = optionsFromEnv();
+    if (o.clock) opts.clock = o.clock;
+    const hub = await startHub(opts);
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      hub.log.info({ signal }, 'stopping');
+      await hub.stop();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(async () => {
+    const applied = await withDb((db) => migrate(db));
+    console.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');
+  });
+
+const agents = program.command('agents').description('edge agents');
+agents
+  .command('add <agent-id>')
+  .description('create an agent and print its MQTT credentials (shown once)')
+  .option('--json', 'print {"agent_id","username","password"}')
+  .option('--rotate', 'if the agent exists, issue a new secret (the old one stops working)')
+  .action(async (id: string, o: { json?: boolean; rotate?: boolean }) => {
+    if (!isValidId(id))
+      throw new CityFlowError('CF_INVALID_CONFIG', `invalid agent id ${JSON.stringify(id)}`);
+    const creds = await withDb(
+      async (db) => (await createAgent(db, id)) ?? (o.rotate ? rotateAgentCredentials(db, id) : null),
+    );
+    if (!creds)
+      throw new CityFlowError(
+        'CF_INVALID_CONFIG',
+        `agent ${id} exists already; use --rotate for new credentials`,
+      );
+    if (o.json) console.log(JSON.stringify(creds));
+    else
+      console.log(
+        `agent ${creds.agent_id}\n  username: ${creds.username}\n  password: ${creds.password}\n(the password is shown once)`,
+      );
+  });
+
+const users = program.command('users').description('API users');
+users
+  .command('add <email>')
+  .description('create a user (or reset its password and role)')
+  .addOption(
+    new Option('--role <role>', 'viewer, operator or admin')
+      .choices(['viewer', 'operator', 'admin'])
+      .makeOptionMandatory(),
+  )
+  .option('--password <password>', 'password (else CITYFLOW_PASSWORD, else a prompt on a terminal)')
+  .action(async (email: string, o: { role: 'viewer' | 'operator' | 'admin'; password?: string }) => {
+    let password = o.password ?? process.env.CITYFLOW_PASSWORD;
+    if (password === undefined) {
+      if (!process.stdin.isTTY)
+        throw new CityFlowError(
+          'CF_INVALID_CONFIG',
+          'no password: pass --password, set CITYFLOW_PASSWORD, or run on a terminal',
+        );
+      password = await promptHidden(`password for ${email}: `);
+    }
+    if (password.length < 8) throw new CityFlowError('CF_INVALID_CONFIG', 'password: at least 8 characters');
+    if (!/^[^@\s]+@[^@\s]+$/.test(email))
+      throw new CityFlowError('CF_INVALID_CONFIG', `invalid email ${JSON.stringify(email)}`);
+    const user = await withDb((db) => upsertUser(db, email, password!, o.role));
+    console.log(`user ${user.email} (${user.role}) ready`);
+  });
+
+program
+  .command('mosquitto-config')
+  .description('write a Mosquitto password file and ACL for every agent (same rules as the embedded broker)')
+  .requiredOption('--out <dir>', 'directory for passwd and acl')
+  .option(
+    '--hub-password <password>',
+    `password of the hub's own MQTT user "${HUB_USERNAME}" (else CITYFLOW_MQTT_HUB_PASSWORD)`,
+  )
+  .action(async (o: { out: string; hubPassword?: string }) => {
+    const hubPassword = o.hubPassword ?? process.env.CITYFLOW_MQTT_HUB_PASSWORD;
+    if (!hubPassword)
+      throw new CityFlowError(
+        'CF_INVALID_CONFIG',
+        'the hub user needs a password: --hub-password or CITYFLOW_MQTT_HUB_PASSWORD',
+      );
+    const creds = await withDb((db) => allCredentials(db));
+    mkdirSync(o.out, { recursive: true });
+    const lines = [
+      `${HUB_USERNAME}:${mosquittoHash(hubPassword)}`,
+      ...creds.map((c) => `${c.username}:${c.mosquitto_hash}`),
+    ];
+    writeFileSync(join(o.out, 'passwd'), `${lines.join('\n')}\n`, { mode: 0o600 });
+    writeFileSync(join(o.out, 'acl'), mosquittoAcl(), { mode: 0o644 });
+    console.log(
+      `wrote ${join(o.out, 'passwd')} (${creds.length} agents + ${HUB_USERNAME}) and ${join(o.out, 'acl')}`,
+    );
+  });
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,24 @@
+import type { ClockMode } from './config.js';
+
+/**
+ * The hub's notion of "now". `wall` is the system clock; `data` follows the newest data timestamp seen
+ * (summaries, live snapshots), so replays faster than real time drive cycles and freshness. Before any
+ * data arrives the data clock reads the wall clock.
+ */
+export class HubClock {
+  private latestDataMs = 0;
+  constructor(readonly mode: ClockMode) {}
+
+  observe(tsMs: number): void {
+    if (Number.isFinite(tsMs) && tsMs > this.latestDataMs) this.latestDataMs = tsMs;
+  }
+
+  now(): number {
+    if (this.mode === 'wall') return Date.now();
+    return this.latestDataMs || Date.now();
+  }
+
+  nowIso(): string {
+    return new Date(this.now()).toISOString();
+  }
+}

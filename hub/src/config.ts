@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { CityFlowError } from '@cityflow/protocol';
+import * as protocol from '@cityflow/protocol';
+
+export type ClockMode = 'wall' | 'data';
+
+/** Options of `startHub` (the programmatic API); every field falls back to the environment rules of DESIGN.md. */
+export interface HubOptions {
+  databaseUrl?: string;
+  redisUrl?: string;
+  mqttUrl?: string;
+  /** embedded broker port; 0 = a free port */
+  mqttPort?: number;
+  /** HTTP port; 0 = a free port */
+  port?: number;
+  host?: string;
+  jwtSecret?: string;
+  networkFile?: string;
+  clock?: ClockMode;
+  openRegistration?: boolean;
+  adminEmail?: string;
+  adminPassword?: string;
+  /** prediction/reroute cycle period in seconds (of the active clock); default 60 */
+  cycleIntervalS?: number;
+  /** CORS origins (comma-separated in CITYFLOW_CORS_ORIGINS); empty = CORS off */
+  corsOrigins?: string[];
+  /** login attempts per minute per IP */
+  loginRateLimit?: number;
+  /** when set, /metrics needs `Authorization: Bearer <token>` */
+  metricsToken?: string;
+  /** false disables the Redis/in-process response cache (benchmarks compare both) */
+  cache?: boolean;
+  /** pino level; 'silent' in tests */
+  logLevel?: string;
+}
+
+export interface HubConfig {
+  databaseUrl: string;
+  redisUrl: string | undefined;
+  mqttUrl: string | undefined;
+  mqttPort: number;
+  port: number;
+  host: string;
+  jwtSecret: string;
+  jwtSecretGenerated: boolean;
+  networkFile: string;
+  clock: ClockMode;
+  openRegistration: boolean;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  cycleIntervalS: number;
+  corsOrigins: string[];
+  loginRateLimit: number;
+  metricsToken: string | undefined;
+  cache: boolean;
+  logLevel: string;
+}
+
+const defaultNetworkFile = (): string | undefined =>
+  (protocol as unknown as { DEFAULT_NETWORK_FILE?: string }).DEFAULT_NETWORK_FILE;
+
+function parseBool(name: string, v: string | undefined, errors: string[]): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (/^(true|1|yes|on)$/i.test(v)) return true;
+  if (/^(false|0|no|off)$/i.test(v)) return false;
+  errors.push(`${name}: expected true or false, got ${JSON.stringify(v)}`);
+  return undefined;
+}
+
+function parsePort(name: string, v: string | undefined, errors: string[]): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    errors.push(`${name}: expected a port 0..65535, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+  return n;
+}
+
+/** Reads the hub's environment variables (DESIGN.md "Hub configuration by environment"). */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions {
+  const errors: string[] = [];
+  const clock = env.CITYFLOW_CLOCK;
+  const opts: HubOptions = {
+    databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    mqttUrl: env.MQTT_URL || undefined,
+    mqttPort: parsePort('MQTT_PORT', env.MQTT_PORT, errors),
+    port: parsePort('PORT', env.PORT, errors),
+    host: env.HOST || undefined,
+    jwtSecret: env.JWT_SECRET || undefined,
+    networkFile: env.NETWORK_FILE || undefined,
+    clock: clock ? (clock as ClockMode) : undefined,
+    openRegistration: parseBool('CITYFLOW_OPEN_REGISTRATION', env.CITYFLOW_OPEN_REGISTRATION, errors),
+    adminEmail: env.CITYFLOW_ADMIN_EMAIL || undefined,
+    adminPassword: env.CITYFLOW_ADMIN_PASSWORD || undefined,
+    cycleIntervalS: env.CITYFLOW_CYCLE_INTERVAL_S ? Number(env.CITYFLOW_CYCLE_INTERVAL_S) : undefined,
+    corsOrigins: env.CITYFLOW_CORS_ORIGINS
+      ? env.CITYFLOW_CORS_ORIGINS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
+    loginRateLimit: env.CITYFLOW_LOGIN_RATE_LIMIT ? Number(env.CITYFLOW_LOGIN_RATE_LIMIT) : undefined,
+    metricsToken: env.CITYFLOW_METRICS_TOKEN || undefined,
+    cache: parseBool('CITYFLOW_CACHE', env.CITYFLOW_CACHE, errors),
+    logLevel: env.LOG_LEVEL || undefined,
+  };
+  if (errors.length)
+    throw new CityFlowError('CF_INVALID_CONFIG', `invalid configuration:\n  ${errors.join('\n  ')}`, errors);
+  return opts;
+}
+
+/** Validates options and fills defaults; reports every problem at once (CF_INVALID_CONFIG). */
+export function resolveConfig(opts: HubOptions): HubConfig {
+  const errors: string[] = [];
+  const databaseUrl = opts.databaseUrl ?? 'pglite://./data/hub';
+  if (!/^(postgres(ql)?:\/\/.+|pglite:\/\/.+)$/.test(databaseUrl))
+    errors.push(
+      `DATABASE_URL: expected postgres://..., pglite://<dir> or pglite://memory, got ${JSON.stringify(databaseUrl)}`,
+    );
+  if (opts.redisUrl !== undefined && !/^rediss?:\/\/.+/.test(opts.redisUrl))
+    errors.push(`REDIS_URL: expected redis://host:port, got ${JSON.stringify(opts.redisUrl)}`);
+  if (opts.mqttUrl !== undefined && !/^(mqtts?|wss?|tcp):\/\/.+/.test(opts.mqttUrl))
+    errors.push(`MQTT_URL: expected mqtt://host:port, got ${JSON.stringify(opts.mqttUrl)}`);
+  const clock = opts.clock ?? 'wall';
+  if (clock !== 'wall' && clock !== 'data')
+    errors.push(`CITYFLOW_CLOCK: expected wall or data, got ${JSON.stringify(clock)}`);
+  const cycleIntervalS = opts.cycleIntervalS ?? 60;
+  if (!(Number.isFinite(cycleIntervalS) && cycleIntervalS > 0))
+    errors.push(`CITYFLOW_CYCLE_INTERVAL_S: expected a positive number, got ${cycleIntervalS}`);
+  const loginRateLimit = opts.loginRateLimit ?? 10;
+  if (!(Number.isInteger(loginRateLimit) && loginRateLimit > 0))
+    errors.push(`CITYFLOW_LOGIN_RATE_LIMIT: expected a positive integer, got ${loginRateLimit}`);
+  for (const [name, v] of [
+    ['PORT', opts.port],
+    ['MQTT_PORT', opts.mqttPort],
+  ] as const)
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 65535))
+      errors.push(`${name}: expected a port 0..65535, got ${v}`);
+  const networkFile = opts.networkFile ?? defaultNetworkFile();
+  if (!networkFile) errors.push('NETWORK_FILE: not set and @cityflow/protocol has no DEFAULT_NETWORK_FILE');
+  if ((opts.adminEmail === undefined) !== (opts.adminPassword === undefined))
+    errors.push('CITYFLOW_ADMIN_EMAIL and CITYFLOW_ADMIN_PASSWORD: set both or neither');
+  if (opts.adminPassword !== undefined && opts.adminPassword.length < 8)
+    errors.push('CITYFLOW_ADMIN_PASSWORD: at least 8 characters');
+  if (opts.jwtSecret !== undefined && opts.jwtSecret.length < 16)
+    errors.push('JWT_SECRET: at least 16 characters');
+  if (errors.length)
+    throw new CityFlowError(
+      'CF_INVALID_CONFIG',
+      `invalid hub configuration:\n  ${errors.join('\n  ')}`,
+      errors,
+    );
+  return {
+    databaseUrl,
+    redisUrl: opts.redisUrl,
+    mqttUrl: opts.mqttUrl,
+    mqttPort: opts.mqttPort ?? 1884,
+    port: opts.port ?? 8081,
+    host: opts.host ?? '0.0.0.0',
+    jwtSecret: opts.jwtSecret ?? randomBytes(32).toString('base64url'),
+    jwtSecretGenerated: opts.jwtSecret === undefined,
+    networkFile: networkFile!,
+    clock,
+    openRegistration: opts.openRegistration ?? true,
+    adminEmail: opts.adminEmail,
+    adminPassword: opts.adminPassword,
+    cycleIntervalS,
+    corsOrigins: opts.corsOrigins ?? [],
+    loginRateLimit,
+    metricsToken: opts.metricsToken,
+    cache: opts.cache ?? true,
+    logLevel: opts.logLevel ?? 'info',
+  };
+}

@@ -1,0 +1,114 @@
+import type { Network, Road } from '@cityflow/protocol';
+
+export interface Path {
+  roads: string[];
+  cost: number;
+}
+
+/** Directed road graph of the network file: nodes are intersections, edges are roads. */
+export class RoadGraph {
+  readonly out = new Map<string, Road[]>();
+
+  constructor(readonly net: Network) {
+    for (const r of net.roads.values()) {
+      const l = this.out.get(r.from_node) ?? [];
+      l.push(r);
+      this.out.set(r.from_node, l);
+    }
+  }
+
+  /**
+   * Dijkstra from `from` to `to`, bounded: it stops once the cheapest open cost exceeds `maxCost`
+   * and ignores paths longer than `maxHops` roads, so a search stays local on a city-sized graph.
+   */
+  shortest(
+    from: string,
+    to: string,
+    cost: (r: Road) => number,
+    o: { excludeRoads?: Set<string>; excludeNodes?: Set<string>; maxCost?: number; maxHops?: number } = {},
+  ): Path | null {
+    const maxCost = o.maxCost ?? Number.POSITIVE_INFINITY;
+    const maxHops = o.maxHops ?? 12;
+    const best = new Map<string, { cost: number; hops: number; via: Road | null }>([
+      [from, { cost: 0, hops: 0, via: null }],
+    ]);
+    const open: Array<{ node: string; cost: number }> = [{ node: from, cost: 0 }];
+    const done = new Set<string>();
+    while (open.length) {
+      let i = 0;
+      for (let j = 1; j < open.length; j++) if (open[j]!.cost < open[i]!.cost) i = j;
+      const { node, cost: c } = open.splice(i, 1)[0]!;
+      if (done.has(node)) continue;
+      if (c > maxCost) break;
+      done.add(node);
+      if (node === to) break;
+      const here = best.get(node)!;
+      if (here.hops >= maxHops) continue;
+      for (const r of this.out.get(node) ?? []) {
+        if (o.excludeRoads?.has(r.road_id) || (o.excludeNodes?.has(r.to_node) && r.to_node !== to)) continue;
+        const nc = c + cost(r);
+        const prev = best.get(r.to_node);
+        if (!prev || nc < prev.cost) {
+          best.set(r.to_node, { cost: nc, hops: here.hops + 1, via: r });
+          open.push({ node: r.to_node, cost: nc });
+        }
+      }
+    }
+    if (!done.has(to)) return null;
+    const roads: string[] = [];
+    let n = to;
+    while (n !== from) {
+      const b = best.get(n)!;
+      roads.unshift(b.via!.road_id);
+      n = b.via!.from_node;
+    }
+    return { roads, cost: best.get(to)!.cost };
+  }
+
+  /** Yen's k shortest loopless paths (bounded like `shortest`). */
+  kShortest(
+    from: string,
+    to: string,
+    k: number,
+    cost: (r: Road) => number,
+    o: { excludeRoads?: Set<string>; maxCost?: number; maxHops?: number } = {},
+  ): Path[] {
+    const first = this.shortest(from, to, cost, o);
+    if (!first) return [];
+    const found: Path[] = [first];
+    const candidates: Path[] = [];
+    const pathCost = (roads: string[]) => roads.reduce((s, id) => s + cost(this.net.roads.get(id)!), 0);
+    for (let n = 1; n < k; n++) {
+      const last = found[n - 1]!;
+      for (let i = 0; i < last.roads.length; i++) {
+        const rootRoads = last.roads.slice(0, i);
+        const spurNode = i === 0 ? from : this.net.roads.get(last.roads[i - 1]!)!.to_node;
+        const excludeRoads = new Set(o.excludeRoads);
+        for (const p of found)
+          if (p.roads.length > i && rootRoads.every((r, j) => p.roads[j] === r))
+            excludeRoads.add(p.roads[i]!);
+        const excludeNodes = new Set<string>([from, ...rootRoads.map((r) => this.net.roads.get(r)!.to_node)]);
+        excludeNodes.delete(spurNode);
+        const spur = this.shortest(spurNode, to, cost, {
+          excludeRoads,
+          excludeNodes,
+          maxCost: o.maxCost,
+          maxHops: (o.maxHops ?? 12) - rootRoads.length,
+        });
+        if (!spur) continue;
+        const roads = [...rootRoads, ...spur.roads];
+        if (
+          found.some((p) => p.roads.join() === roads.join()) ||
+          candidates.some((p) => p.roads.join() === roads.join())
+        )
+          continue;
+        const total = pathCost(roads);
+        if (total <= (o.maxCost ?? Number.POSITIVE_INFINITY)) candidates.push({ roads, cost: total });
+      }
+      if (!candidates.length) break;
+      candidates.sort((a, b) => a.cost - b.cost);
+      found.push(candidates.shift()!);
+    }
+    return found;
+  }
+}

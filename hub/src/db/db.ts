@@ -1,0 +1,196 @@
+import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { CityFlowError } from '@cityflow/protocol';
+import pg from 'pg';
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+/** What a statement runs on: the database itself or an open transaction. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * One SQL dialect (PostgreSQL) over two engines: `pg` for a real server, PGlite (WASM PostgreSQL)
+ * for the embedded default. Everything above this file only sees `Db`.
+ */
+export interface Db extends Queryable {
+  readonly kind: 'pg' | 'pglite';
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Holds a session-level advisory lock on its own connection until `release()`; null when another
+   * session holds it. On PGlite (one process by construction) it always succeeds.
+   */
+  tryAdvisoryLock(key: number): Promise<{ release(): Promise<void> } | null>;
+  close(): Promise<void>;
+}
+
+class PgDb implements Db {
+  readonly kind = 'pg' as const;
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const r = await this.pool.query(sql, params as unknown[]);
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const tx: Queryable = {
+        query: async <R>(sql: string, params?: unknown[]) => {
+          const r = await client.query(sql, params as unknown[]);
+          return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+        },
+        exec: async (sql: string) => {
+          await client.query(sql);
+        },
+      };
+      const out = await fn(tx);
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async exec(sql: string) {
+    await this.pool.query(sql);
+  }
+
+  async tryAdvisoryLock(key: number) {
+    const client = await this.pool.connect();
+    try {
+      const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+      if (!r.rows[0]?.ok) {
+        client.release();
+        return null;
+      }
+    } catch (e) {
+      client.release(true);
+      throw e;
+    }
+    // If the connection dies the server drops the lock with it, which is what lets another replica take over.
+    return {
+      release: async () => {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
+        client.release();
+      },
+    };
+  }
+
+  async close() {
+    await this.pool.end();
+  }
+}
+
+class PgliteDb implements Db {
+  readonly kind = 'pglite' as const;
+  constructor(
+    private readonly db: PGlite,
+    private readonly unlock: () => void,
+  ) {}
+
+  async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const r = await this.db.query<T>(sql, params);
+    return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (t) =>
+      fn({
+        query: async <R>(sql: string, params?: unknown[]) => {
+          const r = await t.query<R>(sql, params);
+          return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+        },
+        exec: async (sql: string) => {
+          await t.exec(sql);
+        },
+      }),
+    );
+  }
+
+  async exec(sql: string) {
+    await this.db.exec(sql);
+  }
+
+  async tryAdvisoryLock() {
+    return { release: async () => undefined };
+  }
+
+  async close() {
+    await this.db.close();
+    this.unlock();
+  }
+}
+
+const LOCK_FILE = 'cityflow-hub.lock';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite is single-process: a second process opening the same directory corrupts it. A lock file with
+ * the owner's pid makes CLI verbs refuse clearly while a hub runs (a stale lock of a dead pid is taken over).
+ */
+export function lockPgliteDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid))
+        throw new CityFlowError(
+          'CF_DB_ERROR',
+          `the embedded database ${dir} is in use by a running hub (pid ${pid}); stop it first, or use the HTTP API (e.g. POST /api/agents)`,
+        );
+      rmSync(file, { force: true });
+    }
+  }
+  throw new CityFlowError('CF_DB_ERROR', `cannot lock the embedded database ${dir}`);
+}
+
+/** Opens `postgres://…`, `pglite://<dir>` or `pglite://memory`. */
+export async function openDb(url: string): Promise<Db> {
+  if (url.startsWith('pglite://')) {
+    const target = url.slice('pglite://'.length);
+    if (target === 'memory') return new PgliteDb(await PGlite.create(), () => undefined);
+    const dir = resolve(target);
+    const unlock = lockPgliteDir(dir);
+    try {
+      return new PgliteDb(await PGlite.create(dir), unlock);
+    } catch (e) {
+      unlock();
+      throw new CityFlowError(
+        'CF_DB_ERROR',
+        `cannot open the embedded database ${dir}: ${(e as Error).message}`,
+      );
+    }
+  }
+  const pool = new pg.Pool({ connectionString: url, max: Number(process.env.CITYFLOW_PG_POOL ?? 10) });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  return new PgDb(pool);
+}

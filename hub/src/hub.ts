@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type AgentConfig,
+  type AgentCredentials,
+  CityFlowError,
+  type Network,
+  loadNetworkFile,
+  networkToGeoJSON,
+  topics,
+} from '@cityflow/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './api/app.js';
+import type { AppContext } from './api/context.js';
+import { Revocations } from './auth/revocations.js';
+import { TokenService } from './auth/tokens.js';
+import { verifyAgentSecret } from './auth/passwords.js';
+import { HubClock } from './clock.js';
+import { type HubConfig, type HubOptions, resolveConfig } from './config.js';
+import { Cycles } from './cycles/cycles.js';
+import { type Db, openDb } from './db/db.js';
+import { migrate } from './db/migrations.js';
+import { applyStoragePolicy } from './db/storage-policy.js';
+import { LiveBus } from './live/bus.js';
+import { ResponseCache } from './live/cache.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { EmbeddedBroker } from './mqtt/broker.js';
+import { HubMqttClient, embeddedCredentials } from './mqtt/hub-client.js';
+import { Ingest } from './mqtt/ingest.js';
+import { createAgent, credentialHash, rotateAgentCredentials } from './store/agents.js';
+import { upsertUser } from './store/users.js';
+
+export interface RunningHub {
+  apiUrl: string;
+  mqttUrl: string;
+  /** creates the agent, or rotates the secret of an existing one; the password is returned once */
+  addAgent(id: string): Promise<AgentCredentials>;
+  stop(): Promise<void>;
+  /** internals for tests and benchmarks */
+  readonly config: HubConfig;
+  readonly db: Db;
+  readonly app: FastifyInstance;
+  readonly ingest: Ingest;
+  readonly cycles: Cycles;
+  readonly clock: HubClock;
+  readonly log: Logger;
+}
+
+function publicHost(host: string) {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+function credentialsOfUrl(url: string): { url: string; username?: string; password?: string } {
+  const u = new URL(url);
+  const username = u.username ? decodeURIComponent(u.username) : undefined;
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), username, password };
+}
+
+/**
+ * Starts a hub: config, database + migrations, pub/sub + cache, MQTT (embedded broker or external),
+ * ingest, HTTP API, cycles. Everything started is stopped in reverse order by `stop()`; a failure
+ * during start releases what was already acquired.
+ */
+export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
+  const config = resolveConfig(opts);
+  const log = createLogger(config.logLevel);
+  if (config.jwtSecretGenerated)
+    log.warn(
+      'JWT_SECRET is not set: using a random secret for this process (tokens die with it; replicas cannot share them)',
+    );
+  const net: Network = loadNetworkFile(config.networkFile);
+  const cleanup: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const f of cleanup.reverse()) {
+      try {
+        await f();
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, 'stop step failed');
+      }
+    }
+    cleanup.length = 0;
+  };
+  try {
+    const db = await openDb(config.databaseUrl);
+    cleanup.push(() => db.close());
+    const applied = await migrate(db);
+    const policy = await applyStoragePolicy(db, log);
+    log.info({ applied, storage: policy }, 'database ready');
+    if (config.adminEmail && config.adminPassword)
+      await upsertUser(db, config.adminEmail, config.adminPassword, 'admin');
+
+    const metrics = createMetrics();
+    const clock = new HubClock(config.clock);
+    const bus = new LiveBus(config.redisUrl, log.child({ module: 'bus' }));
+    await bus.start();
+    cleanup.push(() => bus.stop());
+    const cache = new ResponseCache(config.cache, config.redisUrl, metrics, log.child({ module: 'cache' }));
+    await cache.start();
+    cleanup.push(() => cache.stop());
+    const revocations = new Revocations(db, bus);
+    await revocations.start();
+    cleanup.push(() => revocations.stop());
+
+    let mqttUrl: string;
+    let mqttCreds: { username?: string; password?: string };
+    if (config.mqttUrl) {
+      const c = credentialsOfUrl(config.mqttUrl);
+      mqttUrl = c.url;
+      mqttCreds = c;
+    } else {
+      const hubSecret = randomBytes(24).toString('base64url');
+      const broker = new EmbeddedBroker(
+        config.mqttPort,
+        config.host,
+        {
+          hubSecret,
+          verifyAgent: async (username, password) => {
+            const c = await credentialHash(db, username);
+            return c && verifyAgentSecret(password, c.sha256) ? c.agentId : null;
+          },
+        },
+        log.child({ module: 'broker' }),
+      );
+      await broker.start();
+      cleanup.push(() => broker.stop());
+      mqttUrl = `mqtt://${publicHost(config.host)}:${broker.port}`;
+      mqttCreds = embeddedCredentials(hubSecret);
+    }
+
+    // The client is created before ingest needs it; messages arrive only after start().
+    let client: HubMqttClient | null = null;
+    const publish = async (topic: string, payload: unknown, o: { qos: 0 | 1; retain: boolean }) => {
+      if (!client) throw new Error('mqtt not connected');
+      await client.publish(topic, payload, o);
+    };
+    const publishConfig = async (agentId: string) => {
+      const cfg: AgentConfig = {
+        v: 1,
+        agent_id: agentId,
+        issued_at: new Date().toISOString(),
+        network: networkToGeoJSON(net, agentId) as never,
+      };
+      await publish(topics.config(agentId), cfg, { qos: 1, retain: true });
+    };
+    const cycles = new Cycles({
+      db,
+      net,
+      clock,
+      metrics,
+      bus,
+      cache,
+      config,
+      publish,
+      log: log.child({ module: 'cycles' }),
+    });
+    const ingest: Ingest = new Ingest({
+      db,
+      net,
+      clock,
+      metrics,
+      bus,
+      cache,
+      publish,
+      log: log.child({ module: 'ingest' }),
+      onAgentOnline: async (agentId) => {
+        await publishConfig(agentId);
+        await ingest.republishAcks(agentId);
+        await cycles.republishAdvice(agentId);
+      },
+    });
+    client = new HubMqttClient(
+      mqttUrl,
+      mqttCreds,
+      Boolean(config.mqttUrl),
+      (t, p) => ingest.handle(t, p),
+      log.child({ module: 'mqtt' }),
+    );
+    await client.start();
+    cleanup.push(async () => {
+      await ingest.idle();
+      await client?.stop();
+    });
+    const known = new Set<string>(net.agents.keys());
+    for (const r of (await db.query<{ agent_id: string }>('SELECT agent_id FROM agents')).rows)
+      known.add(r.agent_id);
+    for (const id of known)
+      await publishConfig(id).catch((e) =>
+        log.warn({ agent_id: id, err: (e as Error).message }, 'config publish failed'),
+      );
+
+    const addAgent = async (id: string) => {
+      const creds = (await createAgent(db, id)) ?? (await rotateAgentCredentials(db, id));
+      await publishConfig(id).catch(() => undefined);
+      return creds;
+    };
+    const ctx: AppContext = {
+      config,
+      db,
+      net,
+      clock,
+      metrics,
+      cache,
+      bus,
+      tokens: new TokenService(config.jwtSecret),
+      revocations,
+      addAgent: async (id) => {
+        const creds = await createAgent(db, id);
+        if (creds) await publishConfig(id).catch(() => undefined);
+        return creds;
+      },
+      rotateAgent: async (id) => {
+        const exists = (await db.query('SELECT 1 FROM agents WHERE agent_id = $1', [id])).rows.length > 0;
+        return exists ? rotateAgentCredentials(db, id) : null;
+      },
+      ready: async () => {
+        const checks: Record<string, string> = {};
+        checks.database = await db.query('SELECT 1').then(
+          () => 'ok',
+          (e) => `error: ${(e as Error).message}`,
+        );
+        checks.mqtt = client?.connected ? 'ok' : 'disconnected';
+        return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+      },
+    };
+    const app = await buildApp(ctx, log);
+    cleanup.push(() => app.close());
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new CityFlowError('CF_PORT_IN_USE', `PORT ${config.port} is already in use (hub HTTP API)`);
+      throw e;
+    }
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    await cycles.start();
+    cleanup.push(() => cycles.stop());
+    const apiUrl = `http://${publicHost(config.host)}:${port}`;
+    log.info(
+      { api_url: apiUrl, mqtt_url: mqttUrl, clock: config.clock, network: config.networkFile },
+      'hub started',
+    );
+    return { apiUrl, mqttUrl, addAgent, stop: stopAll, config, db, app, ingest, cycles, clock, log };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,31 @@
+import pino, { type Logger } from 'pino';
+
+/** Request URLs in logs never carry a token (the WebSocket passes it in the query). */
+export const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[REDACTED]');
+
+/**
+ * The hub's pino logger. Fastify logs requests through these serializers, so the `?token=` of
+ * `/ws/live` and Authorization headers never reach a log line.
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'cityflow-hub' },
+      redact: {
+        paths: ['password', '*.password', 'token', '*.token', 'req.headers.authorization'],
+        censor: '[REDACTED]',
+      },
+      serializers: {
+        req: (r: { method?: string; url?: string; ip?: string }) => ({
+          method: r.method,
+          url: redactUrl(r.url ?? ''),
+          ip: r.ip,
+        }),
+        res: (r: { statusCode?: number }) => ({ statusCode: r.statusCode }),
+        err: pino.stdSerializers.err,
+      },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,265 @@
+import {
+  type Ack,
+  type AgentInfo,
+  type ForecastBatch,
+  type Network,
+  type SequencedStream,
+  type SummaryBatch,
+  parseTopic,
+  topics,
+  validateAgentHealth,
+  validateAgentStatus,
+  validateDiagResponse,
+  validateForecastBatch,
+  validateLiveSnapshot,
+  validateSummaryBatch,
+} from '@cityflow/protocol';
+import type { Logger } from 'pino';
+import type { HubClock } from '../clock.js';
+import type { Db } from '../db/db.js';
+import type { ResponseCache } from '../live/cache.js';
+import type { LiveBus } from '../live/bus.js';
+import type { HubMetrics } from '../metrics.js';
+import { getAgent, setAgentHealth, setAgentStatus, touchAgent } from '../store/agents.js';
+import {
+  type Rejection,
+  insertForecasts,
+  insertSummaries,
+  storeSequenced,
+  watermarksOf,
+} from '../store/ingest-store.js';
+import { upsertRoadLive } from '../store/traffic.js';
+
+export interface IngestDeps {
+  db: Db;
+  net: Network;
+  clock: HubClock;
+  metrics: HubMetrics;
+  bus: LiveBus;
+  cache: ResponseCache;
+  log: Logger;
+  publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
+  /** re-publish config (and acks) for an agent that came online */
+  onAgentOnline(agentId: string): Promise<void>;
+}
+
+/**
+ * Uplink handling. Sequenced batches are stored in one transaction and acked only after COMMIT; a
+ * database failure means no ack, so the agent keeps its rows and resends (back-pressure without loss).
+ * Messages of one agent stream are processed in order; different agents run concurrently.
+ */
+export class Ingest {
+  private readonly chains = new Map<string, Promise<void>>();
+  readonly diagResponses = new Map<string, unknown>();
+
+  constructor(private readonly d: IngestDeps) {}
+
+  handle(topic: string, payload: Buffer): void {
+    const t = parseTopic(topic);
+    if (!t || (t.kind !== 'uplink' && t.kind !== 'status')) return;
+    const key = t.kind === 'uplink' ? `${t.agentId}/${t.stream}` : `${t.agentId}/status`;
+    const prev = this.chains.get(key) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.process(t.agentId, t.kind === 'uplink' ? t.stream : 'status', payload))
+      .catch((e) => this.d.log.error({ err: (e as Error).message, topic }, 'uplink handling failed'));
+    this.chains.set(key, next);
+    void next.finally(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
+  }
+
+  /** Resolves when every message received so far is processed (tests, graceful stop). */
+  async idle(): Promise<void> {
+    while (this.chains.size) await Promise.all([...this.chains.values()]);
+  }
+
+  private invalid(agentId: string, stream: string, code: string, errors: string[], payload: unknown) {
+    this.d.metrics.invalid.inc({ code });
+    this.d.log.warn(
+      { agent_id: agentId, stream, code, errors: errors.slice(0, 5) },
+      'uplink message refused',
+    );
+    void this.d.db
+      .query(
+        'INSERT INTO quarantine (agent_id, stream, code, message, payload) VALUES ($1, $2, $3, $4, $5::jsonb)',
+        [
+          agentId,
+          stream,
+          code,
+          errors.slice(0, 20).join('; '),
+          JSON.stringify(payload ?? null).slice(0, 65_536),
+        ],
+      )
+      .catch(() => this.d.metrics.dbErrors.inc({ op: 'quarantine' }));
+  }
+
+  private async process(agentId: string, stream: string, payload: Buffer): Promise<void> {
+    this.d.metrics.ingestMessages.inc({ stream });
+    let value: unknown;
+    try {
+      value = JSON.parse(payload.toString('utf8'));
+    } catch (e) {
+      return this.invalid(
+        agentId,
+        stream,
+        'CF_INVALID_JSON',
+        [`(root): ${(e as Error).message}`],
+        payload.toString('utf8').slice(0, 1000),
+      );
+    }
+    const idMismatch = (v: { agent_id: string }) =>
+      v.agent_id !== agentId
+        ? [`agent_id: ${JSON.stringify(v.agent_id)} differs from topic ${JSON.stringify(agentId)}`]
+        : null;
+    switch (stream) {
+      case 'summary': {
+        const r = validateSummaryBatch(value);
+        if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
+        const mm = idMismatch(r.value);
+        if (mm) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', mm, value);
+        return this.summaries(r.value);
+      }
+      case 'forecast': {
+        const r = validateForecastBatch(value);
+        if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
+        const mm = idMismatch(r.value);
+        if (mm) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', mm, value);
+        return this.forecasts(r.value);
+      }
+      case 'live': {
+        const r = validateLiveSnapshot(value);
+        if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
+        const roads = r.value.roads.filter((x) => this.d.net.roads.has(x.road_id));
+        if (!roads.length) return;
+        await upsertRoadLive(this.d.db, agentId, roads);
+        for (const x of roads) this.d.clock.observe(Date.parse(x.ts));
+        this.d.metrics.ingestLag.observe(
+          { stream: 'live' },
+          Math.max(0, (Date.now() - Date.parse(r.value.ts)) / 1000),
+        );
+        await this.d.cache.invalidate('live');
+        for (const x of roads) {
+          const { samples: _s, ...data } = x;
+          this.d.bus.publish({ type: 'traffic', data });
+        }
+        return;
+      }
+      case 'health': {
+        const r = validateAgentHealth(value);
+        if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
+        await setAgentHealth(this.d.db, agentId, r.value.backlog, r.value.clock.skew_s, r.value.version);
+        return this.announce(agentId);
+      }
+      case 'status': {
+        const r = validateAgentStatus(value);
+        if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
+        const online = r.value.state === 'online';
+        await setAgentStatus(this.d.db, agentId, online, r.value.ts, r.value.version);
+        // The embedded broker keeps retained messages in memory only: re-send config and acks.
+        if (online) await this.d.onAgentOnline(agentId);
+        return this.announce(agentId);
+      }
+      case 'diag': {
+        const r = validateDiagResponse(value);
+        if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
+        if (this.diagResponses.size > 100) this.diagResponses.clear();
+        this.diagResponses.set(r.value.request_id, r.value);
+        return;
+      }
+    }
+  }
+
+  private async announce(agentId: string) {
+    const a: AgentInfo | null = await getAgent(this.d.db, agentId);
+    if (a) this.d.bus.publish({ type: 'agent', data: a });
+  }
+
+  private rejectUnknownRoad = (it: { seq: number; road_id: string }): Rejection | null =>
+    this.d.net.roads.has(it.road_id)
+      ? null
+      : {
+          seq: it.seq,
+          code: 'CF_REJECTED_BY_HUB',
+          message: `road_id ${it.road_id} is not a road of the network`,
+        };
+
+  private async summaries(b: SummaryBatch) {
+    const start = Date.now();
+    const out = await this.store(b.agent_id, 'summary', b.items, b.skipped ?? [], insertSummaries);
+    if (!out) return;
+    for (const it of b.items) {
+      const end = Date.parse(it.minute) + 60_000;
+      this.d.clock.observe(end);
+      if (out.stored)
+        this.d.metrics.ingestLag.observe({ stream: 'summary' }, Math.max(0, (start - end) / 1000));
+    }
+  }
+
+  private async forecasts(b: ForecastBatch) {
+    const out = await this.store(b.agent_id, 'forecast', b.items, b.skipped ?? [], insertForecasts);
+    if (out?.stored) await this.d.cache.invalidate('predictions');
+  }
+
+  private async store<T extends { seq: number; road_id: string }>(
+    agentId: string,
+    stream: SequencedStream,
+    items: T[],
+    skipped: Array<[number, number]>,
+    insert: (
+      tx: Parameters<Parameters<Db['transaction']>[0]>[0],
+      agentId: string,
+      items: T[],
+    ) => Promise<number>,
+  ) {
+    let out: Awaited<ReturnType<typeof storeSequenced>>;
+    try {
+      out = await storeSequenced<T>(this.d.db, {
+        agentId,
+        stream,
+        items,
+        skipped,
+        check: this.rejectUnknownRoad,
+        insert: (tx, xs: T[]) => insert(tx, agentId, xs),
+      });
+    } catch (e) {
+      // No ack: the agent keeps the rows and resends after its timeout; nothing is lost.
+      this.d.metrics.dbErrors.inc({ op: `ingest_${stream}` });
+      this.d.log.error(
+        { agent_id: agentId, stream, err: (e as Error).message, code: 'CF_DB_ERROR' },
+        'batch not stored; not acked',
+      );
+      return null;
+    }
+    const m = this.d.metrics.ingestItems;
+    m.inc({ stream, outcome: 'stored' }, out.stored);
+    m.inc({ stream, outcome: 'duplicate' }, out.duplicates);
+    m.inc({ stream, outcome: 'rejected' }, out.rejected.length);
+    await this.ack(agentId, stream, out.watermark, out.rejected);
+    void touchAgent(this.d.db, agentId).catch(() => undefined);
+    return out;
+  }
+
+  async ack(
+    agentId: string,
+    stream: SequencedStream,
+    watermark: number,
+    rejected: Rejection[] = [],
+  ): Promise<void> {
+    const ack: Ack = { v: 1, agent_id: agentId, stream, watermark, hub_ts: new Date().toISOString() };
+    if (rejected.length) ack.rejected = rejected.slice(0, 1000);
+    try {
+      await this.d.publish(topics.ack(agentId, stream), ack, { qos: 1, retain: true });
+      this.d.metrics.acks.inc({ stream });
+    } catch (e) {
+      this.d.log.warn(
+        { agent_id: agentId, stream, err: (e as Error).message },
+        'ack publish failed; the agent will resend',
+      );
+    }
+  }
+
+  /** Re-publishes the stored watermarks of an agent (on its online status). */
+  async republishAcks(agentId: string): Promise<void> {
+    for (const w of await watermarksOf(this.d.db, agentId)) await this.ack(agentId, w.stream, w.watermark);
+  }
+}

@@ -1,0 +1,119 @@
+import type { AgentCredentials, AgentInfo } from '@cityflow/protocol';
+import { mosquittoHash, newAgentSecret, sha256Hex } from '../auth/passwords.js';
+import type { Queryable } from '../db/db.js';
+
+/** Creates an agent with fresh credentials; null when it exists already (use rotateAgentCredentials). */
+export async function createAgent(db: Queryable, agentId: string): Promise<AgentCredentials | null> {
+  const r = await db.query(
+    'INSERT INTO agents (agent_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING agent_id',
+    [agentId],
+  );
+  if (!r.rows.length) return null;
+  return rotateAgentCredentials(db, agentId);
+}
+
+/** New random secret for an existing agent (the old one stops working); the secret is returned once. */
+export async function rotateAgentCredentials(db: Queryable, agentId: string): Promise<AgentCredentials> {
+  const password = newAgentSecret();
+  await db.query(
+    `INSERT INTO agent_credentials (agent_id, username, password_sha256, mosquitto_hash) VALUES ($1, $1, $2, $3)
+     ON CONFLICT (agent_id) DO UPDATE SET password_sha256 = EXCLUDED.password_sha256,
+       mosquitto_hash = EXCLUDED.mosquitto_hash, rotated_at = now()`,
+    [agentId, sha256Hex(password), mosquittoHash(password)],
+  );
+  return { agent_id: agentId, username: agentId, password };
+}
+
+export async function agentExists(db: Queryable, agentId: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM agents WHERE agent_id = $1', [agentId])).rows.length > 0;
+}
+
+export async function credentialHash(
+  db: Queryable,
+  username: string,
+): Promise<{ agentId: string; sha256: string } | null> {
+  const r = await db.query<{ agent_id: string; password_sha256: string }>(
+    'SELECT agent_id, password_sha256 FROM agent_credentials WHERE username = $1',
+    [username],
+  );
+  const row = r.rows[0];
+  return row ? { agentId: row.agent_id, sha256: row.password_sha256 } : null;
+}
+
+export async function allCredentials(
+  db: Queryable,
+): Promise<Array<{ username: string; mosquitto_hash: string }>> {
+  const r = await db.query<{ username: string; mosquitto_hash: string }>(
+    'SELECT username, mosquitto_hash FROM agent_credentials ORDER BY username',
+  );
+  return r.rows;
+}
+
+/** Status from the retained status message / last will. Older status messages never override newer ones. */
+export async function setAgentStatus(
+  db: Queryable,
+  agentId: string,
+  online: boolean,
+  ts: string,
+  version: string | null,
+) {
+  await db.query(
+    `UPDATE agents SET online = $2, status_ts = $3, last_seen = GREATEST(coalesce(last_seen, $3), now()),
+       version = coalesce($4, version)
+     WHERE agent_id = $1 AND (status_ts IS NULL OR status_ts <= $3)`,
+    [agentId, online, ts, version],
+  );
+}
+
+export async function setAgentHealth(
+  db: Queryable,
+  agentId: string,
+  backlog: number,
+  skew: number | null,
+  version: string,
+) {
+  await db.query(
+    'UPDATE agents SET last_seen = now(), backlog = $2, clock_skew_s = $3, version = $4 WHERE agent_id = $1',
+    [agentId, backlog, skew, version],
+  );
+}
+
+export async function touchAgent(db: Queryable, agentId: string) {
+  await db.query('UPDATE agents SET last_seen = now() WHERE agent_id = $1', [agentId]);
+}
+
+interface AgentRow {
+  agent_id: string;
+  online: boolean;
+  last_seen: Date | null;
+  backlog: number | null;
+  clock_skew_s: number | null;
+  version: string | null;
+}
+
+export const toAgentInfo = (r: AgentRow): AgentInfo => ({
+  agent_id: r.agent_id,
+  online: r.online,
+  last_seen: r.last_seen ? r.last_seen.toISOString() : null,
+  backlog: r.backlog,
+  clock_skew_s: r.clock_skew_s,
+  version: r.version,
+});
+
+/** Page of agents ordered by id; `after` is the last id of the previous page. */
+export async function listAgents(db: Queryable, limit: number, after: string | null): Promise<AgentInfo[]> {
+  const r = await db.query<AgentRow>(
+    `SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents
+     WHERE ($1::text IS NULL OR agent_id > $1) ORDER BY agent_id LIMIT $2`,
+    [after, limit],
+  );
+  return r.rows.map(toAgentInfo);
+}
+
+export async function getAgent(db: Queryable, agentId: string): Promise<AgentInfo | null> {
+  const r = await db.query<AgentRow>(
+    'SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents WHERE agent_id = $1',
+    [agentId],
+  );
+  return r.rows[0] ? toAgentInfo(r.rows[0]) : null;
+}

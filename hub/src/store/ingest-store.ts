@@ -1,0 +1,189 @@
+import type { ForecastRecord, SequencedStream, SummaryRecord } from '@cityflow/protocol';
+import type { Queryable } from '../db/db.js';
+import { type SeqRange, advanceWatermark, inRanges, mergeRanges, rangesOf } from './watermark.js';
+
+export interface Rejection {
+  seq: number;
+  code: string;
+  message: string;
+}
+
+export interface StoreOutcome {
+  watermark: number;
+  /** items stored now */
+  stored: number;
+  /** items already resolved before (replays) */
+  duplicates: number;
+  rejected: Rejection[];
+}
+
+interface SequencedWrite<T extends { seq: number }> {
+  agentId: string;
+  stream: SequencedStream;
+  items: T[];
+  skipped: Array<[number, number]>;
+  /** returns a rejection for an item the hub refuses (quarantined, counts as resolved) */
+  check(item: T): Rejection | null;
+  /** inserts the accepted new items; returns how many rows were really new */
+  insert(tx: Queryable, items: T[]): Promise<number>;
+}
+
+/**
+ * Stores one sequenced batch idempotently on (agent_id, stream, seq) and advances the contiguous
+ * watermark, all in one transaction. The watermark row is locked FOR UPDATE, which serialises batches
+ * of the same agent stream across hub replicas; different agents never wait for each other.
+ */
+export async function storeSequenced<T extends { seq: number }>(
+  db: { transaction<R>(fn: (tx: Queryable) => Promise<R>): Promise<R> },
+  w: SequencedWrite<T>,
+): Promise<StoreOutcome> {
+  return db.transaction(async (tx) => {
+    await tx.query(
+      'INSERT INTO ingest_watermarks (agent_id, stream) VALUES ($1, $2) ON CONFLICT (agent_id, stream) DO NOTHING',
+      [w.agentId, w.stream],
+    );
+    const head = await tx.query<{ watermark: string | number; max_seq: string | number }>(
+      'SELECT watermark, max_seq FROM ingest_watermarks WHERE agent_id = $1 AND stream = $2 FOR UPDATE',
+      [w.agentId, w.stream],
+    );
+    const wm0 = Number(head.rows[0]!.watermark);
+    const maxSeq0 = Number(head.rows[0]!.max_seq);
+    const pendingRows = await tx.query<{ seq_from: string | number; seq_to: string | number }>(
+      'SELECT seq_from, seq_to FROM ingest_pending WHERE agent_id = $1 AND stream = $2',
+      [w.agentId, w.stream],
+    );
+    const pending0: SeqRange[] = pendingRows.rows.map((r) => ({
+      from: Number(r.seq_from),
+      to: Number(r.seq_to),
+    }));
+
+    const fresh = w.items.filter((it) => it.seq > wm0 && !inRanges(it.seq, pending0));
+    const rejected: Rejection[] = [];
+    const accepted: T[] = [];
+    for (const it of fresh) {
+      const r = w.check(it);
+      if (r) rejected.push(r);
+      else accepted.push(it);
+    }
+    const inserted = accepted.length ? await w.insert(tx, accepted) : 0;
+    if (rejected.length) {
+      const byseq = new Map(fresh.map((it) => [it.seq, it]));
+      await tx.query(
+        `INSERT INTO quarantine (agent_id, stream, seq, code, message, payload)
+         SELECT $1, $2, s, c, m, p::jsonb FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS t(s, c, m, p)`,
+        [
+          w.agentId,
+          w.stream,
+          rejected.map((r) => r.seq),
+          rejected.map((r) => r.code),
+          rejected.map((r) => r.message),
+          rejected.map((r) => JSON.stringify(byseq.get(r.seq) ?? null)),
+        ],
+      );
+    }
+    const resolved = mergeRanges([
+      ...rangesOf(fresh.map((it) => it.seq)),
+      ...w.skipped.map(([from, to]) => ({ from, to })),
+    ]);
+    const next = advanceWatermark(wm0, pending0, resolved);
+    const maxSeq = Math.max(maxSeq0, next.watermark, ...resolved.map((r) => r.to));
+    const pendingChanged = JSON.stringify(next.pending) !== JSON.stringify(mergeRanges(pending0));
+    if (pendingChanged) {
+      await tx.query('DELETE FROM ingest_pending WHERE agent_id = $1 AND stream = $2', [w.agentId, w.stream]);
+      if (next.pending.length)
+        await tx.query(
+          `INSERT INTO ingest_pending (agent_id, stream, seq_from, seq_to)
+           SELECT $1, $2, f, t FROM unnest($3::bigint[], $4::bigint[]) AS x(f, t)`,
+          [w.agentId, w.stream, next.pending.map((r) => r.from), next.pending.map((r) => r.to)],
+        );
+    }
+    if (next.watermark !== wm0 || maxSeq !== maxSeq0)
+      await tx.query(
+        'UPDATE ingest_watermarks SET watermark = $3, max_seq = $4, updated_at = now() WHERE agent_id = $1 AND stream = $2',
+        [w.agentId, w.stream, next.watermark, maxSeq],
+      );
+    return {
+      watermark: next.watermark,
+      stored: inserted,
+      duplicates: w.items.length - fresh.length + (accepted.length - inserted),
+      rejected,
+    };
+  });
+}
+
+/** Multi-row insert of per-minute summaries; a (sensor, minute) already stored is a duplicate, not an error. */
+export async function insertSummaries(
+  tx: Queryable,
+  agentId: string,
+  items: SummaryRecord[],
+): Promise<number> {
+  const col = <K extends keyof SummaryRecord>(k: K) => items.map((it) => it[k] ?? null);
+  const r = await tx.query(
+    `INSERT INTO traffic_minute (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count,
+       speed_mean, speed_min, speed_max, flow_mean, occupancy_mean, flagged)
+     SELECT m, s, r, $1, q, c, n, sm, smin, smax, f, o, fl
+     FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[],
+       $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::bool[])
+       AS t(m, s, r, q, c, n, sm, smin, smax, f, o, fl)
+     ON CONFLICT (sensor_id, minute) DO NOTHING`,
+    [
+      agentId,
+      col('minute'),
+      col('sensor_id'),
+      col('road_id'),
+      col('seq'),
+      col('count'),
+      col('null_speed_count'),
+      col('speed_mean'),
+      col('speed_min'),
+      col('speed_max'),
+      col('flow_mean'),
+      col('occupancy_mean'),
+      items.map((it) => it.flagged ?? false),
+    ],
+  );
+  return r.rowCount;
+}
+
+/** Multi-row insert of agent forecasts into `predictions`. */
+export async function insertForecasts(
+  tx: Queryable,
+  agentId: string,
+  items: ForecastRecord[],
+): Promise<number> {
+  const col = <K extends keyof ForecastRecord>(k: K) => items.map((it) => it[k] ?? null);
+  const r = await tx.query(
+    `INSERT INTO predictions (ts, target_ts, road_id, horizon_min, speed_kmh, speed_lo_kmh, speed_hi_kmh,
+       congestion_score, confidence, model_version, agent_id)
+     SELECT ts, tt, r, h, s, lo, hi, c, cf, mv, $1
+     FROM unnest($2::timestamptz[], $3::timestamptz[], $4::text[], $5::int[], $6::float8[], $7::float8[],
+       $8::float8[], $9::float8[], $10::float8[], $11::text[]) AS t(ts, tt, r, h, s, lo, hi, c, cf, mv)
+     ON CONFLICT (road_id, horizon_min, model_version, ts) DO NOTHING`,
+    [
+      agentId,
+      col('ts'),
+      col('target_ts'),
+      col('road_id'),
+      col('horizon_min'),
+      col('speed_kmh'),
+      col('speed_lo_kmh'),
+      col('speed_hi_kmh'),
+      col('congestion_score'),
+      col('confidence'),
+      col('model_version'),
+    ],
+  );
+  return r.rowCount;
+}
+
+/** The stored watermarks of one agent (re-published as retained acks when it comes online). */
+export async function watermarksOf(
+  db: Queryable,
+  agentId: string,
+): Promise<Array<{ stream: SequencedStream; watermark: number }>> {
+  const r = await db.query<{ stream: SequencedStream; watermark: string | number }>(
+    'SELECT stream, watermark FROM ingest_watermarks WHERE agent_id = $1',
+    [agentId],
+  );
+  return r.rows.map((x) => ({ stream: x.stream, watermark: Number(x.watermark) }));
+}
