@@ -38,12 +38,22 @@ export abstract class BucketForecaster implements SeriesForecaster {
   /** Closed buckets needed before a series is forecast at all. */
   protected minHistory = 3;
   protected readonly lagSteps: number;
+  /** Separate weekday/weekend profiles (see DailyProfile). */
+  protected weekTypes = false;
+  /**
+   * Sample weight c/max(|error|, c) with c = robustK × residual scale × √h: an online IRLS towards
+   * least absolute deviations (MAE is the target; jams are heavy tails). Infinity = plain least squares.
+   */
+  protected robustK = 0.5;
+  /** Leading features fitted per series (the rest, if any, belong to a model-wide fit). */
+  protected rlsDim: number;
   private scratch: Float64Array;
 
   constructor(
     opts: ForecasterOptions | undefined,
     protected readonly featureCount: number,
     private readonly rlsLambda?: number,
+    private readonly rlsDelta?: number,
   ) {
     this.stepMin = opts?.stepMin ?? 5;
     if (!(this.stepMin > 0)) throw new RangeError(`stepMin must be > 0, got ${this.stepMin}`);
@@ -54,6 +64,7 @@ export abstract class BucketForecaster implements SeriesForecaster {
     // The medium-term lag window is 30 min (at least 3 buckets) whatever the step.
     this.lagSteps = Math.max(3, Math.round(30 / this.stepMin));
     this.scratch = new Float64Array(Math.max(1, featureCount));
+    this.rlsDim = featureCount;
   }
 
   /** Point forecast t.h buckets after base b; may fill x with features. NaN = cannot. */
@@ -62,8 +73,11 @@ export abstract class BucketForecaster implements SeriesForecaster {
   /** Learns from one scored forecast: by default RLS on the change from the base value. */
   protected learn(_s: Series, t: HorizonTrack, slot: number, y: number): void {
     if (!t.rls) return;
-    const clip = 6 * t.scale[slot]! * Math.sqrt(t.h);
-    t.rls.update(t.row(slot), y - t.yb[slot]!, clip);
+    const x = t.row(slot);
+    const target = y - t.yb[slot]!;
+    const c = this.robustK * t.scale[slot]! * Math.sqrt(t.h);
+    const r = Math.abs(target - t.rls.predict(x));
+    t.rls.update(x, target, r > c ? c / r : 1);
   }
 
   /** Where a long-horizon forecast converges: the time-of-day profile, else the level. */
@@ -91,8 +105,10 @@ export abstract class BucketForecaster implements SeriesForecaster {
     const cap = hmax + this.lagSteps + 4;
     return new Series(
       cap,
-      new DailyProfile(this.stepMin, this.tzOffsetMin),
-      this.hSteps.map((h) => new HorizonTrack(h, this.featureCount, this.rlsLambda)),
+      new DailyProfile(this.stepMin, this.tzOffsetMin, 28, this.weekTypes),
+      this.hSteps.map(
+        (h) => new HorizonTrack(h, this.featureCount, this.rlsLambda, this.rlsDelta, this.rlsDim),
+      ),
     );
   }
 

@@ -20,6 +20,8 @@ export class HorizonTrack {
     readonly h: number,
     readonly d: number,
     rlsLambda?: number,
+    rlsDelta?: number,
+    rlsDim = d,
   ) {
     this.len = h + 1;
     this.base = new Float64Array(this.len).fill(Number.NaN);
@@ -27,7 +29,7 @@ export class HorizonTrack {
     this.scale = new Float64Array(this.len);
     this.yb = new Float64Array(this.len);
     this.feats = d > 0 ? new Float64Array(this.len * d) : null;
-    this.rls = d > 0 ? new Rls(d, rlsLambda) : null;
+    this.rls = rlsDim > 0 ? new Rls(rlsDim, rlsLambda, rlsDelta) : null;
     // Prior half-width in residual-scale units: a random walk of h steps, 80 % two-sided.
     this.resid = new ResidualQuantiles(1.6 * Math.sqrt(h));
   }

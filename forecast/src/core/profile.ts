@@ -8,19 +8,32 @@ export class DailyProfile {
   private readonly mean: Float32Array;
   private readonly cnt: Uint16Array;
 
+  private readonly types: number;
+
+  /**
+   * With `weekTypes`, weekdays and weekends keep separate profiles (twice the memory): a Saturday
+   * morning is not a Tuesday morning. A time of day not yet seen on that type of day borrows the other.
+   */
   constructor(
     private readonly stepMin: number,
     private readonly tzOffsetMin = 0,
     private readonly maxDays = 28,
+    weekTypes = false,
   ) {
     this.bins = Math.max(1, Math.round(1440 / stepMin));
-    this.mean = new Float32Array(this.bins);
-    this.cnt = new Uint16Array(this.bins);
+    this.types = weekTypes ? 2 : 1;
+    this.mean = new Float32Array(this.bins * this.types);
+    this.cnt = new Uint16Array(this.bins * this.types);
   }
 
+  /** Slot of bucket k: time-of-day bin, offset by the day type (weekday/weekend) when kept apart. */
   bin(k: number): number {
-    const minute = (((k * this.stepMin + this.tzOffsetMin) % 1440) + 1440) % 1440;
-    return Math.min(this.bins - 1, Math.floor(minute / this.stepMin));
+    const t = k * this.stepMin + this.tzOffsetMin;
+    const minute = ((t % 1440) + 1440) % 1440;
+    const b = Math.min(this.bins - 1, Math.floor(minute / this.stepMin));
+    if (this.types === 1) return b;
+    const dow = (((Math.floor(t / 1440) + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+    return dow === 0 || dow === 6 ? b + this.bins : b;
   }
 
   update(k: number, y: number): void {
@@ -33,7 +46,13 @@ export class DailyProfile {
   /** Plain mean of bucket k's time of day (the historical average), NaN when never seen. */
   raw(k: number): number {
     const b = this.bin(k);
-    return this.cnt[b] ? this.mean[b]! : Number.NaN;
+    if (this.cnt[b]) return this.mean[b]!;
+    const o = this.other(b);
+    return o >= 0 && this.cnt[o] ? this.mean[o]! : Number.NaN;
+  }
+
+  private other(b: number): number {
+    return this.types === 1 ? -1 : (b + this.bins) % (2 * this.bins);
   }
 
   /**
@@ -42,14 +61,23 @@ export class DailyProfile {
    */
   smooth(k: number, half = 2): number {
     const b0 = this.bin(k);
+    const v = this.smoothAt(b0, half);
+    if (!Number.isNaN(v)) return v;
+    const o = this.other(b0);
+    return o >= 0 ? this.smoothAt(o, half) : v;
+  }
+
+  private smoothAt(b0: number, half: number): number {
+    const base = b0 - (b0 % this.bins);
+    const b = b0 - base;
     let s = 0;
     let w = 0;
     for (let d = -half; d <= half; d++) {
-      const b = (b0 + d + this.bins) % this.bins;
-      const c = this.cnt[b]!;
+      const i = base + ((b + d + this.bins) % this.bins);
+      const c = this.cnt[i]!;
       if (!c) continue;
       const wd = (half + 1 - Math.abs(d)) * Math.min(c, 4);
-      s += wd * this.mean[b]!;
+      s += wd * this.mean[i]!;
       w += wd;
     }
     return w ? s / w : Number.NaN;

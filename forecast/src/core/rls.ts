@@ -12,7 +12,7 @@ export class Rls {
 
   constructor(
     readonly d: number,
-    private readonly lambda = 0.9995,
+    public lambda = 0.9995,
     private readonly delta = 0.05,
   ) {
     this.w = new Float64Array(d);
@@ -27,20 +27,22 @@ export class Rls {
     return s;
   }
 
-  /** One update; the error is clipped to ±clip so a single outlier cannot swing the weights. */
-  update(x: ArrayLike<number>, y: number, clip = Number.POSITIVE_INFINITY, off = 0): void {
+  /**
+   * One weighted update (weight in (0, 1]): with weight c/max(|error|, c) the fit is an online
+   * iteratively-reweighted least squares, i.e. close to least absolute deviations — the median, which
+   * is what MAE rewards and what a sudden jam (a heavy tail) does not drag.
+   */
+  update(x: ArrayLike<number>, y: number, weight = 1, off = 0): void {
     const { d, P, Px, w } = this;
-    let denom = this.lambda;
+    let quad = 0;
     for (let i = 0; i < d; i++) {
       let s = 0;
       for (let j = 0; j < d; j++) s += P[i * d + j]! * x[off + j]!;
       Px[i] = s;
-      denom += x[off + i]! * s;
+      quad += x[off + i]! * s;
     }
-    let e = y - this.predict(x, off);
-    if (e > clip) e = clip;
-    else if (e < -clip) e = -clip;
-    const inv = 1 / denom;
+    const e = y - this.predict(x, off);
+    const inv = weight / (this.lambda + weight * quad);
     for (let i = 0; i < d; i++) w[i]! += Px[i]! * inv * e;
     const il = 1 / this.lambda;
     let trace = 0;

@@ -2,6 +2,17 @@ import { BucketForecaster, type Series } from '../core/bucket-forecaster.js';
 import type { HorizonTrack } from '../core/horizon-track.js';
 import type { ForecasterOptions, SeriesForecaster } from '../types.js';
 
+/** Knobs of the edge fit (defaults are the evaluated configuration). */
+export interface EdgeTuning {
+  lambda?: number;
+  weekTypes?: boolean;
+  robustK?: number;
+  delta?: number;
+  smoothHalf?: number;
+  pooledMemoryMin?: number;
+  hier?: boolean;
+}
+
 /** Number of features of the edge regression (the network model appends its own after these). */
 export const EDGE_FEATURES = 5;
 
@@ -18,12 +29,17 @@ export const EDGE_FEATURES = 5;
 export class EdgeForecaster extends BucketForecaster {
   readonly modelVersion: string = 'cityflow-edge';
 
-  constructor(opts?: ForecasterOptions, extraFeatures = 0) {
-    super(opts, EDGE_FEATURES + extraFeatures, 0.9995);
+  constructor(opts?: ForecasterOptions, extraFeatures = 0, tuning: EdgeTuning = {}) {
+    super(opts, EDGE_FEATURES + extraFeatures, tuning.lambda ?? 0.9995, tuning.delta ?? 0.05);
+    this.weekTypes = tuning.weekTypes ?? true;
+    this.robustK = tuning.robustK ?? Number.POSITIVE_INFINITY;
+    this.smoothHalf = tuning.smoothHalf ?? 2;
   }
 
+  private readonly smoothHalf: number;
+
   protected profileAt(s: Series, k: number, fallback: number): number {
-    const p = s.profile.smooth(k);
+    const p = s.profile.smooth(k, this.smoothHalf);
     if (!Number.isNaN(p)) return p;
     return Number.isNaN(s.level) ? fallback : s.level;
   }
