@@ -116,13 +116,12 @@ describe('ingest over MQTT (embedded broker, real mqtt.js agent)', () => {
     const before = await count();
     const intruder = await agentClient(hub, await hub.addAgent('A9'));
     const closed = new Promise((r) => intruder.client.once('close', r));
-    await intruder.client
-      .publishAsync(
-        topics.uplink('A2', 'summary'),
-        JSON.stringify(summaryBatch('A2', [summary(1, 'R20-10', '2026-03-02T08:00:00Z')])),
-        { qos: 1 },
-      )
-      .catch(() => undefined);
+    // No PUBACK comes back: the broker closes the intruder's connection instead.
+    intruder.client.publish(
+      topics.uplink('A2', 'summary'),
+      JSON.stringify(summaryBatch('A2', [summary(1, 'R20-10', '2026-03-02T08:00:00Z')])),
+      { qos: 1 },
+    );
     await new Promise((r) => setTimeout(r, 200));
     await hub.ingest.idle();
     expect(await count()).toBe(before);
