@@ -70,6 +70,7 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium (needs /usr/bin/chro
       clock: 'wall',
       adminEmail: ADMIN.email,
       adminPassword: ADMIN.password,
+      logLevel: 'warn',
     });
     const cred = await hub.addAgent('agent-1');
     agent = await startAgent({

@@ -34,6 +34,7 @@ describe('e2e: sensor -> agent -> hub -> API and WebSocket', () => {
       clock: 'wall',
       adminEmail: ADMIN.email,
       adminPassword: ADMIN.password,
+      logLevel: 'warn',
     });
     const cred = await hub.addAgent('agent-1');
     agent = await startAgent({
@@ -143,21 +144,21 @@ describe('e2e: sensor -> agent -> hub -> API and WebSocket', () => {
   it('a live reading reaches /api/traffic/live and the WebSocket as a traffic message', async () => {
     await publish({
       ts: iso(Date.now()),
-      sensor_id: 's-BC-0',
-      road_id: 'BC',
+      sensor_id: 's-EB-0',
+      road_id: 'EB',
       speed_kmh: 8,
       flow_rate: 240,
       occupancy: 0.55,
     });
-    const live = await waitUntil('road BC in /api/traffic/live', async () => {
-      const r = await getJson(`${hub.apiUrl}/api/traffic/live?road_id=BC`, token);
-      return r.body?.data?.find((x: { road_id: string }) => x.road_id === 'BC');
+    const live = await waitUntil('road EB in /api/traffic/live', async () => {
+      const r = await getJson(`${hub.apiUrl}/api/traffic/live?road_id=EB`, token);
+      return r.body?.data?.find((x: { road_id: string }) => x.road_id === 'EB');
     });
     expect(live.speed_kmh).toBeCloseTo(8, 5);
     // 8 km/h on a 50 km/h road and 55 % occupancy: congested by the protocol's formula.
     expect(live.congestion_score).toBeGreaterThanOrEqual(0.5);
-    const msg = await waitUntil('a traffic message for BC on /ws/live', async () =>
-      ws.messages.find((m) => m.type === 'traffic' && m.data?.road_id === 'BC'),
+    const msg = await waitUntil('a traffic message for EB on /ws/live', async () =>
+      ws.messages.find((m) => m.type === 'traffic' && m.data?.road_id === 'EB'),
     );
     expect(msg.data.speed_kmh).toBeCloseTo(8, 5);
     expect(msg.data.congestion_score).toBeGreaterThanOrEqual(0.5);
