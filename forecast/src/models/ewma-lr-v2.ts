@@ -23,7 +23,7 @@ export class EwmaLrV2Forecaster extends BucketForecaster {
 
   constructor(opts?: ForecasterOptions) {
     super(opts, 0);
-    this.minHistory = 1;
+    this.minHistory = 0;
     this.window = Math.max(2, Math.round(30 / this.stepMin));
   }
 

@@ -10,7 +10,7 @@ export class HistoricalAverageForecaster extends BucketForecaster {
   readonly modelVersion = 'historical-average';
   constructor(opts?: ForecasterOptions) {
     super(opts, 0);
-    this.minHistory = 1;
+    this.minHistory = 0;
   }
   protected predictAt(s: Series, _id: string, b: number, t: HorizonTrack): number {
     const p = s.profile.raw(b + t.h);

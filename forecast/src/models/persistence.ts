@@ -6,7 +6,7 @@ export class PersistenceForecaster extends BucketForecaster {
   readonly modelVersion = 'persistence';
   constructor(opts?: ForecasterOptions) {
     super(opts, 0);
-    this.minHistory = 1;
+    this.minHistory = 0;
   }
   protected predictAt(s: Series, _id: string, b: number): number {
     return s.filled(b, 3);
