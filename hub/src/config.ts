@@ -32,6 +32,8 @@ export interface HubOptions {
   cache?: boolean;
   /** pino level; 'silent' in tests */
   logLevel?: string;
+  /** where logs go (default stdout); tests capture them to check redaction */
+  logStream?: { write(line: string): void };
 }
 
 export interface HubConfig {

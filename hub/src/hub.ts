@@ -67,7 +67,7 @@ function credentialsOfUrl(url: string): { url: string; username?: string; passwo
  */
 export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   const config = resolveConfig(opts);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, opts.logStream);
   if (config.jwtSecretGenerated)
     log.warn(
       'JWT_SECRET is not set: using a random secret for this process (tokens die with it; replicas cannot share them)',

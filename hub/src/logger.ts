@@ -7,7 +7,7 @@ export const redactUrl = (url: string) => url.replace(/([?&](?:token|access_toke
  * The hub's pino logger. Fastify logs requests through these serializers, so the `?token=` of
  * `/ws/live` and Authorization headers never reach a log line.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, destination?: { write(line: string): void }): Logger {
   return pino(
     {
       level,
@@ -26,6 +26,6 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         err: pino.stdSerializers.err,
       },
     },
-    destination,
+    destination as pino.DestinationStream | undefined,
   );
 }

@@ -49,7 +49,10 @@ export async function allCredentials(
   return r.rows;
 }
 
-/** Status from the retained status message / last will. Older status messages never override newer ones. */
+/**
+ * Status from the retained status message / last will, applied in arrival order: a last will carries
+ * the time of the connect that registered it, so its ts is older than the online message it overrides.
+ */
 export async function setAgentStatus(
   db: Queryable,
   agentId: string,
@@ -58,9 +61,10 @@ export async function setAgentStatus(
   version: string | null,
 ) {
   await db.query(
-    `UPDATE agents SET online = $2, status_ts = $3, last_seen = GREATEST(coalesce(last_seen, $3), now()),
-       version = coalesce($4, version)
-     WHERE agent_id = $1 AND (status_ts IS NULL OR status_ts <= $3)`,
+    // An upsert: behind an external broker an agent may be known to the broker before this database.
+    `INSERT INTO agents (agent_id, online, status_ts, last_seen, version) VALUES ($1, $2, $3, now(), $4)
+     ON CONFLICT (agent_id) DO UPDATE SET online = $2, status_ts = $3, last_seen = now(),
+       version = coalesce($4, agents.version)`,
     [agentId, online, ts, version],
   );
 }
