@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithService } from '../../test-support/services.js';
+import { type Db, openDb } from '../src/db/db.js';
+import { MIGRATIONS, migrate } from '../src/db/migrations.js';
+import { insertSummaries, storeSequenced } from '../src/store/ingest-store.js';
+import { history } from '../src/store/traffic.js';
+import { freshSchemaUrl } from './pg-schema.js';
+import { summary } from './helpers.js';
+
+function storageSuite(open: () => Promise<{ db: Db; done(): Promise<void> }>) {
+  let db: Db;
+  let done: () => Promise<void>;
+  beforeAll(async () => {
+    ({ db, done } = await open());
+  });
+  afterAll(async () => done?.());
+
+  const write = (agentId: string, seqs: number[], skipped: Array<[number, number]> = []) =>
+    storeSequenced(db, {
+      agentId,
+      stream: 'summary',
+      items: seqs.map((s) =>
+        summary(s, 'R1', new Date(Date.UTC(2026, 2, 2, 8, 0) + s * 60_000).toISOString()),
+      ),
+      skipped,
+      check: (it) =>
+        it.seq % 100 === 13 ? { seq: it.seq, code: 'CF_REJECTED_BY_HUB', message: 'unlucky' } : null,
+      insert: (tx, xs) => insertSummaries(tx, agentId, xs),
+    });
+
+  it('migrations apply once and record their versions', async () => {
+    expect(await migrate(db)).toEqual([]);
+    const r = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(r.rows.map((x) => x.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('stores idempotently and keeps a contiguous watermark under concurrent, out-of-order batches', async () => {
+    // 40 batches of 5 seqs (1..200), sent concurrently in a shuffled order, each twice.
+    const batches = Array.from({ length: 40 }, (_, i) => [1, 2, 3, 4, 5].map((k) => i * 5 + k));
+    const order = [...batches, ...batches].sort(() => Math.random() - 0.5);
+    const outcomes = await Promise.all(order.map((b) => write('AG', b)));
+    const stored = outcomes.reduce((s, o) => s + o.stored, 0);
+    const rejected = outcomes.reduce((s, o) => s + o.rejected.length, 0);
+    expect(stored + rejected).toBe(200);
+    expect(rejected).toBe(2); // seqs 13 and 113
+    const n = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM traffic_minute WHERE agent_id = 'AG'",
+    );
+    expect(n.rows[0]!.n).toBe(198);
+    const w = await db.query<{ watermark: string }>(
+      "SELECT watermark::text FROM ingest_watermarks WHERE agent_id = 'AG'",
+    );
+    expect(w.rows[0]!.watermark).toBe('200');
+    const pending = await db.query("SELECT * FROM ingest_pending WHERE agent_id = 'AG'");
+    expect(pending.rows).toHaveLength(0);
+  });
+
+  it('a gap holds the watermark; a skipped range releases it', async () => {
+    expect((await write('AH', [1, 2])).watermark).toBe(2);
+    expect((await write('AH', [6, 7])).watermark).toBe(2);
+    expect((await write('AH', [], [[3, 5]])).watermark).toBe(7);
+    expect((await write('AH', [2, 7])).duplicates).toBe(2);
+  });
+
+  it('history buckets with date_bin', async () => {
+    const rows = await history(db, {
+      roadId: 'R1',
+      from: '2026-03-02T08:00:00Z',
+      to: '2026-03-02T09:00:00Z',
+      bucket: '15m',
+      limit: 10,
+      before: null,
+    });
+    expect(rows.map((r) => r.ts)).toEqual([
+      '2026-03-02T08:45:00.000Z',
+      '2026-03-02T08:30:00.000Z',
+      '2026-03-02T08:15:00.000Z',
+      '2026-03-02T08:00:00.000Z',
+    ]);
+    // 08:00-08:15 holds minutes 1..14 of AG (seq s at 08:00 + s min) minus the rejected seq 13; AH's
+    // minutes 1, 2, 6, 7 are the same sensor and minute, so they were stored once.
+    expect(rows.at(-1)!.samples).toBe(13 * 10);
+  });
+}
+
+describe('storage on PGlite', () => {
+  storageSuite(async () => {
+    const db = await openDb('pglite://memory');
+    await migrate(db);
+    return { db, done: () => db.close() };
+  });
+});
+
+describeWithService('PG', 'storage on PostgreSQL', (url) => {
+  storageSuite(async () => {
+    const s = await freshSchemaUrl(url);
+    const db = await openDb(s.url);
+    await migrate(db);
+    return {
+      db,
+      done: async () => {
+        await db.close();
+        await s.drop();
+      },
+    };
+  });
+
+  it('the advisory lock admits one holder at a time and passes on release', async () => {
+    const s = await freshSchemaUrl(url);
+    const a = await openDb(s.url);
+    const b = await openDb(s.url);
+    try {
+      const la = await a.tryAdvisoryLock(987654);
+      expect(la).not.toBeNull();
+      expect(await b.tryAdvisoryLock(987654)).toBeNull();
+      await la!.release();
+      const lb = await b.tryAdvisoryLock(987654);
+      expect(lb).not.toBeNull();
+      await lb!.release();
+    } finally {
+      await a.close();
+      await b.close();
+      await s.drop();
+    }
+  });
+});
