@@ -16,7 +16,7 @@
 export const CONGESTED_THRESHOLD = 0.5;
 export const STANDING_OCCUPANCY = 0.2;
 
-const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
+const clamp01 = (x: number) => (x < 0 ? 0 : Math.min(x, 1));
 
 export interface ScoreInput {
   speedKmh: number | null | undefined;
