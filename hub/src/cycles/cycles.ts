@@ -8,8 +8,7 @@ import type { LiveBus } from '../live/bus.js';
 import type { ResponseCache } from '../live/cache.js';
 import type { HubMetrics } from '../metrics.js';
 import { allLive, insertReroutes, listPredictions } from '../store/traffic.js';
-import { createHubForecaster } from './forecaster.js';
-import { runPredictionCycle } from './prediction-cycle.js';
+import { PredictionCycle } from './prediction-cycle.js';
 import { type RoadState, ReroutePlanner } from './reroute-planner.js';
 
 export interface CycleDeps {
@@ -40,12 +39,14 @@ export class Cycles {
   private running = false;
   private lastRetentionMs = 0;
   private readonly planner: ReroutePlanner;
+  private readonly predictor: PredictionCycle;
   private readonly adviceByAgent = new Map<string, Advice>();
   /** cycles this process ran (tests and scale-out checks) */
   runs = 0;
 
   constructor(private readonly d: CycleDeps) {
     this.planner = new ReroutePlanner(d.net);
+    this.predictor = new PredictionCycle(d.db, d.net);
   }
 
   get leader(): boolean {
@@ -76,9 +77,7 @@ export class Cycles {
     try {
       if (!this.lock) this.lock = await this.d.db.tryAdvisoryLock(CYCLE_LOCK_KEY);
       if (!this.lock) return false;
-      const predictions = await this.timed('prediction', () =>
-        runPredictionCycle(this.d.db, this.d.net, () => createHubForecaster(this.d.net), nowMs),
-      );
+      const predictions = await this.timed('prediction', () => this.predictor.run(nowMs));
       this.afterPredictions(predictions);
       await this.timed('reroute', () => this.reroutes(nowMs));
       if (Date.now() - this.lastRetentionMs > RETENTION_EVERY_MS) {
@@ -94,6 +93,7 @@ export class Cycles {
       // A broken lock connection means we may no longer lead: let it go and compete again next time.
       const lock = this.lock;
       this.lock = null;
+      this.predictor.reset();
       await lock?.release().catch(() => undefined);
       return false;
     } finally {

@@ -26,12 +26,15 @@ export function timescaleStatements(): string[] {
   ];
 }
 
-/** Plain PostgreSQL / PGlite: the retention the Timescale policies would do, as bounded deletes. */
+/**
+ * Plain PostgreSQL / PGlite: the retention the Timescale policies would do. Ages count from the newest
+ * row, not from now(): a replay of last spring's dataset must not be deleted as it arrives.
+ */
 export function retentionStatements(): string[] {
   return [
-    `DELETE FROM traffic_minute WHERE minute < now() - INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
-    `DELETE FROM predictions WHERE ts < now() - INTERVAL '${RETENTION_DAYS.predictions} days'`,
-    `DELETE FROM reroutes WHERE ts < now() - INTERVAL '${RETENTION_DAYS.reroutes} days'`,
+    `DELETE FROM traffic_minute WHERE minute < (SELECT max(minute) FROM traffic_minute) - INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
+    `DELETE FROM predictions WHERE ts < (SELECT max(ts) FROM predictions) - INTERVAL '${RETENTION_DAYS.predictions} days'`,
+    `DELETE FROM reroutes WHERE ts < (SELECT max(ts) FROM reroutes) - INTERVAL '${RETENTION_DAYS.reroutes} days'`,
     `DELETE FROM quarantine WHERE received_at < now() - INTERVAL '${RETENTION_DAYS.quarantine} days'`,
     'DELETE FROM quarantine WHERE id < (SELECT max(id) - 100000 FROM quarantine)',
     'DELETE FROM revoked_tokens WHERE expires_at < now()',

@@ -6,7 +6,14 @@ const iso = (d: Date | string | null) =>
   d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
 
 /** Keeps the newest state per road; an older snapshot (late QoS 0 delivery) never overwrites a newer one. */
-export async function upsertRoadLive(db: Queryable, agentId: string, roads: LiveRoad[]): Promise<void> {
+export async function upsertRoadLive(db: Queryable, agentId: string, input: LiveRoad[]): Promise<void> {
+  // One row per road per statement (PostgreSQL refuses to upsert a row twice): the newest wins.
+  const byRoad = new Map<string, LiveRoad>();
+  for (const r of input) {
+    const prev = byRoad.get(r.road_id);
+    if (!prev || Date.parse(prev.ts) <= Date.parse(r.ts)) byRoad.set(r.road_id, r);
+  }
+  const roads = [...byRoad.values()];
   if (!roads.length) return;
   const c = <K extends keyof LiveRoad>(k: K) => roads.map((r) => r[k]);
   await db.query(
@@ -240,26 +247,29 @@ export async function listReroutes(
   q: { nowIso: string; limit: number; before: PageCursor | null },
 ) {
   const r = await db.query<Omit<Reroute, 'ts' | 'valid_until'> & { id: string; ts: Date; valid_until: Date }>(
-    `SELECT id::text AS id, ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
-       diverted_share, valid_until, co2_gain_g_per_vehicle FROM reroutes
-     WHERE valid_until > $1
-       AND ($2::timestamptz IS NULL OR ts < $2 OR (ts = $2 AND $3::bigint IS NOT NULL AND id < $3::bigint))
+    // Each cycle re-issues the advice still in force: the newest row per congested road is the current one.
+    `WITH current AS (
+       SELECT DISTINCT ON (route_id) * FROM reroutes WHERE valid_until > $1 ORDER BY route_id, ts DESC, id DESC
+     )
+     SELECT id::text AS id, ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
+       diverted_share, valid_until, co2_gain_g_per_vehicle FROM current
+     WHERE ($2::timestamptz IS NULL OR ts < $2 OR (ts = $2 AND $3::bigint IS NOT NULL AND id < $3::bigint))
      ORDER BY ts DESC, id DESC LIMIT $4`,
     [q.nowIso, q.before?.ts ?? null, q.before?.key ?? null, q.limit + 1],
   );
   return r.rows.map((x) => ({ ...x, ts: iso(x.ts)!, valid_until: iso(x.valid_until)! }));
 }
 
-/** Per-road speed series of the last `minutes` before `untilIso`, for the prediction cycle. */
-export async function recentRoadMinutes(db: Queryable, untilIso: string, minutes: number) {
+/** Per-road, per-minute speed (count-weighted over non-null speeds) and occupancy in [from, until), oldest first. */
+export async function roadMinutesBetween(db: Queryable, fromIso: string, untilIso: string) {
   const r = await db.query<{ road_id: string; minute: Date; speed: number | null; occupancy: number | null }>(
     `SELECT road_id, minute,
        sum(speed_mean * (count - null_speed_count)) FILTER (WHERE speed_mean IS NOT NULL)
          / nullif(sum(count - null_speed_count) FILTER (WHERE speed_mean IS NOT NULL), 0) AS speed,
        avg(occupancy_mean) AS occupancy
-     FROM traffic_minute WHERE minute >= $1::timestamptz - make_interval(mins => $2) AND minute < $1
-     GROUP BY road_id, minute ORDER BY minute`,
-    [untilIso, minutes],
+     FROM traffic_minute WHERE minute >= $1 AND minute < $2
+     GROUP BY road_id, minute ORDER BY minute, road_id`,
+    [fromIso, untilIso],
   );
   return r.rows;
 }
