@@ -115,7 +115,7 @@ users
   )
   .option('--password <password>', 'password (else CITYFLOW_PASSWORD, else a prompt on a terminal)')
   .action(async (email: string, o: { role: 'viewer' | 'operator' | 'admin'; password?: string }) => {
-    let password = o.password ?? process.env.CITYFLOW_PASSWORD;
+    let password = o.password ?? (process.env.CITYFLOW_PASSWORD || undefined);
     if (password === undefined) {
       if (!process.stdin.isTTY)
         throw new CityFlowError(

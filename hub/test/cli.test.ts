@@ -1,0 +1,116 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { writeNetwork } from './helpers.js';
+
+// Spawned binaries run the built dist/ (`npm ci` builds it through `prepare`).
+const BIN = fileURLToPath(new URL('../bin/cityflow-hub.js', import.meta.url));
+
+function run(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const baseEnv = () => ({
+  DATABASE_URL: `pglite://${mkdtempSync(join(tmpdir(), 'cityflow-hub-cli-'))}`,
+  NETWORK_FILE: writeNetwork(),
+  LOG_LEVEL: 'info',
+  CITYFLOW_PASSWORD: '',
+});
+
+describe('cityflow-hub CLI', () => {
+  it('agents add prints credentials once (--json), refuses an existing agent unless --rotate', () => {
+    const env = baseEnv();
+    const r = run(['agents', 'add', 'A1', '--json'], env);
+    expect(r.code).toBe(0);
+    const creds = JSON.parse(r.stdout);
+    expect(creds).toEqual({
+      agent_id: 'A1',
+      username: 'A1',
+      password: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
+    const again = run(['agents', 'add', 'A1', '--json'], env);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/exists/);
+    const rotated = run(['agents', 'add', 'A1', '--json', '--rotate'], env);
+    expect(rotated.code).toBe(0);
+    expect(JSON.parse(rotated.stdout).password).not.toBe(creds.password);
+  });
+
+  it('users add takes the password from --password or CITYFLOW_PASSWORD, and fails without one off a terminal', () => {
+    const env = baseEnv();
+    expect(
+      run(['users', 'add', 'boss@city.test', '--role', 'admin', '--password', 'secret-pass-1'], env).code,
+    ).toBe(0);
+    expect(
+      run(['users', 'add', 'op@city.test', '--role', 'operator'], {
+        ...env,
+        CITYFLOW_PASSWORD: 'secret-pass-2',
+      }).code,
+    ).toBe(0);
+    const none = run(['users', 'add', 'x@city.test', '--role', 'viewer'], env);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/no password/);
+    expect(
+      run(['users', 'add', 'x@city.test', '--role', 'king', '--password', 'secret-pass-3'], env).code,
+    ).not.toBe(0);
+  });
+
+  it('bad configuration stops startup listing every problem', () => {
+    const r = run(['serve'], {
+      ...baseEnv(),
+      PORT: 'abc',
+      CITYFLOW_CLOCK: 'sundial',
+      DATABASE_URL: 'mysql://x',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/CF_INVALID_CONFIG/);
+    expect(r.stderr).toMatch(/PORT/);
+    const r2 = run(['serve'], { ...baseEnv(), CITYFLOW_CLOCK: 'sundial', DATABASE_URL: 'mysql://x' });
+    expect(r2.stderr).toMatch(/CITYFLOW_CLOCK/);
+    expect(r2.stderr).toMatch(/DATABASE_URL/);
+  });
+
+  it('a port in use is named in the error', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = run(['serve'], { ...baseEnv(), PORT: String(port), MQTT_PORT: '0', HOST: '127.0.0.1' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`CF_PORT_IN_USE: PORT ${port} is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('serve holds the embedded database: other verbs refuse clearly; SIGTERM stops it cleanly', async () => {
+    const env = { ...baseEnv(), PORT: '0', MQTT_PORT: '0', HOST: '127.0.0.1' };
+    const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('hub started') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('hub started');
+    const apiUrl = JSON.parse(out.split('\n').find((l) => l.includes('hub started'))!).api_url;
+    expect((await fetch(`${apiUrl}/health`)).status).toBe(200);
+    const refused = run(['agents', 'add', 'A2'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/in use by a running hub/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(run(['agents', 'add', 'A2', '--json'], env).code).toBe(0);
+  });
+});
