@@ -44,7 +44,7 @@ export abstract class BucketForecaster implements SeriesForecaster {
    * Sample weight c/max(|error|, c) with c = robustK × residual scale × √h: an online IRLS towards
    * least absolute deviations (MAE is the target; jams are heavy tails). Infinity = plain least squares.
    */
-  protected robustK = 0.5;
+  protected robustK = Number.POSITIVE_INFINITY;
   /** Leading features fitted per series (the rest, if any, belong to a model-wide fit). */
   protected rlsDim: number;
   private scratch: Float64Array;
@@ -74,10 +74,20 @@ export abstract class BucketForecaster implements SeriesForecaster {
   protected learn(_s: Series, t: HorizonTrack, slot: number, y: number): void {
     if (!t.rls) return;
     const x = t.row(slot);
-    const target = y - t.yb[slot]!;
-    const c = this.robustK * t.scale[slot]! * Math.sqrt(t.h);
+    const target = (y - t.yb[slot]!) / t.norm[slot]!;
+    const c = (this.robustK * t.scale[slot]! * Math.sqrt(t.h)) / t.norm[slot]!;
     const r = Math.abs(target - t.rls.predict(x));
     t.rls.update(x, target, r > c ? c / r : 1);
+  }
+
+  /**
+   * The series' level, which learned models divide their features and targets by: weights are then
+   * unit-free (km/h or mph, a 30 km/h street or a 110 km/h motorway), so one prior strength fits all
+   * and a fit shared by many roads compares like with like.
+   */
+  protected normOf(s: Series, y: number): number {
+    const l = Number.isNaN(s.longMean) ? y : s.longMean;
+    return Math.max(Math.abs(l), 1);
   }
 
   /** Where a long-horizon forecast converges: the time-of-day profile, else the level. */
@@ -141,6 +151,7 @@ export abstract class BucketForecaster implements SeriesForecaster {
       t.pred[slot] = p;
       t.scale[slot] = s.scale();
       t.yb[slot] = y;
+      t.norm[slot] = this.normOf(s, y);
     }
     s.profile.update(k, y);
     s.noteClosed(y);

@@ -12,6 +12,8 @@ export class HorizonTrack {
   readonly pred: Float64Array;
   readonly scale: Float64Array;
   readonly yb: Float64Array;
+  /** The series' level when the forecast was made: features and targets are relative to it. */
+  readonly norm: Float64Array;
   readonly feats: Float64Array | null;
   readonly resid: ResidualQuantiles;
   readonly rls: Rls | null;
@@ -28,6 +30,7 @@ export class HorizonTrack {
     this.pred = new Float64Array(this.len);
     this.scale = new Float64Array(this.len);
     this.yb = new Float64Array(this.len);
+    this.norm = new Float64Array(this.len).fill(1);
     this.feats = d > 0 ? new Float64Array(this.len * d) : null;
     this.rls = rlsDim > 0 ? new Rls(rlsDim, rlsLambda, rlsDelta) : null;
     // Prior half-width in residual-scale units: a random walk of h steps, 80 % two-sided.

@@ -3,9 +3,11 @@
  * series and horizon: the 80 % interval is [forecast + q10·scale, forecast + q90·scale]. Kept as a
  * ring of the last `size` residuals; quantiles are re-sorted every `every` additions (amortised cost).
  */
+// One sort buffer for every tracker (single-threaded, used only inside refresh): saves 1 kB per tracker.
+let scratch = new Float32Array(256);
+
 export class ResidualQuantiles {
   private readonly ring: Float32Array;
-  private readonly sorted: Float32Array;
   private n = 0;
   private sinceSort = 0;
   lo: number;
@@ -19,7 +21,7 @@ export class ResidualQuantiles {
     private readonly every = 16,
   ) {
     this.ring = new Float32Array(size);
-    this.sorted = new Float32Array(size);
+    if (scratch.length < size) scratch = new Float32Array(size);
     this.lo = -defaultHalfWidth;
     this.hi = defaultHalfWidth;
   }
@@ -39,7 +41,7 @@ export class ResidualQuantiles {
     this.sinceSort = 0;
     const m = Math.min(this.n, this.ring.length);
     if (m < this.every) return;
-    const s = this.sorted.subarray(0, m);
+    const s = scratch.subarray(0, m);
     s.set(this.ring.subarray(0, m));
     s.sort();
     const q = (p: number) => s[Math.min(m - 1, Math.max(0, Math.round(p * (m - 1))))]!;

@@ -18,6 +18,8 @@ export class SeriesState {
   vol = Number.NaN;
   /** EWMA of the level, the profile's fallback where a time of day was never seen. */
   level = Number.NaN;
+  /** Long-run mean (cumulative, then a week-long EWMA at 5-min buckets): a stable scale for the series. */
+  longMean = Number.NaN;
   /** Largest bucket mean seen. */
   max = 0;
   private prevClosed = Number.NaN;
@@ -90,6 +92,9 @@ export class SeriesState {
   noteClosed(y: number): void {
     this.closed++;
     if (y > this.max) this.max = y;
+    this.longMean = Number.isNaN(this.longMean)
+      ? y
+      : this.longMean + (y - this.longMean) / Math.min(this.closed, 2016);
     this.level = Number.isNaN(this.level) ? y : this.level + 0.02 * (y - this.level);
     if (!Number.isNaN(this.prevClosed)) {
       const d = Math.abs(y - this.prevClosed);

@@ -4,7 +4,7 @@ import { CityFlowError } from '@cityflow/protocol';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { neighboursFromAdjacency } from '../neighbours.js';
-import { parseAdjacencyCsv, parseSeriesCsv } from './csv.js';
+import { parseAdjacencyCsv, parseSeriesCsv, resample } from './csv.js';
 import { formatReport } from './report.js';
 import { evaluate } from './walk-forward.js';
 
@@ -55,29 +55,48 @@ const program = new Command('eval-forecast')
     5,
   )
   .option('--horizons <list>', 'forecast horizons in minutes', horizonList, [15, 30, 60])
+  .option(
+    '--step <minutes>',
+    'average the data onto this coarser step first (e.g. 5 for 1-min loop data)',
+    positiveNumber,
+  )
   .option('--json', 'print the result as one JSON document and nothing else on stdout')
-  .action((o: { csv: string; adjacency?: string; trainDays: number; horizons: number[]; json?: boolean }) => {
-    const started = Date.now();
-    const ds = parseSeriesCsv(read(o.csv, '--csv'));
-    const neighbours = o.adjacency
-      ? neighboursFromAdjacency(parseAdjacencyCsv(read(o.adjacency, '--adjacency')))
-      : undefined;
-    log.info(
-      {
-        file: o.csv,
-        layout: ds.layout,
-        sensors: ds.ids.length,
-        steps: ds.tsMs.length,
-        stepMin: ds.stepMs / 60_000,
-      },
-      'data loaded',
-    );
-    const { result, detail } = evaluate(ds, { trainDays: o.trainDays, horizonsMin: o.horizons, neighbours });
-    log.info({ ms: Date.now() - started, points: result.points }, 'evaluation done');
-    process.stdout.write(
-      o.json ? `${JSON.stringify(result)}\n` : `${formatReport(result, detail, basename(o.csv))}\n`,
-    );
-  });
+  .action(
+    (o: {
+      csv: string;
+      adjacency?: string;
+      trainDays: number;
+      horizons: number[];
+      step?: number;
+      json?: boolean;
+    }) => {
+      const started = Date.now();
+      const raw = parseSeriesCsv(read(o.csv, '--csv'));
+      const ds = o.step ? resample(raw, o.step * 60_000) : raw;
+      const neighbours = o.adjacency
+        ? neighboursFromAdjacency(parseAdjacencyCsv(read(o.adjacency, '--adjacency')))
+        : undefined;
+      log.info(
+        {
+          file: o.csv,
+          layout: ds.layout,
+          sensors: ds.ids.length,
+          steps: ds.tsMs.length,
+          stepMin: ds.stepMs / 60_000,
+        },
+        'data loaded',
+      );
+      const { result, detail } = evaluate(ds, {
+        trainDays: o.trainDays,
+        horizonsMin: o.horizons,
+        neighbours,
+      });
+      log.info({ ms: Date.now() - started, points: result.points }, 'evaluation done');
+      process.stdout.write(
+        o.json ? `${JSON.stringify(result)}\n` : `${formatReport(result, detail, basename(o.csv))}\n`,
+      );
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);

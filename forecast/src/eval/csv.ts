@@ -120,3 +120,28 @@ export function parseAdjacencyCsv(text: string): Array<{ from: string; to: strin
   }
   return out;
 }
+
+/** Averages a dataset onto a coarser grid (`stepMs` a multiple of the data step); NaN stays missing. */
+export function resample(ds: Dataset, stepMs: number): Dataset {
+  const f = stepMs / ds.stepMs;
+  if (!Number.isInteger(f) || f < 1)
+    throw new CityFlowError(
+      'CF_INVALID_CONFIG',
+      `--step must be a multiple of the data step (${ds.stepMs / 60_000} min)`,
+    );
+  if (f === 1) return ds;
+  const t0 = Math.floor(ds.tsMs[0]! / stepMs) * stepMs;
+  const n = Math.floor((ds.tsMs[ds.tsMs.length - 1]! - t0) / stepMs) + 1;
+  const values = ds.values.map((v) => {
+    const sum = new Float64Array(n);
+    const cnt = new Uint32Array(n);
+    v.forEach((x, k) => {
+      if (Number.isNaN(x)) return;
+      const j = Math.floor((ds.tsMs[k]! - t0) / stepMs);
+      sum[j]! += x;
+      cnt[j]! += 1;
+    });
+    return sum.map((s, j) => (cnt[j] ? s / cnt[j]! : Number.NaN));
+  });
+  return { ...ds, stepMs, tsMs: Float64Array.from({ length: n }, (_, j) => t0 + j * stepMs), values };
+}

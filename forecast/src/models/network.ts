@@ -33,7 +33,7 @@ export class NetworkForecaster extends EdgeForecaster {
   constructor(neighbours: Neighbours, opts?: ForecasterOptions, tuning: EdgeTuning = {}) {
     // The per-road part only corrects the shared fit: a tight prior keeps it small until a road's own
     // history proves it different (a hierarchical fit; measured better than either part alone).
-    super(opts, NETWORK_FEATURES, { delta: 0.0002, ...tuning });
+    super(opts, NETWORK_FEATURES, { delta: 0.5, ...tuning });
     this.rlsDim = EDGE_FEATURES;
     this.memoryMin = tuning.pooledMemoryMin ?? 1440;
     this.sorted = new Map(
@@ -41,7 +41,7 @@ export class NetworkForecaster extends EdgeForecaster {
     );
     this.hier = tuning.hier ?? true;
     const dim = this.hier ? EDGE_FEATURES + NETWORK_FEATURES : NETWORK_FEATURES;
-    this.pooled = this.hSteps.map(() => new Rls(dim, 1, 0.05));
+    this.pooled = this.hSteps.map(() => new Rls(dim, 1, tuning.pooledDelta ?? 1));
   }
 
   private pooledFor(t: HorizonTrack): Rls {
@@ -62,8 +62,9 @@ export class NetworkForecaster extends EdgeForecaster {
       const yo = o ? o.filled(b, 2) : Number.NaN;
       if (!o || Number.isNaN(yo)) continue;
       const mo = o.mean(b - short, b - 1);
-      const a = yo - this.profileAt(o, b, yo);
-      const tr = Number.isNaN(mo) ? 0 : yo - mo;
+      const lo = this.normOf(o, yo);
+      const a = (yo - this.profileAt(o, b, yo)) / lo;
+      const tr = Number.isNaN(mo) ? 0 : (yo - mo) / lo;
       if (first) {
         x[EDGE_FEATURES + 3] = a;
         x[EDGE_FEATURES + 4] = tr;
@@ -78,14 +79,17 @@ export class NetworkForecaster extends EdgeForecaster {
       x[EDGE_FEATURES + 1] = anomaly / w - x[2]!;
       x[EDGE_FEATURES + 2] = trend / w;
     }
-    return y + t.rls!.predict(x) + this.pooledFor(t).predict(x, this.hier ? 0 : EDGE_FEATURES);
+    return (
+      y +
+      this.normOf(s, y) * (t.rls!.predict(x) + this.pooledFor(t).predict(x, this.hier ? 0 : EDGE_FEATURES))
+    );
   }
 
   protected override learn(s: Series, t: HorizonTrack, slot: number, y: number): void {
     const x = t.row(slot);
     const pooled = this.pooledFor(t);
     const off = this.hier ? 0 : EDGE_FEATURES;
-    const target = y - t.yb[slot]!;
+    const target = (y - t.yb[slot]!) / t.norm[slot]!;
     const fromPooled = pooled.predict(x, off);
     pooled.lambda = 1 - this.stepMin / (this.memoryMin * Math.max(1, this.series.size));
     pooled.update(x, target - t.rls!.predict(x), 1, off);
