@@ -45,8 +45,8 @@ export class ResidualQuantiles {
     s.set(this.ring.subarray(0, m));
     s.sort();
     const q = (p: number) => s[Math.min(m - 1, Math.max(0, Math.round(p * (m - 1))))]!;
-    // With few residuals the empirical tails are too narrow; blend with the prior width.
-    const w = Math.min(1, m / 64);
+    // With few residuals the empirical tails are unreliable; blend with the prior width until 24.
+    const w = Math.min(1, m / 24);
     this.lo = w * q(this.loQ) + (1 - w) * -this.defaultHalfWidth;
     this.hi = w * q(this.hiQ) + (1 - w) * this.defaultHalfWidth;
   }
