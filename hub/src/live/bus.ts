@@ -26,12 +26,12 @@ export class LiveBus {
 
   async start(): Promise<void> {
     if (!this.redisUrl) return;
-    const opts = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
-    this.pub = new Redis(this.redisUrl, opts);
-    this.sub = new Redis(this.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    // No lazy connect and no awaiting: a hub starts (and serves its own clients) while Redis is down;
+    // ioredis keeps reconnecting and re-subscribes by itself.
+    this.pub = new Redis(this.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.sub = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
     for (const c of [this.pub, this.sub])
       c.on('error', (e) => this.log.warn({ err: e.message }, 'redis live bus error'));
-    await Promise.all([this.pub.connect(), this.sub.connect()]);
     this.sub.on('message', (_ch, raw: string) => {
       try {
         const env = JSON.parse(raw) as { o: string; m: BusMessage };
@@ -40,7 +40,17 @@ export class LiveBus {
         this.log.warn({ err: (e as Error).message }, 'bad live bus message');
       }
     });
-    await this.sub.subscribe(LiveBus.CHANNEL);
+    this.sub
+      .subscribe(LiveBus.CHANNEL)
+      .catch((e) => this.log.warn({ err: (e as Error).message }, 'redis subscribe failed'));
+    // Give a reachable Redis a moment so the first messages already cross replicas.
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      this.sub!.once('ready', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   publish(msg: BusMessage): void {
@@ -65,7 +75,7 @@ export class LiveBus {
 
   async stop(): Promise<void> {
     this.listeners.clear();
-    for (const c of [this.sub, this.pub]) if (c) await c.quit().catch(() => c.disconnect());
+    for (const c of [this.sub, this.pub]) if (c) c.disconnect();
     this.pub = this.sub = null;
   }
 }

@@ -25,7 +25,6 @@ export class ResponseCache {
   async start(): Promise<void> {
     if (!this.enabled || !this.redisUrl) return;
     this.redis = new Redis(this.redisUrl, {
-      lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: 250,
@@ -40,7 +39,8 @@ export class ResponseCache {
     if (!this.enabled) return null;
     const now = Date.now();
     let hit: { exp: number; v: string } | undefined;
-    if (this.redis) {
+    if (this.redis && this.redis.status !== 'ready') hit = undefined;
+    else if (this.redis) {
       try {
         const raw = await this.redis.hget(`cityflow:cache:${ns}`, key);
         hit = raw ? (JSON.parse(raw) as { exp: number; v: string }) : undefined;
@@ -78,7 +78,7 @@ export class ResponseCache {
   }
 
   async stop(): Promise<void> {
-    if (this.redis) await this.redis.quit().catch(() => this.redis?.disconnect());
+    this.redis?.disconnect();
     this.redis = null;
     this.local.clear();
   }

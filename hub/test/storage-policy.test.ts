@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { RETENTION_DAYS, retentionStatements, timescaleStatements } from '../src/db/storage-policy.js';
+
+describe('TimescaleDB SQL (emitted when the extension is detected)', () => {
+  const sql = timescaleStatements();
+  it('turns the per-minute table into a hypertable, migrating existing rows', () => {
+    expect(sql[0]).toMatch(
+      /create_hypertable\('traffic_minute', 'minute'.*migrate_data => true.*if_not_exists => true/,
+    );
+  });
+  it('compresses by road and sensor with a policy, and retains 90 days', () => {
+    expect(sql[1]).toMatch(/timescaledb\.compress_segmentby = 'road_id, sensor_id'/);
+    expect(sql[2]).toMatch(/add_compression_policy\('traffic_minute', INTERVAL '7 days'/);
+    expect(sql[3]).toContain(
+      `add_retention_policy('traffic_minute', INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
+    );
+  });
+  it('keeps an hourly continuous aggregate with the sums needed for count-weighted speeds', () => {
+    expect(sql[4]).toMatch(
+      /CREATE MATERIALIZED VIEW IF NOT EXISTS traffic_hourly WITH \(timescaledb\.continuous\)/,
+    );
+    expect(sql[4]).toMatch(/time_bucket\(INTERVAL '1 hour', minute\)/);
+    expect(sql[4]).toMatch(/speed_weighted_sum/);
+    expect(sql[5]).toMatch(/add_continuous_aggregate_policy\('traffic_hourly'/);
+  });
+  it('plain PostgreSQL gets a retention job that counts age from the newest row', () => {
+    expect(retentionStatements()[0]).toMatch(
+      /minute < \(SELECT max\(minute\) FROM traffic_minute\) - INTERVAL '90 days'/,
+    );
+  });
+});
