@@ -71,7 +71,9 @@ export class BrokerPool {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.endAsync()));
+    // Forced: a QoS 1 publish in flight to a dead broker would otherwise hold graceful end() forever,
+    // and a simulated reading lost at shutdown costs nothing.
+    await Promise.all([...this.clients.values()].map((c) => c.endAsync(true)));
     this.clients.clear();
   }
 }

@@ -81,6 +81,24 @@ describe('sensor fleet over real MQTT', () => {
     expect([...stamps].sort()).toEqual(['2026-03-02T08:00:00Z', '2026-03-02T08:05:00Z']);
   });
 
+  it('stops at once even with a QoS 1 reading in flight to a broker that died', async () => {
+    const b = await startBroker();
+    const pool = new BrokerPool(new Map([['agent-1', b.url]]), 1, log);
+    await pool.start();
+    await b.stop();
+    void pool.publish('agent-1', {
+      ts: '2026-03-02T08:00:00Z',
+      sensor_id: 's-AB-0',
+      road_id: 'AB',
+      speed_kmh: 30,
+      flow_rate: 60,
+      occupancy: 0.1,
+    });
+    const t0 = Date.now();
+    await pool.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
   it('fails clearly when a broker cannot be reached', async () => {
     const pool = new BrokerPool(new Map([['agent-1', 'mqtt://127.0.0.1:1']]), 0, log, 500);
     cleanup.push(() => pool.stop());

@@ -221,9 +221,11 @@ export class Demo {
     // Stopped while starting (Ctrl-C during startup): abort the waits instead of timing out.
     this.failure?.(new Error('the demo was stopped while starting'));
     this.stopping ??= (async () => {
-      await this.sim
+      // Bounded: whatever the simulator's connections do, the children must still be stopped.
+      const simStopped = this.sim
         ?.stop()
         .catch((e: Error) => this.opts.log.warn({ err: e.message }, 'simulator stop failed'));
+      await Promise.race([simStopped, new Promise((r) => setTimeout(r, 3000).unref())]);
       const agents = this.children.running.filter((n) => n !== 'hub');
       await this.children.stop([agents, ['hub']]);
       this.resolveExit(code);
