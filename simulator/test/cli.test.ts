@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,42 @@ describe('cityflow-sim binary', () => {
     } finally {
       await new Promise((r) => srv.close(r));
     }
+  });
+
+  it('replay: streams a CSV to one broker and prints its stats as JSON on stdout', async () => {
+    const b = await startBroker();
+    try {
+      const csv = join(dir, 'replay.csv');
+      writeFileSync(
+        csv,
+        [
+          'ts,sensor_id,road_id,speed_kmh,flow_rate,occupancy',
+          '2026-03-02T06:00:00Z,x-1,R1,30.5,120,0.05',
+          '2026-03-02T06:01:00Z,x-1,R1,,0,0.000',
+          '2026-03-02T06:01:00Z,x-2,R1,-4,60,0.01',
+        ].join('\n'),
+      );
+      const r = await run(['replay', '--csv', csv, '--broker', b.url, '--speedup', '0']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        rows: 3,
+        published: 2,
+        invalid: 1,
+        firstTs: '2026-03-02T06:00:00Z',
+      });
+      expect(b.messages.map((m) => m.topic)).toEqual(['cityflow/traffic/x-1', 'cityflow/traffic/x-1']);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it('demo: an invalid network file is refused before anything starts', async () => {
+    const bad = join(dir, 'bad.geojson');
+    writeFileSync(bad, JSON.stringify({ type: 'FeatureCollection', features: [] }));
+    const r = await run(['demo', '--network', bad, '--data-dir', join(dir, 'demo-bad')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('CF_INVALID_NETWORK');
+    expect(existsSync(join(dir, 'demo-bad'))).toBe(false);
   });
 
   it('rejects a bad flag with its name', async () => {
