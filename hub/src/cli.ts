@@ -1,15 +1,14 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CityFlowError, isValidId } from '@cityflow/protocol';
 import { Command, Option } from 'commander';
-import { mosquittoHash } from './auth/passwords.js';
 import { optionsFromEnv, resolveConfig } from './config.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrations.js';
 import { startHub } from './hub.js';
-import { HUB_USERNAME, mosquittoAcl } from './mqtt/acl.js';
-import { allCredentials, createAgent, rotateAgentCredentials } from './store/agents.js';
+import { HUB_USERNAME } from './mqtt/acl.js';
+import { writeMosquittoConfig } from './mqtt/mosquitto-config.js';
+import { createAgent, rotateAgentCredentials } from './store/agents.js';
 import { upsertUser } from './store/users.js';
 
 const fail = (e: unknown): never => {
@@ -146,16 +145,9 @@ program
         'CF_INVALID_CONFIG',
         'the hub user needs a password: --hub-password or CITYFLOW_MQTT_HUB_PASSWORD',
       );
-    const creds = await withDb((db) => allCredentials(db));
-    mkdirSync(o.out, { recursive: true });
-    const lines = [
-      `${HUB_USERNAME}:${mosquittoHash(hubPassword)}`,
-      ...creds.map((c) => `${c.username}:${c.mosquitto_hash}`),
-    ];
-    writeFileSync(join(o.out, 'passwd'), `${lines.join('\n')}\n`, { mode: 0o600 });
-    writeFileSync(join(o.out, 'acl'), mosquittoAcl(), { mode: 0o644 });
+    const r = await withDb((db) => writeMosquittoConfig(db, o.out, hubPassword));
     console.log(
-      `wrote ${join(o.out, 'passwd')} (${creds.length} agents + ${HUB_USERNAME}) and ${join(o.out, 'acl')}`,
+      `wrote ${join(o.out, 'passwd')} (${r.agents} agents + ${HUB_USERNAME}) and ${join(o.out, 'acl')}`,
     );
   });
 

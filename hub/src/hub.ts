@@ -216,6 +216,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         const exists = (await db.query('SELECT 1 FROM agents WHERE agent_id = $1', [id])).rows.length > 0;
         return exists ? rotateAgentCredentials(db, id) : null;
       },
+      cycleLeader: () => cycles.leader,
       ready: async () => {
         const checks: Record<string, string> = {};
         checks.database = await db.query('SELECT 1').then(

@@ -11,6 +11,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: AppContext) {
       checks: r.checks,
       clock: ctx.config.clock,
       now: ctx.clock.nowIso(),
+      cycle_leader: ctx.cycleLeader(),
     };
   });
 

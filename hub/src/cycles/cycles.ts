@@ -23,8 +23,12 @@ export interface CycleDeps {
   publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
 }
 
-/** Advisory lock key of the singleton cycle (one replica at a time runs predictions and reroutes). */
-export const CYCLE_LOCK_KEY = 4242002;
+/**
+ * Advisory lock key of the singleton cycle (one replica at a time runs predictions and reroutes).
+ * Advisory locks are server-wide: the key mixes in the database and schema so two cities (or two test
+ * runs) on one PostgreSQL server never block each other.
+ */
+export const CYCLE_LOCK_BASE = 'cityflow-cycle';
 const RETENTION_EVERY_MS = 3600_000;
 
 /**
@@ -35,6 +39,7 @@ const RETENTION_EVERY_MS = 3600_000;
 export class Cycles {
   private timer: NodeJS.Timeout | null = null;
   private lock: { release(): Promise<void> } | null = null;
+  private lockKey: number | null = null;
   private nextDueMs = 0;
   private running = false;
   private lastRetentionMs = 0;
@@ -75,7 +80,14 @@ export class Cycles {
     if (this.running) return false;
     this.running = true;
     try {
-      if (!this.lock) this.lock = await this.d.db.tryAdvisoryLock(CYCLE_LOCK_KEY);
+      if (this.lockKey === null) {
+        const r = await this.d.db.query<{ k: number }>(
+          "SELECT hashtext($1 || '/' || current_database() || '/' || current_schema()) AS k",
+          [CYCLE_LOCK_BASE],
+        );
+        this.lockKey = r.rows[0]!.k;
+      }
+      if (!this.lock) this.lock = await this.d.db.tryAdvisoryLock(this.lockKey);
       if (!this.lock) return false;
       const predictions = await this.timed('prediction', () => this.predictor.run(nowMs));
       this.afterPredictions(predictions);
