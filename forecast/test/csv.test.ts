@@ -39,6 +39,15 @@ describe('parseSeriesCsv', () => {
     expect(ds.values[1]![3]).toBe(30);
   });
 
+  it('reads a zero speed as missing in the wide layout (METR convention), as a standstill in the long one', () => {
+    const wide = 'ts,s1\n2012-03-01T00:00:00,0\n2012-03-01T00:05:00,50\n';
+    expect(parseSeriesCsv(wide).values[0]![0]).toBeNaN();
+    expect(parseSeriesCsv(wide, { zeroIsMissing: false }).values[0]![0]).toBe(0);
+    const long = 'ts,sensor_id,speed_kmh\n2026-03-02T06:00:00Z,a,0\n2026-03-02T06:01:00Z,a,5\n';
+    expect(parseSeriesCsv(long).values[0]![0]).toBe(0);
+    expect(parseSeriesCsv(long, { zeroIsMissing: true }).values[0]![0]).toBeNaN();
+  });
+
   it('rejects a file without ts, with bad timestamps, or with one time only', () => {
     expect(() => parseSeriesCsv('a,b\n1,2\n')).toThrow(/no `ts` column/);
     expect(() => parseSeriesCsv('ts,s1\nyesterday,1\n2012-03-01T00:00:00,2\n')).toThrow(/line 2: bad ts/);

@@ -60,6 +60,14 @@ const program = new Command('eval-forecast')
     'average the data onto this coarser step first (e.g. 5 for 1-min loop data)',
     positiveNumber,
   )
+  .option(
+    '--zeros <how>',
+    'a speed of 0 is `missing` (default for the wide layout, as METR-LA/PEMS) or a `speed` (default for the long layout)',
+    (v: string) => {
+      if (v !== 'missing' && v !== 'speed') throw new InvalidArgumentError('expected missing or speed');
+      return v;
+    },
+  )
   .option('--json', 'print the result as one JSON document and nothing else on stdout')
   .action(
     (o: {
@@ -68,10 +76,13 @@ const program = new Command('eval-forecast')
       trainDays: number;
       horizons: number[];
       step?: number;
+      zeros?: 'missing' | 'speed';
       json?: boolean;
     }) => {
       const started = Date.now();
-      const raw = parseSeriesCsv(read(o.csv, '--csv'));
+      const raw = parseSeriesCsv(read(o.csv, '--csv'), {
+        zeroIsMissing: o.zeros === undefined ? undefined : o.zeros === 'missing',
+      });
       const ds = o.step ? resample(raw, o.step * 60_000) : raw;
       const neighbours = o.adjacency
         ? neighboursFromAdjacency(parseAdjacencyCsv(read(o.adjacency, '--adjacency')))

@@ -34,8 +34,12 @@ const num = (s: string | undefined) => (s === undefined || s === '' ? Number.NaN
  * long (`ts,sensor_id,…,speed_kmh,…`, one row per sensor and time, as sumo-grid's sensors.csv; rows of
  * one sensor in one grid step are averaged, empty speeds are missing). The step is the smallest gap
  * between distinct timestamps; missing steps become NaN.
+ *
+ * A speed of exactly 0 is "missing" by default in the wide layout — the METR-LA/PEMS convention, where
+ * the published (masked) metrics skip it — and a real standstill in the long layout (a SUMO loop
+ * under a stopped queue). `zeroIsMissing` overrides either.
  */
-export function parseSeriesCsv(text: string): Dataset {
+export function parseSeriesCsv(text: string, opts: { zeroIsMissing?: boolean } = {}): Dataset {
   const ls = lines(text);
   if (ls.length < 2)
     throw new CityFlowError('CF_INVALID_CONFIG', 'CSV: expected a header and at least one row');
@@ -89,8 +93,9 @@ export function parseSeriesCsv(text: string): Dataset {
   const index = new Map(ids.map((id, i) => [id, i]));
   const sum = ids.map(() => new Float64Array(n));
   const cnt = ids.map(() => new Uint32Array(n));
+  const zeroMissing = opts.zeroIsMissing ?? layout === 'wide';
   for (const r of rows) {
-    if (!Number.isFinite(r.v)) continue;
+    if (!Number.isFinite(r.v) || (zeroMissing && r.v === 0)) continue;
     const k = Math.floor((r.t - t0) / stepMs);
     const s = index.get(r.id)!;
     sum[s]![k]! += r.v;
