@@ -23,6 +23,8 @@ export interface SimulationOptions {
   seed?: number;
   utcOffsetH: number;
   incident?: { roadId?: string; startAfterMin: number; durationMin: number };
+  /** how long to wait for every broker at start (default 10 s) */
+  connectTimeoutMs?: number;
   log: Logger;
 }
 
@@ -49,7 +51,7 @@ export class Simulation {
 
   constructor(private readonly opts: SimulationOptions) {
     this.clock = new SimClock(opts.clock, opts.startMs, opts.speedup);
-    this.pool = new BrokerPool(opts.brokers, opts.qos, opts.log);
+    this.pool = new BrokerPool(opts.brokers, opts.qos, opts.log, opts.connectTimeoutMs);
     this.scenario = buildScenario(opts, this.clock.now());
   }
 

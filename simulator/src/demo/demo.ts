@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadNetworkFile } from '@cityflow/protocol';
-import { resolveBrokers } from '../brokers.js';
 import type { ClockMode } from '../clock.js';
 import { type DemoFile, writeDemoFile } from '../demo-file.js';
 import type { Logger } from '../logger.js';
@@ -158,16 +157,33 @@ export class Demo {
           data_dir: agentDir,
         });
       }
+      // The simulator starts as soon as the agents' brokers accept connections, in parallel with
+      // the agents' hub handshake: agents buffer readings, so live data arrives seconds sooner.
+      if (!o.noSim) {
+        this.sim = new Simulation({
+          network: net,
+          brokers: new Map(agents.map((a) => [a.agent_id, a.mqtt_url])),
+          scenario: o.scenario,
+          intervalS: o.intervalS,
+          clock: o.clock,
+          speedup: 1,
+          qos: 1,
+          utcOffsetH: 0,
+          connectTimeoutMs: o.startupTimeoutS * 1000,
+          log: o.log.child({ name: 'sim' }),
+        });
+      }
       await step(
-        Promise.all(
-          agents.map((a) =>
+        Promise.all([
+          this.sim?.start(),
+          ...agents.map((a) =>
             waitFor(
               `${a.agent_id} to connect to the hub`,
               () => agentHubConnected(a.http_url),
               o.startupTimeoutS * 1000,
             ),
           ),
-        ),
+        ]),
       );
       this.demo = {
         api_url: apiUrl,
@@ -176,20 +192,6 @@ export class Demo {
         agents,
       };
       writeDemoFile(demoPath, this.demo);
-      if (!o.noSim) {
-        this.sim = new Simulation({
-          network: net,
-          brokers: resolveBrokers(net, { demo: this.demo }),
-          scenario: o.scenario,
-          intervalS: o.intervalS,
-          clock: o.clock,
-          speedup: 1,
-          qos: 1,
-          utcOffsetH: 0,
-          log: o.log.child({ name: 'sim' }),
-        });
-        await step(this.sim.start());
-      }
     } catch (err) {
       this.failure = undefined;
       await this.stop(1);
