@@ -18,11 +18,12 @@ import { SliceState } from './downlink/slice.js';
 import { HttpServer } from './health/http-server.js';
 import { createMetrics, type Metrics } from './health/metrics.js';
 import { RUNTIME_KEY, type RuntimeState, statusFromStore } from './health/status.js';
-import { GroupCommit } from './ingest/group-commit.js';
+import { type Corkable, GroupCommit } from './ingest/group-commit.js';
 import { checkReading } from './ingest/reading-checks.js';
 import { createLogger, type Logger } from './logger.js';
 import { LocalForecaster, loadEdgeForecaster } from './predict/local-forecaster.js';
 import { C, MetaStore } from './storage/meta-store.js';
+import { MinuteAccStore } from './storage/minute-acc-store.js';
 import { enforceCaps } from './storage/outbox-policy.js';
 import { OutboxStore } from './storage/outbox-store.js';
 import { ReadingsStore } from './storage/readings-store.js';
@@ -90,8 +91,9 @@ export class Agent {
     this.slice = new SliceState(this.meta);
     this.live = new LiveWindow((road) => this.slice.speedLimit(road));
     this.forecaster = new LocalForecaster(await loadEdgeForecaster(), (road) => this.live.freeFlow(road));
+    const acc = new MinuteAccStore(db);
     this.summarizer = new Summarizer(
-      this.readings,
+      acc,
       this.outbox,
       this.meta,
       this.clock,
@@ -105,6 +107,7 @@ export class Agent {
     );
     this.commit = new GroupCommit(
       this.readings,
+      acc,
       this.meta,
       { committed: (rs) => this.onCommitted(rs) },
       {
@@ -120,7 +123,8 @@ export class Agent {
 
     this.broker = new LocalBroker(
       { port: cfg.mqttPort, host: cfg.mqttHost, sensorCredentials: cfg.sensorCredentials },
-      (sensorId, topic, payload, qos, done) => this.onSensorMessage(sensorId, topic, payload, qos, done),
+      (sensorId, topic, payload, qos, done, conn) =>
+        this.onSensorMessage(sensorId, topic, payload, qos, done, conn),
       (topic, payload, reason) =>
         this.commit.enqueue({
           kind: 'quarantine',
@@ -236,6 +240,7 @@ export class Agent {
     payload: Buffer,
     qos: number,
     done: (e: Error | null) => void,
+    conn?: Corkable,
   ): void {
     const recvMs = Date.now();
     const r = checkReading(sensorId, payload, this.slice, this.clock, this.config);
@@ -247,7 +252,7 @@ export class Agent {
         } as const);
     if (!r.ok) this.metrics.quarantined.inc({ code: r.code });
     // QoS 1: PUBACK after COMMIT. QoS 0 is best effort by definition: acknowledge nothing, just queue.
-    if (qos > 0) this.commit.enqueue(item, done);
+    if (qos > 0) this.commit.enqueue(item, done, conn);
     else {
       this.commit.enqueue(item);
       done(null);

@@ -3,7 +3,8 @@ import type { AgentClock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { MetaStore } from '../storage/meta-store.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
-import type { MinuteAggregate, ReadingsStore } from '../storage/readings-store.js';
+import type { MinuteAccStore } from '../storage/minute-acc-store.js';
+import type { MinuteAggregate } from '../storage/readings-store.js';
 
 const CLOSED_KEY = 'summaries_closed_before_ms';
 const round = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
@@ -11,9 +12,9 @@ const round = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 
 export type SummaryBody = Omit<SummaryRecord, 'seq'>;
 
 /**
- * Per-sensor minute summaries, computed from the raw readings in SQLite (not from memory), so a
- * crash between ingest and close loses nothing: readings carry a `summarised` flag that flips in the
- * same transaction that appends the summaries to the outbox — each reading is summarised exactly once.
+ * Per-sensor minute summaries, from the minute accumulators in SQLite (not from memory), so a crash
+ * between ingest and close loses nothing: the accumulator rows are deleted in the same transaction
+ * that appends their summaries to the outbox — each reading is summarised exactly once.
  *
  * A minute closes `graceS` after its end by the agent clock (wall, or data time in `--clock data`).
  * A reading that arrives after its minute closed is still summarised, in a late record for the same
@@ -24,7 +25,7 @@ export class Summarizer {
   private closedBeforeMs: number;
 
   constructor(
-    private readonly readings: ReadingsStore,
+    private readonly acc: MinuteAccStore,
     private readonly outbox: OutboxStore,
     private readonly meta: MetaStore,
     private readonly clock: AgentClock,
@@ -49,9 +50,8 @@ export class Summarizer {
     const target = Math.max(before, this.closedBeforeMs);
     let aggs: MinuteAggregate[] = [];
     this.meta.transaction(() => {
-      aggs = this.readings.closable(target);
+      aggs = this.acc.take(target);
       for (const a of aggs) this.outbox.append('summary', toSummary(a), Date.now());
-      if (aggs.length) this.readings.markClosed(target);
       if (target !== this.closedBeforeMs) this.meta.set(CLOSED_KEY, target);
     });
     this.closedBeforeMs = target;

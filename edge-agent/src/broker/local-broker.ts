@@ -10,6 +10,7 @@ export type SensorMessageHandler = (
   payload: Buffer,
   qos: number,
   done: (err: Error | null) => void,
+  conn?: { cork(): void; uncork(): void },
 ) => void;
 
 export type DeniedHandler = (topic: string, payload: Buffer, reason: string) => void;
@@ -74,7 +75,15 @@ export class LocalBroker {
           this.onDenied(packet.topic, payload, reason ?? 'not allowed');
           return callback(new Error(reason ?? 'not allowed'));
         }
-        this.onSensorMessage(parsed.sensorId, packet.topic, payload, packet.qos, (err) => callback(err));
+        const conn = client.conn as unknown as { cork?(): void; uncork?(): void };
+        this.onSensorMessage(
+          parsed.sensorId,
+          packet.topic,
+          payload,
+          packet.qos,
+          (err) => callback(err),
+          conn.cork ? (conn as { cork(): void; uncork(): void }) : undefined,
+        );
       },
       authorizeSubscribe: (_client, sub, callback) => {
         if (sub.topic.startsWith('cityflow/') || sub.topic === '#') return callback(null, sub);

@@ -1,12 +1,18 @@
 import { CityFlowError } from '@cityflow/protocol';
 import type { Logger } from '../logger.js';
 import { C, type MetaStore } from '../storage/meta-store.js';
+import type { MinuteAccStore } from '../storage/minute-acc-store.js';
 import type { QuarantineRow, ReadingsStore, StoredReading } from '../storage/readings-store.js';
 
 export type IngestItem =
   | { kind: 'reading'; reading: StoredReading; recvMs: number }
   | { kind: 'quarantine'; row: QuarantineRow };
 type Done = (err: Error | null) => void;
+/** A socket whose writes can be batched (the PUBACKs of one commit leave in one write). */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
 
 export interface CommitObserver {
   /** Called after each successful commit with the readings it stored. */
@@ -27,12 +33,14 @@ export interface CommitStats {
 export class GroupCommit {
   private queue: IngestItem[] = [];
   private dones: Done[] = [];
+  private corks = new Set<Corkable>();
   private scheduled = false;
   private closed = false;
   readonly stats: CommitStats = { batches: 0, lastBatch: 0, lastCommitMs: 0 };
 
   constructor(
     private readonly readings: ReadingsStore,
+    private readonly acc: MinuteAccStore,
     private readonly meta: MetaStore,
     private readonly observer: CommitObserver,
     private readonly opts: {
@@ -43,13 +51,14 @@ export class GroupCommit {
     private readonly log: Logger,
   ) {}
 
-  enqueue(item: IngestItem, done?: Done): void {
+  enqueue(item: IngestItem, done?: Done, conn?: Corkable): void {
     if (this.closed) {
       done?.(new CityFlowError('CF_DB_ERROR', 'agent is stopping: not accepting readings'));
       return;
     }
     this.queue.push(item);
     if (done) this.dones.push(done);
+    if (conn) this.corks.add(conn);
     if (this.queue.length >= this.opts.maxBatch) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -63,6 +72,8 @@ export class GroupCommit {
     if (this.queue.length === 0) return;
     const items = this.queue;
     const dones = this.dones;
+    const corks = this.corks;
+    this.corks = new Set();
     this.queue = [];
     this.dones = [];
     const stored: StoredReading[] = [];
@@ -87,6 +98,7 @@ export class GroupCommit {
             quarantined.set(it.row.code, (quarantined.get(it.row.code) ?? 0) + 1);
           }
         }
+        this.acc.add(stored);
         this.meta.add(C.readings, readings);
         this.meta.add(C.flagged, flagged);
         this.meta.add(C.late, late);
@@ -111,7 +123,13 @@ export class GroupCommit {
         this.log.error({ err: e }, 'commit observer failed');
       }
     }
+    // Cork each sensor connection so the PUBACKs of this commit go out in one write, not hundreds.
+    for (const c of corks) c.cork();
     for (const d of dones) d(error);
+    if (corks.size)
+      process.nextTick(() => {
+        for (const c of corks) c.uncork();
+      });
   }
 
   /** Stop accepting, commit what is queued. */

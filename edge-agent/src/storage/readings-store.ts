@@ -40,8 +40,6 @@ const MAX_QUARANTINE_PAYLOAD = 2048;
 export class ReadingsStore {
   private readonly insertReading: Statement;
   private readonly insertQuarantine: Statement;
-  private readonly selectClosable: Statement;
-  private readonly markSummarised: Statement;
   private readonly pruneOld: Statement;
   private readonly thinOldest: Statement;
   private readonly pruneQuarantine: Statement;
@@ -53,17 +51,11 @@ export class ReadingsStore {
     this.insertQuarantine = db.prepare(
       'INSERT INTO quarantine (recv_ms, topic, code, errors, payload) VALUES (?, ?, ?, ?, ?)',
     );
-    this.selectClosable = db.prepare(
-      `SELECT sensor_id, road_id, (ts_ms / 60000) * 60000 AS minute_ms, count(*) AS count,
-              sum(speed IS NULL) AS null_speed_count, avg(speed) AS speed_mean, min(speed) AS speed_min,
-              max(speed) AS speed_max, avg(flow) AS flow_mean, avg(occ) AS occupancy_mean, max(flagged) AS flagged
-         FROM readings WHERE summarised = 0 AND ts_ms < ?
-        GROUP BY sensor_id, road_id, minute_ms ORDER BY minute_ms, sensor_id`,
-    );
-    this.markSummarised = db.prepare('UPDATE readings SET summarised = 1 WHERE summarised = 0 AND ts_ms < ?');
-    this.pruneOld = db.prepare('DELETE FROM readings WHERE summarised = 1 AND ts_ms < ?');
+    // Raw readings are never needed for summaries (minute_acc holds those), so retention and
+    // thinning can delete any of them.
+    this.pruneOld = db.prepare('DELETE FROM readings WHERE ts_ms < ?');
     this.thinOldest = db.prepare(
-      'DELETE FROM readings WHERE id IN (SELECT id FROM readings WHERE summarised = 1 ORDER BY ts_ms LIMIT ?)',
+      'DELETE FROM readings WHERE id IN (SELECT id FROM readings ORDER BY ts_ms LIMIT ?)',
     );
     this.pruneQuarantine = db.prepare(
       'DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?',
@@ -81,21 +73,12 @@ export class ReadingsStore {
     this.insertQuarantine.run(q.recvMs, q.topic, q.code, JSON.stringify(q.errors), payload);
   }
 
-  /** Per sensor-minute aggregates of every not yet summarised reading older than `beforeMs`. */
-  closable(beforeMs: number): MinuteAggregate[] {
-    return this.selectClosable.all(beforeMs) as MinuteAggregate[];
-  }
-
-  markClosed(beforeMs: number): number {
-    return this.markSummarised.run(beforeMs).changes;
-  }
-
-  /** Deletes summarised raw readings older than the retention window; returns how many. */
+  /** Deletes raw readings older than the retention window; returns how many. */
   pruneBefore(beforeMs: number): number {
     return this.pruneOld.run(beforeMs).changes;
   }
 
-  /** Thins the oldest summarised raw readings (the least valuable data: their summary is already out). */
+  /** Thins the oldest raw readings (the least valuable data: their minute is already accumulated). */
   thin(count: number): number {
     return this.thinOldest.run(count).changes;
   }

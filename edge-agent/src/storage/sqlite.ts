@@ -70,6 +70,25 @@ const MIGRATIONS: string[] = [
    );
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // v2: minute accumulators updated in each group commit, so closing a minute reads a few rows
+  // instead of aggregating (and flagging) every raw reading of the minute — at 5k readings/s that
+  // was a 300k-row UPDATE stalling ingest once a minute.
+  `CREATE TABLE minute_acc (
+     sensor_id TEXT NOT NULL,
+     road_id TEXT NOT NULL,
+     minute_ms INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     null_count INTEGER NOT NULL,
+     speed_sum REAL NOT NULL,
+     speed_min REAL,
+     speed_max REAL,
+     flow_sum REAL NOT NULL,
+     occ_sum REAL NOT NULL,
+     flagged INTEGER NOT NULL,
+     PRIMARY KEY (sensor_id, road_id, minute_ms)
+   ) WITHOUT ROWID;
+   CREATE INDEX minute_acc_minute ON minute_acc (minute_ms);
+   DROP INDEX readings_open;`,
 ];
 
 export function openDb(dataDir: string, opts: OpenOptions = {}): Db {
