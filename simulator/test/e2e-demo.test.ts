@@ -4,7 +4,7 @@
  * find them in /api/traffic/history with the right samples count, then Ctrl-C stops every child.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +140,10 @@ describe('e2e: cityflow-sim demo --no-sim, fed by mosquitto_pub', () => {
       }
     });
     expect(pids).toHaveLength(3); // hub + 2 agents
+    // Agent hub credentials travel in a 0600 config file, not on command lines every user can read.
+    for (const pid of pids)
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('--hub-password');
+    expect(statSync(join(dataDir, 'agents', 'agent-1', 'demo-agent.json')).mode & 0o777).toBe(0o600);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const pid of pids) expect(alive(pid), `child ${pid} still running`).toBe(false);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadNetworkFile } from '@cityflow/protocol';
 import type { ClockMode } from '../clock.js';
@@ -28,6 +28,26 @@ export interface DemoOptions {
   startupTimeoutS: number;
   log: Logger;
   out?: NodeJS.WritableStream;
+}
+
+/** Live snapshots every 2 s (agent default 5 s) so the demo's map moves and first data comes sooner. */
+export const DEMO_AGENT_LIVE_INTERVAL_S = 2;
+
+/**
+ * Writes the agent's config file (0600): hub credentials go there rather than on the command line,
+ * where every local user could read them in `ps`. Keys are the `run` flags in camelCase (DESIGN.md).
+ */
+function agentConfig(agentDir: string, cred: { username: string; password: string }): string {
+  mkdirSync(agentDir, { recursive: true });
+  const path = join(agentDir, 'demo-agent.json');
+  const body = {
+    hubUsername: cred.username,
+    hubPassword: cred.password,
+    liveIntervalS: DEMO_AGENT_LIVE_INTERVAL_S,
+  };
+  writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
 }
 
 export function agentPorts(base: number, index: number): { mqtt: number; http: number } {
@@ -141,10 +161,8 @@ export class Demo {
             String(p.http),
             '--hub-url',
             hubMqttUrl,
-            '--hub-username',
-            cred.username,
-            '--hub-password',
-            cred.password,
+            '--config',
+            agentConfig(agentDir, cred),
             '--clock',
             o.clock,
           ],
