@@ -7,5 +7,5 @@ export {
 export { createEwmaLrV2Forecaster, EwmaLrV2Forecaster } from './models/ewma-lr-v2.js';
 export { createEdgeForecaster, EdgeForecaster } from './models/edge.js';
 export { createNetworkForecaster, NetworkForecaster } from './models/network.js';
-export { neighboursFromAdjacency, roadNeighbours } from './neighbours.js';
+export { neighboursFromAdjacency, roadNeighbours, sensorNeighbours } from './neighbours.js';
 export { BucketForecaster } from './core/bucket-forecaster.js';

@@ -59,3 +59,27 @@ export function neighboursFromAdjacency(
     );
   return out;
 }
+
+/**
+ * Sensor-level neighbours from the network topology (for evaluating sensor data against a network
+ * file): the other sensors of the same road (weight 1, e.g. the other lane) and the sensors of the
+ * road's upstream and downstream roads (the road's neighbour weight).
+ */
+export function sensorNeighbours(net: Network): Neighbours {
+  const roads = roadNeighbours(net);
+  const byRoad = new Map<string, string[]>();
+  for (const s of net.sensors.values()) {
+    const list = byRoad.get(s.road_id) ?? [];
+    list.push(s.sensor_id);
+    byRoad.set(s.road_id, list);
+  }
+  const out: Neighbours = new Map();
+  for (const s of net.sensors.values()) {
+    const list: Array<{ id: string; weight: number }> = [];
+    for (const o of byRoad.get(s.road_id) ?? []) if (o !== s.sensor_id) list.push({ id: o, weight: 1 });
+    for (const r of roads.get(s.road_id) ?? [])
+      for (const o of byRoad.get(r.id) ?? []) list.push({ id: o, weight: r.weight });
+    out.set(s.sensor_id, list);
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { neighboursFromAdjacency, roadNeighbours } from '@cityflow/forecast';
+import { neighboursFromAdjacency, roadNeighbours, sensorNeighbours } from '@cityflow/forecast';
 import { loadNetwork } from '@cityflow/protocol';
 import { describe, expect, it } from 'vitest';
 import { resample } from '../src/eval/csv.js';
@@ -30,6 +30,41 @@ describe('roadNeighbours', () => {
     expect(of('BC')).toEqual({ AB: 1, DB: 1 });
     expect(of('DB')).toEqual({ BC: 1, BA: 1 });
     expect(of('BA')).toEqual({ AB: 0.5, DB: 1 });
+  });
+});
+
+describe('sensorNeighbours', () => {
+  it('pairs sensors of the same road and of adjacent roads', () => {
+    const sensor = (sensor_id: string, road_id: string) => ({
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: [2.35, 48.85] },
+      properties: { kind: 'sensor', sensor_id, road_id, agent_id: 'agent-1' },
+    });
+    const r = loadNetwork({
+      type: 'FeatureCollection',
+      features: [
+        road('AB', 'A', 'B'),
+        road('BC', 'B', 'C'),
+        road('XY', 'X', 'Y'),
+        sensor('ab0', 'AB'),
+        sensor('ab1', 'AB'),
+        sensor('bc0', 'BC'),
+        sensor('xy0', 'XY'),
+      ],
+    });
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    const nb = sensorNeighbours(r.value);
+    expect(nb.get('ab0')).toEqual([
+      { id: 'ab1', weight: 1 },
+      { id: 'bc0', weight: 1 },
+    ]);
+    expect(
+      nb
+        .get('bc0')!
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(['ab0', 'ab1']);
+    expect(nb.get('xy0')).toEqual([]);
   });
 });
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { CityFlowError } from '@cityflow/protocol';
-import { Command, InvalidArgumentError } from 'commander';
+import { CityFlowError, loadNetworkFile } from '@cityflow/protocol';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
-import { neighboursFromAdjacency } from '../neighbours.js';
+import { neighboursFromAdjacency, sensorNeighbours } from '../neighbours.js';
 import { parseAdjacencyCsv, parseSeriesCsv, resample } from './csv.js';
 import { formatReport } from './report.js';
 import { evaluate } from './walk-forward.js';
@@ -48,6 +48,12 @@ const program = new Command('eval-forecast')
     '--adjacency <file>',
     'from,to,weight CSV of sensor proximity for the network model (learned from the training part if absent)',
   )
+  .addOption(
+    new Option(
+      '--network <file>',
+      'network GeoJSON: sensors of the same and of adjacent roads are neighbours (sensor_id as in the CSV)',
+    ).conflicts('adjacency'),
+  )
   .option(
     '--train-days <days>',
     'days of data to train on before the walk-forward test (fractional allowed)',
@@ -73,6 +79,7 @@ const program = new Command('eval-forecast')
     (o: {
       csv: string;
       adjacency?: string;
+      network?: string;
       trainDays: number;
       horizons: number[];
       step?: number;
@@ -86,7 +93,9 @@ const program = new Command('eval-forecast')
       const ds = o.step ? resample(raw, o.step * 60_000) : raw;
       const neighbours = o.adjacency
         ? neighboursFromAdjacency(parseAdjacencyCsv(read(o.adjacency, '--adjacency')))
-        : undefined;
+        : o.network
+          ? sensorNeighbours(loadNetworkFile(o.network))
+          : undefined;
       log.info(
         {
           file: o.csv,
