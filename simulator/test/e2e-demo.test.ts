@@ -147,6 +147,7 @@ describe('e2e: cityflow-sim demo --no-sim, fed by mosquitto_pub', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     for (const pid of pids) expect(alive(pid), `child ${pid} still running`).toBe(false);
+    expect(existsSync(demoPath)).toBe(false);
     for (const p of [port, hubMqttPort, base, base + 1, base + 640, base + 641])
       expect(await isPortFree(p)).toBe(true);
   }, 180_000);

@@ -69,6 +69,7 @@ export class Demo {
   });
   private stopping: Promise<void> | undefined;
   demo: DemoFile | undefined;
+  private demoPath: string | undefined;
 
   constructor(private readonly opts: DemoOptions) {
     this.children = new ChildGroup(
@@ -103,6 +104,7 @@ export class Demo {
 
     const dataDir = resolve(o.dataDir);
     const demoPath = join(dataDir, 'demo.json');
+    this.demoPath = demoPath;
     mkdirSync(join(dataDir, 'agents'), { recursive: true });
     // A stale demo.json would tell waiting tools the city is up before it is.
     rmSync(demoPath, { force: true });
@@ -246,6 +248,8 @@ export class Demo {
         ?.stop()
         .catch((e: Error) => this.opts.log.warn({ err: e.message }, 'simulator stop failed'));
       await Promise.race([simStopped, new Promise((r) => setTimeout(r, 3000).unref())]);
+      // The city is going away: a demo.json left behind would send tools to dead ports.
+      if (this.demoPath) rmSync(this.demoPath, { force: true });
       const agents = this.children.running.filter((n) => n !== 'hub');
       await this.children.stop([agents, ['hub']]);
       this.resolveExit(code);
