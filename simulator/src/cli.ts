@@ -6,6 +6,7 @@ import { resolveBrokers } from './brokers.js';
 import { clockMode, port, positiveNumber, qos, scenarioName, time, utcOffset } from './cli-options.js';
 import { readDemoFile } from './demo-file.js';
 import { DEMO_PORTS, Demo } from './demo/demo.js';
+import { LoadGenerator, type LoadSensor } from './load.js';
 import { createLogger } from './logger.js';
 import { CsvReplay } from './replay.js';
 import { Simulation } from './simulation.js';
@@ -147,6 +148,65 @@ program
     await pool.stop();
     process.stdout.write(`${JSON.stringify(stats)}\n`);
     process.exit(0);
+  });
+
+program
+  .command('load')
+  .description("fixed-rate load on the agents' brokers; prints sent/acked/rate/latency as JSON on stdout")
+  .option('--network <file>', 'network file (its sensors, round-robin)', DEFAULT_NETWORK_FILE)
+  .option('--demo <file>', 'demo.json giving each agent its broker', './data/demo.json')
+  .option('--broker <url>', 'publish everything to this one broker')
+  .option(
+    '--sensors <n>',
+    "use n synthetic sensors (load-00000...) instead of the network's (needs --broker)",
+    arg(positiveNumber('--sensors')),
+  )
+  .option('--rate <n>', 'readings per second, all sensors together', arg(positiveNumber('--rate')), 1000)
+  .option('--duration <s>', 'seconds of load', arg(positiveNumber('--duration')), 10)
+  .option(
+    '--max-in-flight <n>',
+    'unacknowledged publishes allowed at once',
+    arg(positiveNumber('--max-in-flight')),
+    1000,
+  )
+  .option('--qos <0|1>', 'MQTT QoS', arg(qos), 1 as 0 | 1)
+  .action(async (o) => {
+    const log = createLogger('load');
+    let sensors: LoadSensor[];
+    let brokers: Map<string, string>;
+    if (o.sensors) {
+      if (!o.broker)
+        throw new CityFlowError(
+          'CF_INVALID_CONFIG',
+          '--sensors needs --broker (synthetic sensors have no agent)',
+        );
+      sensors = Array.from({ length: Math.floor(o.sensors) }, (_, i) => {
+        const id = `load-${String(i).padStart(5, '0')}`;
+        return { sensorId: id, roadId: `${id}-road`, agentId: '*' };
+      });
+      brokers = new Map([['*', o.broker]]);
+    } else {
+      const net = loadNetworkFile(o.network);
+      brokers = brokersFor(net, o);
+      sensors = [...net.sensors.values()].map((s) => ({
+        sensorId: s.sensor_id,
+        roadId: s.road_id,
+        agentId: s.agent_id,
+      }));
+    }
+    const pool = new BrokerPool(brokers, o.qos, log);
+    await pool.start();
+    const stats = await new LoadGenerator({
+      pool,
+      sensors,
+      ratePerS: o.rate,
+      durationS: o.duration,
+      maxInFlight: Math.floor(o.maxInFlight),
+      log,
+    }).run();
+    await pool.stop();
+    process.stdout.write(`${JSON.stringify(stats)}\n`);
+    process.exit(stats.failed > 0 ? 1 : 0);
   });
 
 program

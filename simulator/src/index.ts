@@ -5,6 +5,7 @@ export { checkDemoFile, readDemoFile, writeDemoFile, type DemoAgent, type DemoFi
 export { Demo, DEMO_PORTS, DEMO_EMAIL, agentPorts, type DemoOptions } from './demo/demo.js';
 export { assertPortsFree, isPortFree } from './demo/ports.js';
 export { SensorFleet } from './fleet.js';
+export { LoadGenerator, type LoadSensor, type LoadStats } from './load.js';
 export { CsvReplay, parseCsvRow, type ReplayStats } from './replay.js';
 export { createRng, hashString, poisson } from './rng.js';
 export { IncidentScenario, defaultIncidentRoad } from './scenarios/incident.js';
