@@ -220,6 +220,7 @@ export class Agent {
           drainer.connected((topic, payload) => hub.publish(topic, payload, 1));
           this.sendHealth();
         },
+        subscribed: () => drainer.subscribed(),
         disconnected: () => {
           this.metrics.hubConnected.set(0);
           this.saveRuntime();

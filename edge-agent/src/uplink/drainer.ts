@@ -87,6 +87,15 @@ export class Drainer {
     this.tick();
   }
 
+  /**
+   * The broker sends retained messages right after the SUBACK, so an ack that has not arrived shortly
+   * after it does not exist (a new agent): stop waiting for it.
+   */
+  subscribed(): void {
+    const until = Date.now() + 250;
+    for (const st of this.state.values()) st.gateUntil = Math.min(st.gateUntil, until);
+  }
+
   disconnected(): void {
     this.publish = null;
     if (this.timer) clearInterval(this.timer);

@@ -15,6 +15,8 @@ export interface HubLinkOptions {
 
 export interface HubLinkHandlers {
   connected(): void;
+  /** SUBACK received: retained acks/config follow right behind it (MQTT-3.3.1-6). */
+  subscribed(): void;
   disconnected(): void;
   message(topic: string, payload: Buffer): void;
 }
@@ -85,6 +87,7 @@ export class HubLink {
         { qos: 1 },
         (err) => {
           if (err) this.log.warn({ err: err.message }, 'hub subscribe failed');
+          else this.safe(() => this.handlers.subscribed());
         },
       );
       client.publish(topics.status(agentId), this.status('online'), { qos: 1, retain: true });
@@ -155,6 +158,12 @@ export class HubLink {
       ]);
     }
     this.connected = false;
-    await new Promise<void>((r) => client.end(false, {}, () => r()));
+    // end(false) waits for in-flight QoS 1 PUBACKs, which never come on a dead link: bound it, then force.
+    // Nothing is lost by forcing: unacked outbox rows are resent on the next start.
+    const ended = await Promise.race([
+      new Promise<boolean>((r) => client.end(false, {}, () => r(true))),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
+    ]);
+    if (!ended) await new Promise<void>((r) => client.end(true, {}, () => r()));
   }
 }
