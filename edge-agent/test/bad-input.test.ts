@@ -73,6 +73,48 @@ describe('bad input is isolated: rejected with a reason, counted, quarantined', 
     expect(rows.find((r) => r.code === 'CF_OVERSIZE')!.payload.length).toBeLessThanOrEqual(2048);
   });
 
+  it('10% malformed messages mixed into a stream: every good reading is stored and summarised, every bad one quarantined', async () => {
+    const tmp = tempDir();
+    const agent = await startAgent({
+      agentId: 'A-1',
+      dataDir: tmp.dir,
+      clock: 'data',
+      forecastIntervalS: 3600,
+    });
+    cleanups.push(tmp.cleanup, () => agent.stop());
+    const c = await connect(agent.mqttUrl);
+    cleanups.push(() => void c.end(true));
+    const T0 = Date.UTC(2026, 1, 9, 9, 0, 0);
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const ts = T0 + Math.floor(i / 100) * 60_000 + (i % 100) * 100;
+      const bad = i % 10 === 7;
+      sends.push(
+        pub(
+          c,
+          'S-1',
+          bad ? `{"ts":"${new Date(ts).toISOString()}","sensor_id":"S-1",` : reading('S-1', 'R-1', ts),
+        ),
+      );
+    }
+    await Promise.all(sends);
+    await pub(c, 'S-1', reading('S-1', 'R-1', T0 + 11 * 60_000));
+    await waitFor(
+      () => (agent.status().streams as { summary: { highest_seq: number } }).summary.highest_seq === 10,
+      'ten minutes summarised',
+    );
+    const s = agent.status();
+    expect(s.readings_total).toBe(901);
+    expect(s.quarantined_by_code).toEqual({ CF_INVALID_JSON: 100 });
+    await agent.stop();
+    const db = openDb(tmp.dir);
+    const counts = (
+      db.prepare("SELECT body FROM outbox WHERE stream = 'summary'").all() as Array<{ body: string }>
+    ).map((r) => JSON.parse(r.body).count);
+    db.close();
+    expect(counts).toEqual(Array(10).fill(90));
+  });
+
   it('after a network slice, sensors absent from it are rejected as unknown', async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });
     await hub.start();

@@ -101,6 +101,45 @@ describe('uplink: exactly once into the hub through an at-least-once link', () =
     expect(hub.storedItems('summary').reduce((a, i) => a + (i.count as number), 0)).toBe(n);
   }, 30_000);
 
+  it('live first: a minute closed after reconnect reaches the hub before a rate-limited backlog has drained', async () => {
+    const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });
+    await hub.start();
+    const port = hub.port;
+    const tmp = tempDir();
+    const agent = await startAgent({
+      agentId: 'A-1',
+      dataDir: tmp.dir,
+      hubUrl: hub.url,
+      ...fastLink,
+      drainRatePerS: 40,
+      batchMaxItems: 10,
+    });
+    cleanups.push(tmp.cleanup, () => agent.stop());
+    await waitFor(() => agent.status().network_slice, 'slice');
+    await hub.stop();
+    await waitFor(() => agent.status().hub_connected === false, 'hub down');
+    await feed(agent.mqttUrl, 0, 60); // 120 summaries of backlog (3 s at 40/s)
+    const c = await connect(agent.mqttUrl);
+    cleanups.push(() => void c.end(true));
+    await pub(c, 'S-1', reading('S-1', 'R-1', T0 + 60 * 60_000 + 10_000));
+    await waitFor(
+      () => (agent.status().streams as { summary: { pending: number } }).summary.pending === 120,
+      'backlog',
+    );
+    await hub.start(port);
+    cleanups.push(() => hub.stop());
+    await waitFor(() => agent.status().hub_connected, 'reconnected');
+    // a new minute closes now: minute 60 of S-1
+    await pub(c, 'S-1', reading('S-1', 'R-1', T0 + 61 * 60_000 + 10_000));
+    const fresh = await waitFor(
+      () => hub.storedItems('summary').find((i) => i.minute === new Date(T0 + 60 * 60_000).toISOString()),
+      'fresh summary at the hub',
+    );
+    expect(fresh.seq).toBe(121);
+    expect(hub.storedItems('summary').length).toBeLessThan(100); // the backlog is still draining
+    await waitFor(() => hub.watermarks.get('summary') === 121, 'everything acked in the end', 15_000);
+  }, 30_000);
+
   it('a wiped agent whose hub remembers seq 1000 renumbers its pending rows from 1001', async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });
     await hub.start();
