@@ -19,8 +19,10 @@ function run(args: string[], env: Record<string, string>) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+// One embedded database for the whole file: creating a PGlite cluster is the slow part of each spawn.
+const DB_URL = `pglite://${mkdtempSync(join(tmpdir(), 'cityflow-hub-cli-'))}`;
 const baseEnv = () => ({
-  DATABASE_URL: `pglite://${mkdtempSync(join(tmpdir(), 'cityflow-hub-cli-'))}`,
+  DATABASE_URL: DB_URL,
   NETWORK_FILE: writeNetwork(),
   LOG_LEVEL: 'info',
   CITYFLOW_PASSWORD: '',
@@ -106,11 +108,11 @@ describe('cityflow-hub CLI', () => {
     expect(out).toContain('hub started');
     const apiUrl = JSON.parse(out.split('\n').find((l) => l.includes('hub started'))!).api_url;
     expect((await fetch(`${apiUrl}/health`)).status).toBe(200);
-    const refused = run(['agents', 'add', 'A2'], env);
+    const refused = run(['agents', 'add', 'A5'], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/in use by a running hub/);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(run(['agents', 'add', 'A2', '--json'], env).code).toBe(0);
+    expect(run(['agents', 'add', 'A5', '--json'], env).code).toBe(0);
   });
 });
