@@ -215,7 +215,12 @@ program
   .option('--network <file>', 'network file (GeoJSON)', DEFAULT_NETWORK_FILE)
   .option('--no-sim', 'do not start the simulator (feed the sensors from outside)')
   .option('--data-dir <dir>', 'where the hub, the agents and demo.json live', './data')
-  .option('--clock <mode>', 'wall | data (every process)', arg(clockMode), 'wall')
+  .option(
+    '--clock <mode>',
+    'wall | data (every process)',
+    arg(clockMode),
+    process.env.CITYFLOW_CLOCK === 'data' ? 'data' : 'wall',
+  )
   .option('--port <n>', 'hub HTTP port (console + API)', arg(port('--port')), DEMO_PORTS.api)
   .option(
     '--hub-mqtt-port <n>',
