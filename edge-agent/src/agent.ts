@@ -385,6 +385,7 @@ export class Agent {
           quarantineMax: c.quarantineMax,
         },
         Date.now(),
+        this.clock.now(),
       );
       for (const [reason, n] of Object.entries(dropped)) this.metrics.dropped.inc({ reason }, n);
       if (Object.keys(dropped).length) {
@@ -449,6 +450,7 @@ export class Agent {
       http_url: this.httpUrl,
       data_dir: this.config.dataDir,
       forecast_model: this.forecaster?.modelVersion ?? null,
+      rss_bytes: process.memoryUsage().rss,
       pid: process.pid,
     };
   }

@@ -30,6 +30,8 @@ export function enforceCaps(
   meta: MetaStore,
   caps: Caps,
   nowMs: number,
+  /** "now" for reading timestamps (the data clock in `--clock data`), for raw retention */
+  readingsNowMs: number = nowMs,
 ): Record<string, number> {
   const dropped: Record<string, number> = {};
   const count = (reason: string, n: number) => {
@@ -38,7 +40,7 @@ export function enforceCaps(
     meta.add(C.droppedBy(reason), n);
   };
 
-  readings.pruneBefore(nowMs - caps.rawRetentionMs);
+  if (readingsNowMs > 0) readings.pruneBefore(readingsNowMs - caps.rawRetentionMs);
   readings.boundQuarantine(caps.quarantineMax);
   for (let i = 0; i < 100 && dbBytes(db) > caps.dbMaxBytes; i++) {
     const n = readings.thin(10_000);
