@@ -121,6 +121,9 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium (needs /usr/bin/chro
     await expect.poll(() => roads.count()).toBe(2);
     expect(await page.locator('path.road.none').count()).toBe(2);
     await expect.poll(() => page.locator('#conn').textContent()).toBe('Live');
+    await expect
+      .poll(() => page.locator('#agents-summary').textContent(), { timeout: 20_000 })
+      .toBe('1 of 1 online.');
 
     const sensor = await mqtt.connectAsync(agent.mqttUrl);
     const ts = new Date().toISOString();

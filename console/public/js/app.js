@@ -13,6 +13,8 @@ let map = null;
 let live = null;
 let selected = null;
 let reroutes = [];
+/** agent_id -> `/api/agents` item; an agent offline means its roads go stale while it buffers. */
+const agents = new Map();
 const timers = [];
 let renderQueued = false;
 
@@ -160,6 +162,28 @@ function select(roadId) {
   renderRoad();
 }
 
+function renderAgents() {
+  const all = [...agents.values()];
+  const offline = all.filter((a) => !a.online);
+  $('agents-summary').textContent = all.length
+    ? `${all.length - offline.length} of ${all.length} online.`
+    : 'No agent has reported yet.';
+  $('agents-offline').replaceChildren(
+    ...offline.map((a) => h('li', {}, `${a.agent_id} offline since ${fmt.time(a.last_seen)}`)),
+  );
+}
+
+async function refreshAgents() {
+  try {
+    const page = await api('/api/agents?limit=200');
+    agents.clear();
+    for (const a of page?.data ?? []) agents.set(a.agent_id, a);
+    renderAgents();
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) console.warn('agents', e);
+  }
+}
+
 async function refreshReroutes() {
   try {
     const page = await api('/api/reroutes/recommended?limit=20');
@@ -195,6 +219,9 @@ function onLive(msg) {
     r.live = msg.data;
     map.setScore(msg.data.road_id, msg.data.congestion_score);
     scheduleRender();
+  } else if (msg.type === 'agent' && msg.data?.agent_id) {
+    agents.set(msg.data.agent_id, { ...agents.get(msg.data.agent_id), ...msg.data });
+    renderAgents();
   } else if (msg.type === 'reroute') {
     clearTimeout(onLive.rerouteTimer);
     onLive.rerouteTimer = setTimeout(refreshReroutes, 1500);
@@ -207,10 +234,11 @@ async function showApp() {
   map = null;
   roads.clear();
   await loadRoads();
-  await refreshReroutes();
+  await Promise.all([refreshReroutes(), refreshAgents()]);
   live = connectLive(session.token, { onMessage: onLive, onState: setConn });
   timers.push(
     setInterval(refreshReroutes, REROUTE_REFRESH_MS),
+    setInterval(refreshAgents, REROUTE_REFRESH_MS),
     setInterval(() => loadRoads().catch(() => {}), ROADS_RESYNC_MS),
   );
 }
