@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadNetworkFile } from '@cityflow/protocol';
+import { CityFlowError, loadNetworkFile } from '@cityflow/protocol';
 import type { ClockMode } from '../clock.js';
 import { type DemoFile, writeDemoFile } from '../demo-file.js';
 import type { Logger } from '../logger.js';
@@ -91,7 +91,10 @@ export class Demo {
     const net = loadNetworkFile(o.networkFile);
     const agentIds = [...net.agents.keys()].sort();
     if (agentIds.length > DEMO_PORTS.httpOffset)
-      throw new Error(`too many agents (${agentIds.length}) for the port plan`);
+      throw new CityFlowError(
+        'CF_INVALID_CONFIG',
+        `${agentIds.length} agents: the demo's port plan has room for ${DEMO_PORTS.httpOffset}`,
+      );
     const claims: PortClaim[] = [
       { port: o.port, owner: 'hub API' },
       { port: o.hubMqttPort, owner: 'hub MQTT' },
