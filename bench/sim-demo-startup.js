@@ -29,7 +29,8 @@ async function freePort() {
 }
 async function agentBase() {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    // Below the kernel's ephemeral range (32768+), where outgoing connections could take a port meanwhile.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const ports = Array.from({ length: agents }, (_, i) => [base + i, base + 640 + i]).flat();
     if ((await Promise.all(ports.map((p) => isPortFree(p)))).every(Boolean)) return base;
   }

@@ -25,7 +25,8 @@ const BIN = fileURLToPath(new URL('../bin/cityflow-sim.js', import.meta.url));
 /** A base for the agents' ports (base+i MQTT, base+640+i HTTP) that is free for this fixture's two agents. */
 async function agentBase(): Promise<number> {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    // Below the kernel's ephemeral range (32768+), where outgoing connections could take a port meanwhile.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const ports = [base, base + 1, base + 640, base + 641];
     if ((await Promise.all(ports.map((p) => isPortFree(p)))).every(Boolean)) return base;
   }
