@@ -57,6 +57,26 @@ describe('cityflow-sim binary', () => {
     }
   });
 
+  it('run: stops cleanly on SIGTERM (exit 0, broker connection closed)', async () => {
+    const b = await startBroker();
+    try {
+      const child = spawn(process.execPath, [BIN, 'run', '--broker', b.url, '--interval', '0.2'], {
+        stdio: 'ignore',
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const deadline = Date.now() + 15_000;
+      while (b.messages.length < 128 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(b.messages.length).toBeGreaterThanOrEqual(128);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const count = b.messages.length;
+      await new Promise((r) => setTimeout(r, 400));
+      expect(b.messages.length).toBe(count);
+    } finally {
+      await b.stop();
+    }
+  });
+
   it('run: without demo.json or --broker, says how to get one and exits 1', async () => {
     const r = await run(['run', '--demo', join(dir, 'none.json')]);
     expect(r.code).toBe(1);
