@@ -53,6 +53,14 @@ export class BrokerPool {
 
   /** Publishes one reading to its agent's broker; resolves once sent (QoS 0) or acknowledged (QoS 1). */
   publish(agentId: string, reading: SensorReading): Promise<void> {
+    return this.publishRaw(agentId, {
+      topic: topics.sensor(reading.sensor_id),
+      payload: JSON.stringify(reading),
+    });
+  }
+
+  /** Publishes any payload (fault injection sends broken ones); never rejects, failures are counted. */
+  publishRaw(agentId: string, msg: { topic: string; payload: string }): Promise<void> {
     const url = this.brokers.get(agentId);
     const client = url ? this.clients.get(url) : undefined;
     if (!client) {
@@ -60,10 +68,10 @@ export class BrokerPool {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      client.publish(topics.sensor(reading.sensor_id), JSON.stringify(reading), { qos: this.qos }, (err) => {
+      client.publish(msg.topic, msg.payload, { qos: this.qos }, (err) => {
         if (err) {
           this.failed++;
-          this.log.debug({ sensor_id: reading.sensor_id, err: err.message }, 'publish failed');
+          this.log.debug({ topic: msg.topic, err: err.message }, 'publish failed');
         } else this.published++;
         resolve();
       });

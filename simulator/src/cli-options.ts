@@ -52,3 +52,10 @@ export function utcOffset(v: string): number {
     throw new CityFlowError('CF_INVALID_CONFIG', `--utc-offset: hours in -14..14, got ${v}`);
   return n;
 }
+
+export function share(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new CityFlowError('CF_INVALID_CONFIG', `--faults: a share in 0..1, got ${v}`);
+  return n;
+}

@@ -3,7 +3,7 @@ import { CityFlowError, DEFAULT_NETWORK_FILE, loadNetworkFile } from '@cityflow/
 import { Command, InvalidArgumentError } from 'commander';
 import { BrokerPool } from './broker-pool.js';
 import { resolveBrokers } from './brokers.js';
-import { clockMode, port, positiveNumber, qos, scenarioName, time, utcOffset } from './cli-options.js';
+import { clockMode, port, positiveNumber, qos, scenarioName, share, time, utcOffset } from './cli-options.js';
 import { readDemoFile } from './demo-file.js';
 import { DEMO_PORTS, Demo } from './demo/demo.js';
 import { LoadGenerator, type LoadSensor } from './load.js';
@@ -73,6 +73,11 @@ program
   .option('--qos <0|1>', 'MQTT QoS of the readings', arg(qos), 1 as 0 | 1)
   .option('--seed <n>', 'random seed (same seed, same readings)', arg(positiveNumber('--seed')), 42)
   .option('--utc-offset <h>', "hours from UTC to the network's local time (rush hours)", arg(utcOffset), 0)
+  .option(
+    '--faults <share>',
+    'send this share (0..1) of readings broken: bad JSON, wrong types, topic mismatch, oversize',
+    arg(share),
+  )
   .option('--incident-road <id>', 'incident road (default: the road with most feeders)')
   .option(
     '--incident-start <min>',
@@ -101,6 +106,7 @@ program
       seed: o.seed,
       utcOffsetH: o.utcOffset,
       incident: { roadId: o.incidentRoad, startAfterMin: o.incidentStart, durationMin: o.incidentDuration },
+      faultShare: o.faults,
       log,
     });
     await sim.start();

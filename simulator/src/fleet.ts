@@ -2,6 +2,7 @@ import type { Network } from '@cityflow/protocol';
 import type { BrokerPool } from './broker-pool.js';
 import type { SimClock } from './clock.js';
 import type { Logger } from './logger.js';
+import { FaultInjector } from './faults.js';
 import { createRng, type Rng } from './rng.js';
 import type { Scenario } from './scenarios/types.js';
 import { sensorReading } from './sensor-model.js';
@@ -14,6 +15,8 @@ export interface FleetOptions {
   /** seconds between two readings of one sensor (wall clock) */
   intervalS: number;
   seed?: number;
+  /** send this share of readings broken instead (fault injection); 0 = none */
+  faultShare?: number;
   log: Logger;
 }
 
@@ -24,10 +27,13 @@ const DETECTOR_WINDOW_S = 60;
 export class SensorFleet {
   private timer: NodeJS.Timeout | undefined;
   private readonly rng: Rng;
+  readonly faults: FaultInjector;
   ticks = 0;
 
   constructor(private readonly opts: FleetOptions) {
     this.rng = createRng(opts.seed ?? 42);
+    // Its own random stream, so turning faults on does not change the traffic readings.
+    this.faults = new FaultInjector(opts.faultShare ?? 0, createRng((opts.seed ?? 42) + 1));
   }
 
   /** Publishes one round now, then every interval. */
@@ -52,7 +58,8 @@ export class SensorFleet {
         rng: this.rng,
         windowS: DETECTOR_WINDOW_S,
       });
-      sends.push(pool.publish(s.agent_id, reading));
+      const fault = this.faults.maybe(reading);
+      sends.push(fault ? pool.publishRaw(s.agent_id, fault) : pool.publish(s.agent_id, reading));
     }
     await Promise.all(sends);
     this.ticks++;

@@ -4,6 +4,7 @@ export { SimClock, type ClockMode } from './clock.js';
 export { checkDemoFile, readDemoFile, writeDemoFile, type DemoAgent, type DemoFile } from './demo-file.js';
 export { Demo, DEMO_PORTS, DEMO_EMAIL, agentPorts, type DemoOptions } from './demo/demo.js';
 export { assertPortsFree, isPortFree } from './demo/ports.js';
+export { FAULT_KINDS, FaultInjector, corrupt, type FaultKind } from './faults.js';
 export { SensorFleet } from './fleet.js';
 export { LoadGenerator, type LoadSensor, type LoadStats } from './load.js';
 export { CsvReplay, parseCsvRow, type ReplayStats } from './replay.js';

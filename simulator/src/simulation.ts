@@ -23,6 +23,8 @@ export interface SimulationOptions {
   seed?: number;
   utcOffsetH: number;
   incident?: { roadId?: string; startAfterMin: number; durationMin: number };
+  /** share of readings sent broken (fault injection) */
+  faultShare?: number;
   /** how long to wait for every broker at start (default 10 s) */
   connectTimeoutMs?: number;
   log: Logger;
@@ -65,6 +67,7 @@ export class Simulation {
       clock: this.clock,
       intervalS: this.opts.intervalS,
       seed: this.opts.seed,
+      faultShare: this.opts.faultShare,
       log: this.opts.log,
     });
     this.fleet.start();
