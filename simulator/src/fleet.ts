@@ -29,6 +29,9 @@ export class SensorFleet {
   private readonly rng: Rng;
   readonly faults: FaultInjector;
   ticks = 0;
+  /** rounds not started because the previous one was still unacknowledged (a slow or absent broker) */
+  skipped = 0;
+  private busy = false;
 
   constructor(private readonly opts: FleetOptions) {
     this.rng = createRng(opts.seed ?? 42);
@@ -38,8 +41,16 @@ export class SensorFleet {
 
   /** Publishes one round now, then every interval. */
   start(): void {
-    void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.opts.intervalS * 1000);
+    const round = () => {
+      // One round in flight at most: with a broker down, QoS 1 publishes queue up in memory.
+      if (this.busy) return void this.skipped++;
+      this.busy = true;
+      void this.tick().finally(() => {
+        this.busy = false;
+      });
+    };
+    round();
+    this.timer = setInterval(round, this.opts.intervalS * 1000);
   }
 
   /** One round: a reading for every sensor at the current simulated time. */
@@ -69,6 +80,8 @@ export class SensorFleet {
           ticks: this.ticks,
           published: pool.published,
           failed: pool.failed,
+          faults: this.faults.injected,
+          skipped_rounds: this.skipped,
           sim_ts: new Date(simMs).toISOString(),
         },
         'fleet tick',

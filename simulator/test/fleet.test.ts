@@ -1,6 +1,6 @@
 import { parseTopic, validateReading } from '@cityflow/protocol';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BrokerPool } from '../src/broker-pool.js';
 import { resolveBrokers } from '../src/brokers.js';
 import { SimClock } from '../src/clock.js';
@@ -97,6 +97,23 @@ describe('sensor fleet over real MQTT', () => {
     const t0 = Date.now();
     await pool.stop();
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('keeps one round in flight at most: rounds are skipped, not queued, while the broker is gone', async () => {
+    const b = await startBroker();
+    const clock = new SimClock('data', Date.parse('2026-03-02T08:00:00Z'), 1, () => 0);
+    const { fleet } = await fleetOn(resolveBrokers(net, { broker: b.url }), 1, clock);
+    await b.stop();
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      fleet.start();
+      vi.advanceTimersByTime(3600 * 1000 * 3);
+      expect(fleet.skipped).toBe(3);
+      expect(fleet.ticks).toBe(0);
+    } finally {
+      fleet.stop();
+      vi.useRealTimers();
+    }
   });
 
   it('fails clearly when a broker cannot be reached', async () => {
