@@ -23,7 +23,8 @@ const SENSORS = env('BENCH_SENSORS', 32);
 const BATCH = env('BENCH_BATCH', 480);
 const INFLIGHT = env('BENCH_INFLIGHT', 2);
 const TIMEOUT_S = env('BENCH_TIMEOUT_S', 300);
-const PG_URL = process.env.BENCH_PG_URL ?? process.env.CITYFLOW_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_URL =
+  process.env.BENCH_PG_URL ?? process.env.CITYFLOW_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROADS_PER_AGENT = 8;
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 
@@ -37,11 +38,34 @@ function network() {
     for (let r = 0; r < ROADS_PER_AGENT; r++)
       features.push({
         type: 'Feature',
-        geometry: { type: 'LineString', coordinates: [[lon, lat], [lon + 0.001, lat + 0.001 * r]] },
-        properties: { kind: 'road', road_id: `${agent}-R${r}`, from_node: `${agent}-N${r}`, to_node: `${agent}-N${(r + 1) % ROADS_PER_AGENT}`, length_m: 150, lanes: 2, speed_limit_kmh: 50 },
+        geometry: {
+          type: 'LineString',
+          coordinates: [
+            [lon, lat],
+            [lon + 0.001, lat + 0.001 * r],
+          ],
+        },
+        properties: {
+          kind: 'road',
+          road_id: `${agent}-R${r}`,
+          from_node: `${agent}-N${r}`,
+          to_node: `${agent}-N${(r + 1) % ROADS_PER_AGENT}`,
+          length_m: 150,
+          lanes: 2,
+          speed_limit_kmh: 50,
+        },
       });
     for (let s = 0; s < SENSORS; s++)
-      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { kind: 'sensor', sensor_id: `${agent}-S${s}`, road_id: `${agent}-R${s % ROADS_PER_AGENT}`, agent_id: agent } });
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [lon, lat] },
+        properties: {
+          kind: 'sensor',
+          sensor_id: `${agent}-S${s}`,
+          road_id: `${agent}-R${s % ROADS_PER_AGENT}`,
+          agent_id: agent,
+        },
+      });
   }
   const file = join(mkdtempSync(join(tmpdir(), 'bench-hub-')), 'network.geojson');
   writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features }));
@@ -69,11 +93,30 @@ function* batches(agent) {
         occupancy_mean: 0.12,
       });
       if (items.length === BATCH) {
-        yield { last: seq, payload: JSON.stringify({ v: 1, agent_id: agent, stream: 'summary', sent_at: new Date().toISOString(), items }) };
+        yield {
+          last: seq,
+          payload: JSON.stringify({
+            v: 1,
+            agent_id: agent,
+            stream: 'summary',
+            sent_at: new Date().toISOString(),
+            items,
+          }),
+        };
         items = [];
       }
     }
-  if (items.length) yield { last: seq, payload: JSON.stringify({ v: 1, agent_id: agent, stream: 'summary', sent_at: new Date().toISOString(), items }) };
+  if (items.length)
+    yield {
+      last: seq,
+      payload: JSON.stringify({
+        v: 1,
+        agent_id: agent,
+        stream: 'summary',
+        sent_at: new Date().toISOString(),
+        items,
+      }),
+    };
 }
 
 async function main() {
@@ -84,17 +127,34 @@ async function main() {
   const u = new URL(PG_URL);
   u.searchParams.set('options', `-c search_path=${schema}`);
   process.env.CITYFLOW_PG_POOL ??= '16';
-  const hub = await startHub({ databaseUrl: u.toString(), mqttPort: 0, port: 0, host: '127.0.0.1', networkFile: network(), logLevel: 'error', cycleIntervalS: 3600, jwtSecret: 'bench-secret-0123456789' });
+  const hub = await startHub({
+    databaseUrl: u.toString(),
+    mqttPort: 0,
+    port: 0,
+    host: '127.0.0.1',
+    networkFile: network(),
+    logLevel: 'error',
+    cycleIntervalS: 3600,
+    jwtSecret: 'bench-secret-0123456789',
+  });
   const total = AGENTS * MINUTES * SENSORS;
   try {
     const creds = [];
     for (let a = 0; a < AGENTS; a++) creds.push(await hub.addAgent(`AG${a}`));
-    log(`hub up; ${AGENTS} agents x ${MINUTES} min x ${SENSORS} sensors = ${total} summaries, batches of ${BATCH}`);
+    log(
+      `hub up; ${AGENTS} agents x ${MINUTES} min x ${SENSORS} sensors = ${total} summaries, batches of ${BATCH}`,
+    );
     const t0 = performance.now();
     const deadline = Date.now() + TIMEOUT_S * 1000;
     let ackedItems = 0;
     const runAgent = async (c) => {
-      const client = await mqtt.connectAsync(hub.mqttUrl, { clientId: `agent:${c.agent_id}`, username: c.username, password: c.password, reconnectPeriod: 0, connectTimeout: 60_000 });
+      const client = await mqtt.connectAsync(hub.mqttUrl, {
+        clientId: `agent:${c.agent_id}`,
+        username: c.username,
+        password: c.password,
+        reconnectPeriod: 0,
+        connectTimeout: 60_000,
+      });
       const gen = batches(c.agent_id);
       let watermark = 0;
       const waiters = [];
@@ -134,13 +194,21 @@ async function main() {
       }
       await client.endAsync();
     };
-    const progress = setInterval(() => log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${ackedItems} acked`), 10_000);
+    const progress = setInterval(
+      () => log(`  ${((performance.now() - t0) / 1000).toFixed(0)} s: ${ackedItems} acked`),
+      10_000,
+    );
     const results = await Promise.allSettled(creds.map(runAgent));
     clearInterval(progress);
     const seconds = (performance.now() - t0) / 1000;
     const failed = results.filter((r) => r.status === 'rejected').length;
-    const counts = await admin.query(`SELECT count(*)::int AS n, count(DISTINCT (sensor_id, minute))::int AS d FROM ${schema}.traffic_minute`);
-    const wm = await admin.query(`SELECT count(*)::int AS complete FROM ${schema}.ingest_watermarks WHERE watermark = $1`, [MINUTES * SENSORS]);
+    const counts = await admin.query(
+      `SELECT count(*)::int AS n, count(DISTINCT (sensor_id, minute))::int AS d FROM ${schema}.traffic_minute`,
+    );
+    const wm = await admin.query(
+      `SELECT count(*)::int AS complete FROM ${schema}.ingest_watermarks WHERE watermark = $1`,
+      [MINUTES * SENSORS],
+    );
     const { n, d } = counts.rows[0];
     const out = {
       name: 'hub-burst',

@@ -39,8 +39,28 @@ export class TokenService {
       .sign(this.key);
   }
 
+  /**
+   * Tokens already verified, until their expiry: a dashboard polling with one token costs one HMAC,
+   * not one per request (bounded; revocation is checked by the caller on every request).
+   */
+  private readonly verified = new Map<string, TokenClaims>();
+
   /** Verified claims, or null for anything forged, expired, or of another issuer/audience. */
   async verify(token: string): Promise<TokenClaims | null> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.exp * 1000 > Date.now()) return hit;
+      this.verified.delete(token);
+    }
+    const claims = await this.verifyUncached(token);
+    if (claims) {
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  private async verifyUncached(token: string): Promise<TokenClaims | null> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALG],
