@@ -79,7 +79,11 @@ function spawnAgent(args) {
   });
 }
 const stop = (child) =>
-  new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))));
+  new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  });
 const status = async (http) => (await fetch(`${http}/status`)).json();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,7 +3,7 @@
  * Durable QoS 1 ingest through the edge agent (broker + validation + SQLite group commit before the
  * PUBACK) vs the PUBACK rate of a bare Mosquitto (no subscriber, no persistence) — same mqtt.js
  * client, 200 in flight, same machine, same run. Then p50/p99 PUBACK latency at a paced 5k readings/s.
- *   node bench/agent-ingest.js            (BENCH_N=100000 readings, BENCH_SYNC=full|normal)
+ *   node bench/agent-ingest.js            (BENCH_N=100000 readings, BENCH_ROUNDS=3; runs sync=full and sync=normal agents)
  * Prints one JSON object on stdout. Needs `npx tsc -b` (uses the built agent) and `mosquitto`.
  */
 import { spawn } from 'node:child_process';
@@ -19,7 +19,6 @@ const N = Number(process.env.BENCH_N ?? 100_000);
 const INFLIGHT = 200;
 const RATE = 5000;
 const PACED_S = Number(process.env.BENCH_PACED_S ?? 6);
-const SYNC = process.env.BENCH_SYNC ?? 'full';
 const SENSORS = 64;
 const BIN = fileURLToPath(new URL('../edge-agent/bin/cityflow-agent.js', import.meta.url));
 const deadline = setTimeout(() => {
@@ -109,7 +108,11 @@ function startMosquitto(port) {
 }
 
 const stop = (child) =>
-  new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))));
+  new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  });
 
 async function spawnAgent(dir, sync) {
   writeFileSync(join(dir, `${sync}.json`), JSON.stringify({ sync, logLevel: 'error', liveIntervalS: 3600 }));
@@ -154,7 +157,7 @@ try {
   const mosq = await startMosquitto(port);
   const mosqUrl = `mqtt://127.0.0.1:${port}`;
   const runs = { full: [], normal: [], mosquitto: [] };
-  for (const [k, url] of [
+  for (const [, url] of [
     ['full', full.url],
     ['normal', normal.url],
     ['mosquitto', mosqUrl],
