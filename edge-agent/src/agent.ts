@@ -1,12 +1,4 @@
-import {
-  type AgentHealth,
-  type LiveSnapshot,
-  parseTopic,
-  topics,
-  validateAck,
-  validateAdvice,
-  validateAgentConfig,
-} from '@cityflow/protocol';
+import { type AgentHealth, type LiveSnapshot, topics } from '@cityflow/protocol';
 import { LiveWindow } from './aggregate/live-window.js';
 import { Summarizer } from './aggregate/summarizer.js';
 import { LocalBroker } from './broker/local-broker.js';
@@ -16,20 +8,21 @@ import { answerDiag } from './downlink/diagnostics.js';
 import { LocalAdviceService } from './downlink/local-advice.js';
 import { SliceState } from './downlink/slice.js';
 import { HttpServer } from './health/http-server.js';
-import { createMetrics, type Metrics } from './health/metrics.js';
-import { RUNTIME_KEY, type RuntimeState, statusFromStore } from './health/status.js';
-import { type Corkable, GroupCommit } from './ingest/group-commit.js';
-import { checkReading } from './ingest/reading-checks.js';
+import { createMetrics, type Metrics, updateGauges } from './health/metrics.js';
+import { healthMessage, RUNTIME_KEY, type RuntimeState, statusFromStore } from './health/status.js';
+import { Ingest } from './ingest/ingest.js';
 import { createLogger, type Logger } from './logger.js';
 import { LocalForecaster, loadEdgeForecaster } from './predict/local-forecaster.js';
-import { C, MetaStore } from './storage/meta-store.js';
+import { MetaStore } from './storage/meta-store.js';
 import { MinuteAccStore } from './storage/minute-acc-store.js';
-import { enforceCaps } from './storage/outbox-policy.js';
+import { capsOf, enforceCaps } from './storage/outbox-policy.js';
 import { OutboxStore } from './storage/outbox-store.js';
 import { ReadingsStore } from './storage/readings-store.js';
 import { type Db, openDb } from './storage/sqlite.js';
-import { Drainer } from './uplink/drainer.js';
-import { HubLink } from './uplink/hub-link.js';
+import type { Drainer } from './uplink/drainer.js';
+import type { HubLink } from './uplink/hub-link.js';
+import { createUplink } from './uplink/uplink.js';
+import { routeHubMessage } from './downlink/hub-messages.js';
 import { AGENT_VERSION } from './version.js';
 
 const HOUSEKEEPING_MS = 10_000;
@@ -49,7 +42,7 @@ export class Agent {
   private readings!: ReadingsStore;
   private outbox!: OutboxStore;
   private slice!: SliceState;
-  private commit!: GroupCommit;
+  private ingest!: Ingest;
   private summarizer!: Summarizer;
   private live!: LiveWindow;
   private forecaster!: LocalForecaster;
@@ -59,6 +52,9 @@ export class Agent {
   private broker: LocalBroker | null = null;
   private http: HttpServer | null = null;
   private timers: NodeJS.Timeout[] = [];
+  private liveTimer: NodeJS.Timeout | null = null;
+  private liveIntervalS: number;
+  private forecastIntervalS: number;
   private startedMs = Date.now();
   private lastForecastMs = 0;
   private lastMinute = 0;
@@ -68,6 +64,8 @@ export class Agent {
   constructor(readonly config: AgentConfig) {
     this.log = createLogger(config.logLevel, config.agentId);
     this.clock = new AgentClock(config.clock);
+    this.liveIntervalS = config.liveIntervalS;
+    this.forecastIntervalS = config.forecastIntervalS;
   }
 
   async start(): Promise<void> {
@@ -105,37 +103,23 @@ export class Agent {
       },
       this.log.child({ mod: 'summary' }),
     );
-    this.commit = new GroupCommit(
+    this.ingest = new Ingest(
       this.readings,
       acc,
       this.meta,
-      { committed: (rs) => this.onCommitted(rs) },
-      {
-        maxBatch: cfg.commitMaxBatch,
-        closedBeforeMs: () => this.summarizer.closedBefore(),
-        onCommitMs: (ms, n) => {
-          this.metrics.commitSeconds.observe(ms / 1000);
-          this.metrics.commitBatch.observe(n);
-        },
-      },
+      this.slice,
+      this.clock,
+      cfg,
+      this.metrics,
+      () => this.summarizer.closedBefore(),
+      (rs) => this.onCommitted(rs),
       this.log.child({ mod: 'commit' }),
     );
-
+    const ingest = this.ingest;
     this.broker = new LocalBroker(
       { port: cfg.mqttPort, host: cfg.mqttHost, sensorCredentials: cfg.sensorCredentials },
-      (sensorId, topic, payload, qos, done, conn) =>
-        this.onSensorMessage(sensorId, topic, payload, qos, done, conn),
-      (topic, payload, reason) =>
-        this.commit.enqueue({
-          kind: 'quarantine',
-          row: {
-            recvMs: Date.now(),
-            topic,
-            code: 'CF_NOT_AUTHORIZED',
-            errors: [`(root): ${reason}`],
-            payload: payload.toString('utf8'),
-          },
-        }),
+      (...args) => ingest.onSensorMessage(...args),
+      (topic, payload, reason) => ingest.onDenied(topic, payload, reason),
       this.log.child({ mod: 'broker' }),
     );
     this.advice = new LocalAdviceService(
@@ -159,7 +143,7 @@ export class Agent {
     else this.log.warn('no --hub-url: running standalone (data stays in the outbox)');
 
     this.every(1000, () => this.tick());
-    this.every(cfg.liveIntervalS * 1000, () => this.sendLive());
+    this.liveTimer = this.every(cfg.liveIntervalS * 1000, () => this.sendLive());
     this.every(cfg.healthIntervalS * 1000, () => this.sendHealth());
     this.every(HOUSEKEEPING_MS, () => this.housekeeping());
     this.every(
@@ -175,89 +159,20 @@ export class Agent {
   }
 
   private startUplink(url: string): void {
-    const cfg = this.config;
-    const drainer = new Drainer(
-      this.outbox,
-      {
-        agentId: cfg.agentId,
-        ratePerS: cfg.drainRatePerS,
-        batchMaxItems: cfg.batchMaxItems,
-        ackTimeoutMs: cfg.ackTimeoutS * 1000,
-        maxTries: cfg.maxTries,
-        ackWaitMs: 2000,
-        tickMs: 100,
+    const { drainer, hub } = createUplink(url, this.config, this.outbox, this.meta, this.metrics, this.log, {
+      connected: () => {
+        this.saveRuntime();
+        this.sendHealth();
       },
-      {
-        sent: (s, n) => this.metrics.sent.inc({ stream: s }, n),
-        acked: (s, n) => this.metrics.acked.inc({ stream: s }, n),
-        rejected: (s, n) => {
-          this.metrics.rejectedByHub.inc({ stream: s }, n);
-          this.meta.add(C.rejectedByHub, n);
-        },
-        parked: (s, n) => {
-          this.metrics.parked.inc({ stream: s }, n);
-          this.meta.add(C.parked, n);
-        },
-        resend: (s, reason) => this.metrics.resends.inc({ stream: s, reason }),
+      disconnected: () => {
+        this.saveRuntime();
+        void this.advice.publish(false).catch(() => {});
       },
-      this.log.child({ mod: 'drain' }),
-    );
+      message: (topic, payload) => this.onHubMessage(topic, payload),
+    });
     this.drainer = drainer;
-    const hub = new HubLink(
-      {
-        url,
-        agentId: cfg.agentId,
-        username: cfg.hubUsername,
-        password: cfg.hubPassword,
-        version: AGENT_VERSION,
-        backoffBaseMs: cfg.backoffBaseMs,
-        backoffMaxMs: cfg.backoffMaxMs,
-      },
-      {
-        connected: () => {
-          this.metrics.hubConnected.set(1);
-          this.saveRuntime();
-          drainer.connected((topic, payload) => hub.publish(topic, payload, 1));
-          this.sendHealth();
-        },
-        subscribed: () => drainer.subscribed(),
-        disconnected: () => {
-          this.metrics.hubConnected.set(0);
-          this.saveRuntime();
-          drainer.disconnected();
-          void this.advice.publish(false).catch(() => {});
-        },
-        message: (topic, payload) => this.onHubMessage(topic, payload),
-      },
-      this.log.child({ mod: 'hub' }),
-    );
     this.hub = hub;
     hub.start();
-  }
-
-  private onSensorMessage(
-    sensorId: string,
-    topic: string,
-    payload: Buffer,
-    qos: number,
-    done: (e: Error | null) => void,
-    conn?: Corkable,
-  ): void {
-    const recvMs = Date.now();
-    const r = checkReading(sensorId, payload, this.slice, this.clock, this.config);
-    const item = r.ok
-      ? ({ kind: 'reading', reading: r.reading, recvMs } as const)
-      : ({
-          kind: 'quarantine',
-          row: { recvMs, topic, code: r.code, errors: r.errors, payload: payload.toString('utf8') },
-        } as const);
-    if (!r.ok) this.metrics.quarantined.inc({ code: r.code });
-    // QoS 1: PUBACK after COMMIT. QoS 0 is best effort by definition: acknowledge nothing, just queue.
-    if (qos > 0) this.commit.enqueue(item, done, conn);
-    else {
-      this.commit.enqueue(item);
-      done(null);
-    }
   }
 
   private onCommitted(rs: ReadingCommitted): void {
@@ -278,45 +193,39 @@ export class Agent {
   }
 
   private onHubMessage(topic: string, payload: Buffer): void {
-    const t = parseTopic(topic);
-    if (!t || !('agentId' in t) || t.agentId !== this.config.agentId) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(payload.toString('utf8'));
-    } catch {
-      this.log.warn({ topic }, 'hub message is not JSON; ignored');
-      return;
-    }
-    if (t.kind === 'ack') {
-      const r = validateAck(value);
-      if (!r.ok) return void this.log.warn({ topic, errors: r.errors }, 'invalid ack ignored');
-      this.clock.observeHubTime(Date.parse(r.value.hub_ts));
-      this.drainer?.onAck(r.value);
-    } else if (t.kind === 'config') {
-      const r = validateAgentConfig(value);
-      const errors = r.ok ? this.slice.apply(r.value) : r.errors;
-      if (errors.length) this.log.warn({ errors }, 'invalid config from hub ignored; keeping the last one');
-      else
+    routeHubMessage(topic, payload, {
+      agentId: this.config.agentId,
+      log: this.log,
+      ack: (ack) => {
+        this.clock.observeHubTime(Date.parse(ack.hub_ts));
+        this.drainer?.onAck(ack);
+      },
+      config: (config) => {
+        const errors = this.slice.apply(config);
+        if (errors.length) return errors;
+        this.applySettings(config.settings);
         this.log.info(
-          { issued_at: this.slice.issuedAt, sensors: this.slice.sensors()?.size },
+          { issued_at: config.issued_at, sensors: this.slice.sensors()?.size },
           'network slice received',
         );
-    } else if (t.kind === 'advice') {
-      const r = validateAdvice(value);
-      if (!r.ok) return void this.log.warn({ errors: r.errors }, 'invalid advice ignored');
-      this.advice.update(r.value);
-      void this.advice.publish(true).catch(() => {});
-    } else if (t.kind === 'diag-request') {
-      const res = answerDiag(this.config.agentId, this.readings, value);
-      this.hub?.publish(topics.uplink(this.config.agentId, 'diag'), JSON.stringify(res), 1).catch(() => {});
-    }
+        return [];
+      },
+      advice: (advice) => {
+        this.advice.update(advice);
+        void this.advice.publish(true).catch(() => {});
+      },
+      diag: (request) => {
+        const res = answerDiag(this.config.agentId, this.readings, request);
+        this.hub?.publish(topics.uplink(this.config.agentId, 'diag'), JSON.stringify(res), 1).catch(() => {});
+      },
+    });
   }
 
   private tick(): void {
     if (!this.db) return;
     this.summarizer.tick();
     const now = this.clock.now();
-    if (now > 0 && now - this.lastForecastMs >= this.config.forecastIntervalS * 1000) {
+    if (now > 0 && now - this.lastForecastMs >= this.forecastIntervalS * 1000) {
       this.lastForecastMs = now;
       const recs = this.forecaster.cycle(now);
       if (recs.length) {
@@ -343,22 +252,7 @@ export class Agent {
   }
 
   health(): AgentHealth {
-    const s = this.status();
-    return {
-      v: 1,
-      agent_id: this.config.agentId,
-      stream: 'health',
-      ts: new Date().toISOString(),
-      version: AGENT_VERSION,
-      uptime_s: Math.round((Date.now() - this.startedMs) / 1000),
-      rss_bytes: process.memoryUsage().rss,
-      backlog: s.outbox_pending as number,
-      oldest_unsent_age_s: s.outbox_oldest_age_s as number | null,
-      readings_total: s.readings_total as number,
-      quarantined_total: s.quarantined_total as number,
-      dropped: s.dropped as Record<string, number>,
-      clock: this.clock.state(),
-    };
+    return healthMessage(this.config.agentId, this.status(), this.clock.state(), this.startedMs);
   }
 
   private sendHealth(): void {
@@ -371,19 +265,12 @@ export class Agent {
   private housekeeping(): void {
     if (!this.db) return;
     try {
-      const c = this.config;
       const dropped = enforceCaps(
         this.db,
         this.outbox,
         this.readings,
         this.meta,
-        {
-          outboxMaxBytes: c.outboxMaxBytes,
-          outboxMaxAgeMs: c.outboxMaxAgeH * 3_600_000,
-          dbMaxBytes: c.dbMaxBytes,
-          rawRetentionMs: c.rawRetentionH * 3_600_000,
-          quarantineMax: c.quarantineMax,
-        },
+        capsOf(this.config),
         Date.now(),
         this.clock.now(),
       );
@@ -422,19 +309,7 @@ export class Agent {
     if (!this.db) return { agent_id: this.config.agentId, running: false };
     const s = statusFromStore(this.meta, this.outbox, Date.now());
     const clock = this.clock.state();
-    const m = this.metrics;
-    m.outboxPending.set(
-      { stream: 'summary' },
-      (s.streams as Record<string, { pending: number }>).summary?.pending ?? 0,
-    );
-    m.outboxPending.set(
-      { stream: 'forecast' },
-      (s.streams as Record<string, { pending: number }>).forecast?.pending ?? 0,
-    );
-    m.outboxBytes.set(s.outbox_bytes as number);
-    m.outboxOldestAge.set((s.outbox_oldest_age_s as number | null) ?? 0);
-    m.clockSynced.set(clock.synced ? 1 : 0);
-    if (clock.skew_s !== null) m.clockSkew.set(clock.skew_s);
+    updateGauges(this.metrics, s, clock);
     return {
       ...s,
       agent_id: this.config.agentId,
@@ -455,16 +330,30 @@ export class Agent {
     };
   }
 
-  private every(ms: number, fn: () => void): void {
-    this.timers.push(
-      setInterval(() => {
-        try {
-          fn();
-        } catch (e) {
-          this.log.error({ err: e }, 'periodic task failed');
-        }
-      }, ms),
-    );
+  private every(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setInterval(() => {
+      try {
+        fn();
+      } catch (e) {
+        this.log.error({ err: e }, 'periodic task failed');
+      }
+    }, ms);
+    this.timers.push(t);
+    return t;
+  }
+
+  /** The hub's config may carry settings; they override the local file until the next config. */
+  private applySettings(
+    settings: { live_interval_s?: number; forecast_interval_s?: number } | undefined,
+  ): void {
+    const live = settings?.live_interval_s ?? this.config.liveIntervalS;
+    if (live !== this.liveIntervalS && this.liveTimer) {
+      clearInterval(this.liveTimer);
+      this.timers = this.timers.filter((t) => t !== this.liveTimer);
+      this.liveTimer = this.every(live * 1000, () => this.sendLive());
+    }
+    this.liveIntervalS = live;
+    this.forecastIntervalS = settings?.forecast_interval_s ?? this.config.forecastIntervalS;
   }
 
   /** Graceful stop: stop accepting, flush and commit, close minutes, say offline, close. */
@@ -473,7 +362,7 @@ export class Agent {
     this.timers = [];
     await this.broker?.stop().catch((e) => this.log.error({ err: e }, 'broker stop failed'));
     this.broker = null;
-    this.commit?.close();
+    this.ingest?.commit.close();
     this.drainer?.disconnected();
     await this.hub?.stop().catch((e) => this.log.error({ err: e }, 'hub link stop failed'));
     this.hub = null;

@@ -1,4 +1,4 @@
-import { validateLiveSnapshot } from '@cityflow/protocol';
+import { validateAgentHealth, validateLiveSnapshot } from '@cityflow/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.js';
 import { FakeHub } from './helpers/fake-hub.js';
@@ -81,5 +81,10 @@ describe('thin path: sensor -> agent -> hub', () => {
     expect(r1.sensors).toBe(1);
     // 45-60 km/h on a 50 km/h road is free flow.
     expect(r1.congestion_score).toBe(0);
+
+    // a health message went out on connect: memory, uptime, backlog, drops, clock (synced by the hub's acks)
+    const health = hub.messages.find((m) => m.topic.endsWith('/up/health'));
+    expect(health && validateAgentHealth(health.payload).ok).toBe(true);
+    expect(agent.status().clock).toMatchObject({ mode: 'data', synced: true });
   });
 });

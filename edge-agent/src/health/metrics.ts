@@ -114,3 +114,18 @@ export function createMetrics() {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Gauges that mirror the status document (refreshed whenever status is computed). */
+export function updateGauges(
+  m: Metrics,
+  s: Record<string, unknown>,
+  clock: { synced: boolean; skew_s: number | null },
+): void {
+  const streams = s.streams as Record<string, { pending: number }>;
+  m.outboxPending.set({ stream: 'summary' }, streams.summary?.pending ?? 0);
+  m.outboxPending.set({ stream: 'forecast' }, streams.forecast?.pending ?? 0);
+  m.outboxBytes.set(s.outbox_bytes as number);
+  m.outboxOldestAge.set((s.outbox_oldest_age_s as number | null) ?? 0);
+  m.clockSynced.set(clock.synced ? 1 : 0);
+  if (clock.skew_s !== null) m.clockSkew.set(clock.skew_s);
+}

@@ -1,4 +1,5 @@
-import { SEQUENCED_STREAMS } from '@cityflow/protocol';
+import { type AgentHealth, SEQUENCED_STREAMS } from '@cityflow/protocol';
+import { AGENT_VERSION } from '../version.js';
 import { C, type MetaStore } from '../storage/meta-store.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
 
@@ -76,5 +77,29 @@ export function statusFromStore(
     mqtt_url: runtime?.mqtt_url ?? null,
     http_url: runtime?.http_url ?? null,
     pid: runtime?.pid ?? null,
+  };
+}
+
+/** The periodic health message (QoS 0 on `up/health`), from the status document. */
+export function healthMessage(
+  agentId: string,
+  s: Record<string, unknown>,
+  clock: AgentHealth['clock'],
+  startedMs: number,
+): AgentHealth {
+  return {
+    v: 1,
+    agent_id: agentId,
+    stream: 'health',
+    ts: new Date().toISOString(),
+    version: AGENT_VERSION,
+    uptime_s: Math.round((Date.now() - startedMs) / 1000),
+    rss_bytes: process.memoryUsage().rss,
+    backlog: s.outbox_pending as number,
+    oldest_unsent_age_s: s.outbox_oldest_age_s as number | null,
+    readings_total: s.readings_total as number,
+    quarantined_total: s.quarantined_total as number,
+    dropped: s.dropped as Record<string, number>,
+    clock,
   };
 }

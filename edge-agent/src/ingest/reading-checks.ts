@@ -1,6 +1,7 @@
 import { type ErrorCode, parseReadingMessage } from '@cityflow/protocol';
 import type { AgentClock } from '../clock.js';
 import type { StoredReading } from '../storage/readings-store.js';
+import type { IngestItem } from './group-commit.js';
 
 export type CheckResult =
   | { ok: true; reading: StoredReading }
@@ -87,5 +88,14 @@ export function checkReading(
       occ: reading.occupancy,
       flagged,
     },
+  };
+}
+
+/** What goes to the group commit: the reading, or its quarantine row (payload kept as text). */
+export function toIngestItem(r: CheckResult, topic: string, payload: Buffer, recvMs: number): IngestItem {
+  if (r.ok) return { kind: 'reading', reading: r.reading, recvMs };
+  return {
+    kind: 'quarantine',
+    row: { recvMs, topic, code: r.code, errors: r.errors, payload: payload.toString('utf8') },
   };
 }

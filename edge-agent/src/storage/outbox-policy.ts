@@ -1,4 +1,5 @@
 import type { SequencedStream } from '@cityflow/protocol';
+import type { AgentConfig } from '../config.js';
 import { C, type MetaStore } from './meta-store.js';
 import type { OutboxStore } from './outbox-store.js';
 import type { Db } from './sqlite.js';
@@ -10,6 +11,16 @@ export interface Caps {
   dbMaxBytes: number;
   rawRetentionMs: number;
   quarantineMax: number;
+}
+
+export function capsOf(c: AgentConfig): Caps {
+  return {
+    outboxMaxBytes: c.outboxMaxBytes,
+    outboxMaxAgeMs: c.outboxMaxAgeH * 3_600_000,
+    dbMaxBytes: c.dbMaxBytes,
+    rawRetentionMs: c.rawRetentionH * 3_600_000,
+    quarantineMax: c.quarantineMax,
+  };
 }
 
 /**

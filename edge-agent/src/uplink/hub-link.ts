@@ -19,6 +19,8 @@ export interface HubLinkHandlers {
   subscribed(): void;
   disconnected(): void;
   message(topic: string, payload: Buffer): void;
+  /** a reconnect attempt starts (after the backoff delay) */
+  reconnecting?(): void;
 }
 
 /**
@@ -115,6 +117,7 @@ export class HubLink {
       this.timer = null;
       if (this.stopping || !this.client) return;
       this.reconnects++;
+      this.safe(() => this.handlers.reconnecting?.());
       this.client.reconnect();
     }, delay);
   }

@@ -1,0 +1,80 @@
+import type { AgentConfig } from '../config.js';
+import type { Metrics } from '../health/metrics.js';
+import type { Logger } from '../logger.js';
+import { C, type MetaStore } from '../storage/meta-store.js';
+import type { OutboxStore } from '../storage/outbox-store.js';
+import { AGENT_VERSION } from '../version.js';
+import { Drainer } from './drainer.js';
+import { HubLink } from './hub-link.js';
+
+export interface UplinkHandlers {
+  connected(): void;
+  disconnected(): void;
+  message(topic: string, payload: Buffer): void;
+}
+
+/** Wires the hub link and the drainer together, with their metrics and durable counters. */
+export function createUplink(
+  url: string,
+  cfg: AgentConfig,
+  outbox: OutboxStore,
+  meta: MetaStore,
+  metrics: Metrics,
+  log: Logger,
+  handlers: UplinkHandlers,
+): { drainer: Drainer; hub: HubLink } {
+  const drainer = new Drainer(
+    outbox,
+    {
+      agentId: cfg.agentId,
+      ratePerS: cfg.drainRatePerS,
+      batchMaxItems: cfg.batchMaxItems,
+      ackTimeoutMs: cfg.ackTimeoutS * 1000,
+      maxTries: cfg.maxTries,
+      ackWaitMs: 2000,
+      tickMs: 100,
+    },
+    {
+      sent: (s, n) => metrics.sent.inc({ stream: s }, n),
+      acked: (s, n) => metrics.acked.inc({ stream: s }, n),
+      rejected: (s, n) => {
+        metrics.rejectedByHub.inc({ stream: s }, n);
+        meta.add(C.rejectedByHub, n);
+      },
+      parked: (s, n) => {
+        metrics.parked.inc({ stream: s }, n);
+        meta.add(C.parked, n);
+      },
+      resend: (s, reason) => metrics.resends.inc({ stream: s, reason }),
+    },
+    log.child({ mod: 'drain' }),
+  );
+  const hub: HubLink = new HubLink(
+    {
+      url,
+      agentId: cfg.agentId,
+      username: cfg.hubUsername,
+      password: cfg.hubPassword,
+      version: AGENT_VERSION,
+      backoffBaseMs: cfg.backoffBaseMs,
+      backoffMaxMs: cfg.backoffMaxMs,
+    },
+    {
+      connected: () => {
+        metrics.hubConnected.set(1);
+        drainer.connected((topic, payload) => hub.publish(topic, payload, 1));
+        handlers.connected();
+      },
+      subscribed: () => drainer.subscribed(),
+      disconnected: () => {
+        metrics.hubConnected.set(0);
+        drainer.disconnected();
+        handlers.disconnected();
+      },
+      message: (topic, payload) => handlers.message(topic, payload),
+      reconnecting: () => metrics.reconnects.inc(),
+    },
+    log.child({ mod: 'hub' }),
+  );
+  return { drainer, hub };
+}
