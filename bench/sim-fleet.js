@@ -24,7 +24,14 @@ const net = loadNetworkFile(DEFAULT_NETWORK_FILE);
 const pool = new BrokerPool(new Map([...net.agents.keys()].map((a) => [a, url])), 1, log);
 await pool.start();
 const clock = new SimClock('data', Date.parse('2026-03-02T08:00:00Z'), 60);
-const fleet = new SensorFleet({ network: net, pool, scenario: new NormalScenario({ network: net, utcOffsetH: 0 }), clock, intervalS: 3600, log });
+const fleet = new SensorFleet({
+  network: net,
+  pool,
+  scenario: new NormalScenario({ network: net, utcOffsetH: 0 }),
+  clock,
+  intervalS: 3600,
+  log,
+});
 let t0 = performance.now();
 let fleetReadings = 0;
 while (performance.now() - t0 < SECONDS * 1000) fleetReadings += await fleet.tick();
@@ -35,7 +42,14 @@ await pool.stop();
 const client = await mqtt.connectAsync(url);
 const sample = [...net.sensors.values()].map((s) => ({
   topic: topics.sensor(s.sensor_id),
-  payload: JSON.stringify({ ts: '2026-03-02T08:00:00Z', sensor_id: s.sensor_id, road_id: s.road_id, speed_kmh: 27.5, flow_rate: 540, occupancy: 0.11 }),
+  payload: JSON.stringify({
+    ts: '2026-03-02T08:00:00Z',
+    sensor_id: s.sensor_id,
+    road_id: s.road_id,
+    speed_kmh: 27.5,
+    flow_rate: 540,
+    occupancy: 0.11,
+  }),
 }));
 t0 = performance.now();
 let peerReadings = 0;
