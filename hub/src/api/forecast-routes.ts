@@ -31,24 +31,23 @@ export async function forecastRoutes(app: FastifyInstance, ctx: AppContext) {
     async (req, reply) => {
       const q = req.query;
       const key = `${q.limit ?? ''}|${q.before ?? ''}|${q.road_id ?? ''}|${q.horizon ?? ''}|${q.model ?? ''}`;
-      const cached = await ctx.cache.get('predictions', key);
-      if (cached) return reply.type('application/json').send(cached);
-      const limit = clampLimit(q.limit);
-      const rows = await listPredictions(ctx.db, {
-        horizon: q.horizon ?? 30,
-        roadId: q.road_id,
-        model: q.model,
-        limit,
-        before: decodeCursor(q.before),
+      const body = await ctx.cache.getOrLoad('predictions', key, async () => {
+        const limit = clampLimit(q.limit);
+        const rows = await listPredictions(ctx.db, {
+          horizon: q.horizon ?? 30,
+          roadId: q.road_id,
+          model: q.model,
+          limit,
+          before: decodeCursor(q.before),
+        });
+        const page = toPage(
+          rows,
+          limit,
+          (r) => [r.ts, r.id],
+          ({ id: _id, ...rest }) => rest,
+        );
+        return JSON.stringify(page);
       });
-      const page = toPage(
-        rows,
-        limit,
-        (r) => [r.ts, r.id],
-        ({ id: _id, ...rest }) => rest,
-      );
-      const body = JSON.stringify(page);
-      await ctx.cache.set('predictions', key, body);
       return reply.type('application/json').send(body);
     },
   );
@@ -66,23 +65,22 @@ export async function forecastRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     async (req, reply) => {
       const key = `${req.query.limit ?? ''}|${req.query.before ?? ''}`;
-      const cached = await ctx.cache.get('reroutes', key);
-      if (cached) return reply.type('application/json').send(cached);
-      const limit = clampLimit(req.query.limit);
-      const rows = await listReroutes(ctx.db, {
-        nowIso: ctx.clock.nowIso(),
-        limit,
-        before: decodeCursor(req.query.before),
-      });
-      const body = JSON.stringify(
-        toPage(
-          rows,
+      const body = await ctx.cache.getOrLoad('reroutes', key, async () => {
+        const limit = clampLimit(req.query.limit);
+        const rows = await listReroutes(ctx.db, {
+          nowIso: ctx.clock.nowIso(),
           limit,
-          (r) => [r.ts, r.id],
-          ({ id: _id, ...rest }) => rest,
-        ),
-      );
-      await ctx.cache.set('reroutes', key, body);
+          before: decodeCursor(req.query.before),
+        });
+        return JSON.stringify(
+          toPage(
+            rows,
+            limit,
+            (r) => [r.ts, r.id],
+            ({ id: _id, ...rest }) => rest,
+          ),
+        );
+      });
       return reply.type('application/json').send(body);
     },
   );

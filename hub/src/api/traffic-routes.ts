@@ -32,16 +32,12 @@ export async function trafficRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     async (req, reply) => {
       const key = `${req.query.limit ?? ''}|${req.query.before ?? ''}|${req.query.road_id ?? ''}`;
-      const cached = await ctx.cache.get('live', key);
-      if (cached) return reply.type('application/json').send(cached);
       const limit = clampLimit(req.query.limit);
-      const rows = await listLive(ctx.db, {
-        limit,
-        roadId: req.query.road_id,
-        before: decodeCursor(req.query.before),
+      const before = decodeCursor(req.query.before);
+      const body = await ctx.cache.getOrLoad('live', key, async () => {
+        const rows = await listLive(ctx.db, { limit, roadId: req.query.road_id, before });
+        return JSON.stringify(toPage(rows, limit, (r) => [r.ts, r.road_id]));
       });
-      const body = JSON.stringify(toPage(rows, limit, (r) => [r.ts, r.road_id]));
-      await ctx.cache.set('live', key, body);
       return reply.type('application/json').send(body);
     },
   );

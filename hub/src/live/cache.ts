@@ -70,6 +70,31 @@ export class ResponseCache {
     }
   }
 
+  private readonly loading = new Map<string, Promise<string>>();
+
+  /**
+   * The cached answer, or `load()` once for all concurrent misses of the same key (single flight): when
+   * an entry expires under 2,000 req/s, one query refills it instead of a burst of identical ones.
+   */
+  async getOrLoad(ns: CacheNs, key: string, load: () => Promise<string>): Promise<string> {
+    if (!this.enabled) return load();
+    const hit = await this.get(ns, key);
+    if (hit !== null) return hit;
+    const k = `${ns}:${key}`;
+    const pending = this.loading.get(k);
+    if (pending) return pending;
+    const p = load().then(async (v) => {
+      await this.set(ns, key, v);
+      return v;
+    });
+    this.loading.set(k, p);
+    try {
+      return await p;
+    } finally {
+      this.loading.delete(k);
+    }
+  }
+
   /** Drops a namespace (called when new data makes its answers stale). */
   async invalidate(ns: CacheNs): Promise<void> {
     if (!this.enabled) return;
