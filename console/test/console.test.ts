@@ -127,6 +127,20 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium (needs /usr/bin/chro
 
     const sensor = await mqtt.connectAsync(agent.mqttUrl);
     const ts = new Date().toISOString();
+    // A reading two minutes old: its minute is already closed, so it reaches the history at once.
+    const oldMinute = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+    await sensor.publishAsync(
+      topics.sensor('s-AB'),
+      JSON.stringify({
+        ts: new Date(oldMinute + 5000).toISOString(),
+        sensor_id: 's-AB',
+        road_id: 'AB',
+        speed_kmh: 21,
+        flow_rate: 600,
+        occupancy: 0.2,
+      }),
+      { qos: 1 },
+    );
     // AB: 8 km/h on a 50 km/h road, loop 60 % occupied -> congested. BA: near free flow -> fluid.
     await sensor.publishAsync(
       topics.sensor('s-AB'),
@@ -155,11 +169,26 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium (needs /usr/bin/chro
       /^Rue AB \(AB\): congested, score/,
     );
 
-    // Keyboard selection opens the side panel with the road's live values.
+    const token = await page.evaluate(() => sessionStorage.getItem('cityflow.token'));
+    const historyUrl = `${hub.apiUrl}/api/traffic/history?road_id=AB&bucket=1m&from=${new Date(oldMinute).toISOString()}&to=${new Date(oldMinute + 60_000).toISOString()}`;
+    await expect
+      .poll(
+        async () =>
+          (await (await fetch(historyUrl, { headers: { authorization: `Bearer ${token}` } })).json()).data
+            ?.length,
+        { timeout: 30_000 },
+      )
+      .toBe(1);
+
+    // Keyboard selection opens the side panel with the road's live values and its last hour.
     await page.locator('path.road[data-road-id="AB"]').focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#v-speed').textContent()).toBe('8.0 km/h');
     expect(await page.locator('#road-panel').textContent()).toContain('congested');
+    await expect
+      .poll(() => page.locator('#road-detail-summary').textContent())
+      .toMatch(/^1 minute\(s\) with speed in the last hour, latest 21\.0 km\/h; /);
+    expect(await page.locator('#road-detail svg circle.speed-dot').count()).toBe(1);
     expect(await page.locator('#busiest li').first().textContent()).toContain('Rue AB');
   });
 

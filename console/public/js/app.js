@@ -2,6 +2,7 @@ import { ApiError, api, login, logout, session, setUnauthorizedHandler } from '.
 import { LEVEL_LABEL, fmt, level } from './levels.js';
 import { connectLive } from './live.js';
 import { createMap, roadLabel } from './map.js';
+import { fetchDetail, renderDetail } from './road-detail.js';
 
 const $ = (id) => document.getElementById(id);
 const REROUTE_REFRESH_MS = 30_000;
@@ -15,6 +16,10 @@ let selected = null;
 let reroutes = [];
 /** agent_id -> `/api/agents` item; an agent offline means its roads go stale while it buffers. */
 const agents = new Map();
+/** The selected road's chart: kept as one node, re-attached when the panel redraws on live updates. */
+const detailEl = document.createElement('div');
+detailEl.id = 'road-detail';
+let detail = null;
 const timers = [];
 let renderQueued = false;
 
@@ -91,7 +96,18 @@ function renderRoad() {
       h('dd', {}, fmt.time(l?.ts)),
     ),
     forRoad.length ? h('p', {}, `${forRoad.length} reroute(s) recommended around this road.`) : '',
+    detailEl,
   );
+}
+
+async function refreshDetail() {
+  if (!selected) return;
+  const roadId = selected;
+  const d = await fetchDetail(roadId);
+  // The operator may have picked another road while this one loaded.
+  if (roadId !== selected) return;
+  detail = d;
+  renderDetail(detailEl, detail, roads.get(roadId)?.props.speed_limit_kmh);
 }
 
 function renderBusiest() {
@@ -159,7 +175,10 @@ function scheduleRender() {
 function select(roadId) {
   selected = roadId;
   map?.select(roadId);
+  detail = null;
+  detailEl.replaceChildren();
   renderRoad();
+  void refreshDetail();
 }
 
 function renderAgents() {
@@ -239,6 +258,7 @@ async function showApp() {
   timers.push(
     setInterval(refreshReroutes, REROUTE_REFRESH_MS),
     setInterval(refreshAgents, REROUTE_REFRESH_MS),
+    setInterval(() => void refreshDetail(), REROUTE_REFRESH_MS),
     setInterval(() => loadRoads().catch(() => {}), ROADS_RESYNC_MS),
   );
 }
