@@ -164,6 +164,43 @@ describe('cityflow-agent CLI (built binary)', () => {
     expect(JSON.parse(good.stdout).checks.find((c: { name: string }) => c.name === 'hub').ok).toBe(true);
   }, 20_000);
 
+  it('tail prints live readings filtered by sensor, as NDJSON with --json', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const { child, ready } = await spawnAgent([
+      '--agent-id',
+      'A-1',
+      '--data-dir',
+      tmp.dir,
+      '--mqtt-port',
+      '0',
+      '--http-port',
+      '0',
+    ]);
+    cleanups.push(() => void child.kill('SIGKILL'));
+    const tail = runCli(['tail', '--url', ready.mqtt_url, '--sensor', 'S-2', '--count', '2', '--json']);
+    const c = await connect(ready.mqtt_url);
+    cleanups.push(() => void c.end(true));
+    // keep publishing until tail (a separate process) has subscribed and seen two S-2 readings
+    let done = false;
+    void tail.then(() => {
+      done = true;
+    });
+    for (let i = 0; !done && i < 200; i++) {
+      await pub(c, 'S-1', reading('S-1', 'R-1', Date.now()));
+      await pub(c, 'S-2', reading('S-2', 'R-2', Date.now(), 33));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const out = await tail;
+    expect(out.code).toBe(0);
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(lines.every((l) => l.sensor_id === 'S-2' && l.speed_kmh === 33)).toBe(true);
+  }, 20_000);
+
   it('--help teaches with examples', async () => {
     const r = await runCli(['run', '--help']);
     expect(r.code).toBe(0);

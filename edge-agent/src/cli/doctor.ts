@@ -95,7 +95,16 @@ function hubCheck(
   agentId: string | undefined,
   username?: string,
   password?: string,
+  status?: Record<string, unknown> | null,
 ): Promise<Check> {
+  // A running, connected agent proves reachability and credentials; connecting again with its
+  // clientId would take its session over (and fire its last will).
+  if (status?.running && status.hub_connected)
+    return Promise.resolve({
+      name: 'hub',
+      ok: true,
+      detail: `the running agent is connected to ${status.hub_url}`,
+    });
   if (!url)
     return Promise.resolve({
       name: 'hub',
@@ -105,7 +114,8 @@ function hubCheck(
     });
   return new Promise((resolve) => {
     const c = mqtt.connect(url, {
-      clientId: `agent:${agentId ?? 'doctor'}:doctor`,
+      // The hub accepts exactly `agent:<username>` (an agent may not pose as another).
+      clientId: `agent:${agentId ?? username ?? 'doctor'}`,
       username,
       password,
       reconnectPeriod: 0,
@@ -124,7 +134,10 @@ function hubCheck(
         ok: false,
         detail: `${url}: ${e.message}`,
         fix:
-          e.code === 4 || e.code === 5 || /auth|password|Not authorized/i.test(e.message)
+          e.code === 2 ||
+          e.code === 4 ||
+          e.code === 5 ||
+          /auth|password|Not authorized|identifier/i.test(e.message)
             ? 'credentials refused: re-create them with `cityflow-hub agents add <id>` and set hubUsername/hubPassword'
             : 'hub unreachable: check the URL, the network path and the hub process (data waits in the outbox meanwhile)',
       }),
@@ -171,6 +184,7 @@ export function registerDoctor(program: Command): void {
     )
     .option('--config <file>', 'agent config file')
     .option('--data-dir <dir>', 'agent data dir')
+    .option('--agent-id <id>', 'agent id (the hub accepts clientId agent:<id>)')
     .option('--mqtt-port <n>', 'local broker port to check', intOption('--mqtt-port'))
     .option('--hub-url <url>', 'hub broker url')
     .option('--hub-username <u>')
@@ -191,9 +205,10 @@ export function registerDoctor(program: Command): void {
         await portCheck(pick<number>('mqttPort', DEFAULTS.mqttPort), status),
         await hubCheck(
           pick<string | undefined>('hubUrl'),
-          pick<string | undefined>('agentId'),
+          pick<string | undefined>('agentId') ?? (status?.agent_id as string | undefined),
           pick<string | undefined>('hubUsername'),
           pick<string | undefined>('hubPassword'),
+          status,
         ),
         sqliteCheck(dataDir),
       ];
