@@ -155,6 +155,8 @@ export class Ingest {
         if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
         const online = r.value.state === 'online';
         await setAgentStatus(this.d.db, agentId, online, r.value.ts, r.value.version);
+        const n = await this.d.db.query<{ n: number }>('SELECT count(*)::int AS n FROM agents WHERE online');
+        this.d.metrics.agentsOnline.set(n.rows[0]?.n ?? 0);
         // The embedded broker keeps retained messages in memory only: re-send config and acks.
         if (online) await this.d.onAgentOnline(agentId);
         return this.announce(agentId);
