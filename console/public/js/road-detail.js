@@ -5,7 +5,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 const PAST_MIN = 60;
 const AHEAD_MIN = 30;
 const W = 300;
-const H = 90;
+const H = 110;
 const PAD = { l: 28, r: 6, t: 6, b: 16 };
 
 function el(name, attrs = {}) {
@@ -64,12 +64,12 @@ export function renderDetail(container, detail, speedLimit) {
     t.textContent = label;
     svg.append(t);
   }
-  for (const [t, label] of [
-    [now - PAST_MIN * 60_000, '−60 min'],
-    [now, 'now'],
-    [now + AHEAD_MIN * 60_000, '+30'],
+  for (const [t, label, anchor] of [
+    [now - PAST_MIN * 60_000, '−60 min', 'start'],
+    [now, 'now', 'middle'],
+    [now + AHEAD_MIN * 60_000, '+30 min', 'end'],
   ]) {
-    const e = el('text', { x: x(t), y: H - 3, class: 'axis', 'text-anchor': 'middle' });
+    const e = el('text', { x: x(t), y: H - 3, class: 'axis', 'text-anchor': anchor });
     e.textContent = label;
     svg.append(e);
   }
