@@ -32,6 +32,9 @@ export interface HubOptions {
   cache?: boolean;
   /** pino level; 'silent' in tests */
   logLevel?: string;
+  /** WebSocket ping period (ms, default 30,000) and unsent bytes beyond which a client is dropped (default 1 MiB) */
+  wsHeartbeatMs?: number;
+  wsMaxBufferedBytes?: number;
   /** where logs go (default stdout); tests capture them to check redaction */
   logStream?: { write(line: string): void };
 }
@@ -56,6 +59,8 @@ export interface HubConfig {
   metricsToken: string | undefined;
   cache: boolean;
   logLevel: string;
+  wsHeartbeatMs: number;
+  wsMaxBufferedBytes: number;
 }
 
 const defaultNetworkFile = (): string | undefined =>
@@ -173,5 +178,7 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     metricsToken: opts.metricsToken,
     cache: opts.cache ?? true,
     logLevel: opts.logLevel ?? 'info',
+    wsHeartbeatMs: opts.wsHeartbeatMs ?? 30_000,
+    wsMaxBufferedBytes: opts.wsMaxBufferedBytes ?? 1 << 20,
   };
 }

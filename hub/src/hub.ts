@@ -44,6 +44,7 @@ export interface RunningHub {
   readonly ingest: Ingest;
   readonly cycles: Cycles;
   readonly clock: HubClock;
+  readonly bus: LiveBus;
   readonly log: Logger;
 }
 
@@ -245,7 +246,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       { api_url: apiUrl, mqtt_url: mqttUrl, clock: config.clock, network: config.networkFile },
       'hub started',
     );
-    return { apiUrl, mqttUrl, addAgent, stop: stopAll, config, db, app, ingest, cycles, clock, log };
+    return { apiUrl, mqttUrl, addAgent, stop: stopAll, config, db, app, ingest, cycles, clock, bus, log };
   } catch (e) {
     await stopAll();
     throw e;

@@ -4,10 +4,6 @@ import type { WebSocket } from 'ws';
 import { allLive } from '../store/traffic.js';
 import { type AppContext, requireRole } from './context.js';
 
-/** A client whose socket holds more than this unsent is too slow: dropped, not buffered without bound. */
-export const WS_MAX_BUFFERED_BYTES = 1 << 20;
-export const WS_HEARTBEAT_MS = 30_000;
-
 interface Client {
   socket: WebSocket;
   /** null = every road */
@@ -38,7 +34,7 @@ export async function wsLive(app: FastifyInstance, ctx: AppContext) {
     const text = JSON.stringify(msg);
     for (const c of clients) {
       if (c.roads && roads && !roads.some((r) => c.roads!.has(r))) continue;
-      if (c.socket.bufferedAmount > WS_MAX_BUFFERED_BYTES) {
+      if (c.socket.bufferedAmount > ctx.config.wsMaxBufferedBytes) {
         ctx.metrics.wsDropped.inc();
         c.socket.terminate();
         continue;
@@ -56,7 +52,7 @@ export async function wsLive(app: FastifyInstance, ctx: AppContext) {
       c.alive = false;
       c.socket.ping();
     }
-  }, WS_HEARTBEAT_MS);
+  }, ctx.config.wsHeartbeatMs);
   heartbeat.unref();
 
   app.addHook('onClose', async () => {
