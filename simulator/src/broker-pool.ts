@@ -30,8 +30,15 @@ export class BrokerPool {
       connectTimeout: this.connectTimeoutMs,
     });
     this.clients.set(url, client);
-    client.on('error', (err) => this.log.warn({ broker: url, err: err.message }, 'broker error'));
-    client.on('offline', () => this.log.warn({ broker: url }, 'broker offline, reconnecting'));
+    // Before the first connection a refused connect only means the broker is still starting
+    // (the demo starts the fleet alongside its agents): debug, not a warning.
+    let everConnected = false;
+    client.on('connect', () => {
+      everConnected = true;
+    });
+    const level = () => (everConnected ? 'warn' : 'debug');
+    client.on('error', (err) => this.log[level()]({ broker: url, err: err.message }, 'broker error'));
+    client.on('offline', () => this.log[level()]({ broker: url }, 'broker offline, reconnecting'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         client.removeListener('connect', onConnect);

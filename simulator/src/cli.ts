@@ -5,7 +5,7 @@ import { BrokerPool } from './broker-pool.js';
 import { resolveBrokers } from './brokers.js';
 import { clockMode, port, positiveNumber, qos, scenarioName, share, time, utcOffset } from './cli-options.js';
 import { readDemoFile } from './demo-file.js';
-import { DEMO_PORTS, Demo } from './demo/demo.js';
+import { childLogLevel, DEMO_PORTS, Demo } from './demo/demo.js';
 import { LoadGenerator, type LoadSensor } from './load.js';
 import { createLogger } from './logger.js';
 import { CsvReplay } from './replay.js';
@@ -249,7 +249,8 @@ program
     90,
   )
   .action(async (o) => {
-    const log = createLogger('demo');
+    // Quiet by default like its children (see childLogLevel): the banner is what a user needs.
+    const log = createLogger('demo', childLogLevel());
     const demo = new Demo({
       networkFile: o.network,
       dataDir: o.dataDir,

@@ -34,6 +34,14 @@ export interface DemoOptions {
 export const DEMO_AGENT_LIVE_INTERVAL_S = 2;
 
 /**
+ * Children log at `warn` unless LOG_LEVEL says otherwise: ten processes logging every request at
+ * `info` would bury the banner with the URL and credentials.
+ */
+export function childLogLevel(): string {
+  return process.env.LOG_LEVEL || 'warn';
+}
+
+/**
  * Writes the agent's config file (0600): hub credentials go there rather than on the command line,
  * where every local user could read them in `ps`. Keys are the `run` flags in camelCase (DESIGN.md).
  */
@@ -44,6 +52,7 @@ function agentConfig(agentDir: string, cred: { username: string; password: strin
     hubUsername: cred.username,
     hubPassword: cred.password,
     liveIntervalS: DEMO_AGENT_LIVE_INTERVAL_S,
+    logLevel: childLogLevel(),
   };
   writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
@@ -123,8 +132,9 @@ export class Demo {
     failed.catch(() => {});
     const step = <T>(p: Promise<T>) => Promise.race([p, failed]);
     try {
-      const env = { ...process.env };
+      const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: childLogLevel() };
       for (const k of ['MQTT_URL', 'REDIS_URL']) delete env[k];
+      this.progress(`starting the hub (API port ${o.port}, MQTT port ${o.hubMqttPort})…`);
       this.children.start({
         name: 'hub',
         command: process.execPath,
@@ -144,6 +154,9 @@ export class Demo {
       const hub = new HubClient(apiUrl);
       await step(waitFor('the hub API', () => hub.healthy(), o.startupTimeoutS * 1000));
       await step(hub.login(DEMO_EMAIL, password));
+      this.progress(
+        `hub API up; starting ${agentIds.length} agents (MQTT ${o.agentPortBase}+, HTTP ${o.agentPortBase + DEMO_PORTS.httpOffset}+)…`,
+      );
       const agents: DemoFile['agents'] = [];
       for (const [i, id] of agentIds.entries()) {
         const cred = await step(hub.agentCredentials(id));
@@ -182,6 +195,7 @@ export class Demo {
       }
       // The simulator starts as soon as the agents' brokers accept connections, in parallel with
       // the agents' hub handshake: agents buffer readings, so live data arrives seconds sooner.
+      this.progress('waiting for every agent to connect to the hub…');
       if (!o.noSim) {
         this.sim = new Simulation({
           network: net,
@@ -225,6 +239,11 @@ export class Demo {
     return this.demo;
   }
 
+  /** One plain line per startup step on the demo's output: the children are quiet by default. */
+  private progress(message: string): void {
+    (this.opts.out ?? process.stdout).write(`cityflow demo: ${message}\n`);
+  }
+
   private banner(demoPath: string): void {
     const o = this.opts;
     const d = this.demo!;
@@ -246,6 +265,7 @@ export class Demo {
     // Stopped while starting (Ctrl-C during startup): abort the waits instead of timing out.
     this.failure?.(new Error('the demo was stopped while starting'));
     this.stopping ??= (async () => {
+      this.progress('stopping the simulator, the agents, then the hub…');
       // Bounded: whatever the simulator's connections do, the children must still be stopped.
       const simStopped = this.sim
         ?.stop()
@@ -255,6 +275,7 @@ export class Demo {
       if (this.demoPath) rmSync(this.demoPath, { force: true });
       const agents = this.children.running.filter((n) => n !== 'hub');
       await this.children.stop([agents, ['hub']]);
+      this.progress(code === 0 ? 'stopped.' : 'stopped after a failure (see above).');
       this.resolveExit(code);
     })();
     return this.stopping;
