@@ -218,6 +218,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         return exists ? rotateAgentCredentials(db, id) : null;
       },
       cycleLeader: () => cycles.leader,
+      publish,
       ready: async () => {
         const checks: Record<string, string> = {};
         checks.database = await db.query('SELECT 1').then(

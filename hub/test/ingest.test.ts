@@ -183,4 +183,50 @@ describe('ingest over MQTT (embedded broker, real mqtt.js agent)', () => {
     expect(a.rows[0]).toEqual({ online: true, version: '1.2.3' });
     await c.client.endAsync();
   });
+
+  it('a diagnostics request reaches the agent and its answer comes back through the API', async () => {
+    const c = await agentClient(hub, await hub.addAgent('A1'));
+    await c.client.subscribeAsync(topics.diagRequest('A1'), { qos: 1 });
+    c.client.on('message', (topic, payload) => {
+      if (topic !== topics.diagRequest('A1')) return;
+      const req = JSON.parse(payload.toString());
+      const reading = {
+        ts: req.from,
+        sensor_id: 'S-R00-10',
+        road_id: 'R00-10',
+        speed_kmh: null,
+        flow_rate: 0,
+        occupancy: 0.5,
+      };
+      const res = {
+        v: 1,
+        agent_id: 'A1',
+        stream: 'diag',
+        request_id: req.request_id,
+        items: [reading],
+        truncated: false,
+      };
+      c.client.publish(topics.uplink('A1', 'diag'), JSON.stringify(res), { qos: 1 });
+    });
+    const token = (
+      await hub.app.inject({
+        method: 'POST',
+        url: '/api/auth/register',
+        payload: { email: 'diag@city.test', password: 'password123' },
+      })
+    ).json().token;
+    const r = await hub.app.inject({
+      method: 'POST',
+      url: '/api/agents/A1/diag',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { from: '2026-03-02T08:00:00Z', to: '2026-03-02T08:05:00Z', sensor_id: 'S-R00-10' },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({
+      agent_id: 'A1',
+      truncated: false,
+      items: [{ sensor_id: 'S-R00-10', occupancy: 0.5 }],
+    });
+    await c.client.endAsync();
+  });
 });

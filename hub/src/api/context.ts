@@ -24,6 +24,8 @@ export interface AppContext {
   /** creates an agent (null when it exists) */
   addAgent(agentId: string): Promise<AgentCredentials | null>;
   rotateAgent(agentId: string): Promise<AgentCredentials | null>;
+  /** publishes on the hub's broker connection */
+  publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** whether this replica currently runs the singleton cycle */
   cycleLeader(): boolean;
   /** true when the hub can take data (database and broker up) */

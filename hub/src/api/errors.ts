@@ -8,6 +8,7 @@ export type ApiErrorCode =
   | 'CF_RATE_LIMITED'
   | 'CF_PAYLOAD_TOO_LARGE'
   | 'CF_INTERNAL'
+  | 'CF_AGENT_TIMEOUT'
   | 'CF_DB_ERROR';
 
 /** An HTTP error with a stable code; the error handler renders it as `{error:{code,message}}`. */

@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { LiveMessage } from '@cityflow/protocol';
+import type { DiagResponse, LiveMessage } from '@cityflow/protocol';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** Live messages for WebSocket clients, plus control messages between replicas (e.g. token revocations). */
-export type BusMessage = LiveMessage | { type: 'revoked'; data: { jti: string; exp: number } };
+export type BusMessage =
+  | LiveMessage
+  | { type: 'revoked'; data: { jti: string; exp: number } }
+  /** an agent's answer to a diagnostics request, for whichever replica asked */
+  | { type: 'diag'; data: DiagResponse };
 type Listener = (msg: BusMessage) => void;
 
 /**

@@ -50,7 +50,6 @@ export interface IngestDeps {
  */
 export class Ingest {
   private readonly chains = new Map<string, Promise<void>>();
-  readonly diagResponses = new Map<string, unknown>();
 
   constructor(private readonly d: IngestDeps) {}
 
@@ -164,8 +163,8 @@ export class Ingest {
       case 'diag': {
         const r = validateDiagResponse(value);
         if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
-        if (this.diagResponses.size > 100) this.diagResponses.clear();
-        this.diagResponses.set(r.value.request_id, r.value);
+        // The request may have come through another replica: answer over the bus.
+        this.d.bus.publish({ type: 'diag', data: r.value });
         return;
       }
     }
