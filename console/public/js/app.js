@@ -1,5 +1,5 @@
 import { ApiError, api, login, logout, session, setUnauthorizedHandler } from './api.js';
-import { LEVEL_LABEL, fmt, level } from './levels.js';
+import { LEVEL_LABEL, fmt, freshScore, level, newestTs } from './levels.js';
 import { connectLive } from './live.js';
 import { createMap, roadLabel } from './map.js';
 import { fetchDetail, renderDetail } from './road-detail.js';
@@ -67,7 +67,8 @@ function renderRoad() {
   const r = selected && roads.get(selected);
   if (!r) return;
   const l = r.live;
-  const lv = level(l?.congestion_score);
+  const lv = level(r.score);
+  const stale = l && r.score === null && typeof l.congestion_score === 'number';
   const forRoad = reroutes.filter((x) => x.route_id === selected);
   panel.replaceChildren(
     h(
@@ -75,7 +76,7 @@ function renderRoad() {
       {},
       h('strong', {}, roadLabel(r.props)),
       ' ',
-      h('span', { class: `badge ${lv}` }, LEVEL_LABEL[lv]),
+      h('span', { class: `badge ${lv}` }, stale ? 'stale' : LEVEL_LABEL[lv]),
     ),
     h(
       'dl',
@@ -112,15 +113,15 @@ async function refreshDetail() {
 
 function renderBusiest() {
   const list = [...roads.entries()]
-    .filter(([, r]) => typeof r.live?.congestion_score === 'number')
-    .sort((a, b) => b[1].live.congestion_score - a[1].live.congestion_score)
+    .filter(([, r]) => typeof r.score === 'number')
+    .sort((a, b) => b[1].score - a[1].score)
     .slice(0, 8);
   $('busiest').replaceChildren(
     ...(list.length
       ? list.map(([id, r]) => {
           const b = h('button', { type: 'button', 'aria-label': roadLabel(r.props) }, r.props.name ?? id);
           b.addEventListener('click', () => select(id));
-          const lv = level(r.live.congestion_score);
+          const lv = level(r.score);
           return h(
             'li',
             {},
@@ -128,14 +129,18 @@ function renderBusiest() {
               'div',
               {},
               h('span', {}, b, r.props.name ? h('span', { class: 'id muted' }, id) : ''),
-              h('span', { class: `badge ${lv}` }, r.live.congestion_score.toFixed(2)),
+              h('span', { class: `badge ${lv}` }, r.score.toFixed(2)),
             ),
           );
         })
       : [h('li', { class: 'muted' }, 'Waiting for live data…')]),
   );
-  const withData = [...roads.values()].filter((r) => r.live).length;
-  $('summary').textContent = `${roads.size} roads, ${withData} with live data.`;
+  const withData = [...roads.values()].filter((r) => typeof r.score === 'number').length;
+  const stale = [...roads.values()].filter(
+    (r) => r.live && r.score === null && typeof r.live.congestion_score === 'number',
+  ).length;
+  $('summary').textContent =
+    `${roads.size} roads, ${withData} with live data${stale ? `, ${stale} stale` : ''}.`;
 }
 
 function renderReroutes() {
@@ -161,12 +166,22 @@ function renderReroutes() {
   );
 }
 
+/** Colours every road from its fresh score; returns the newest state time used as reference. */
+function recolour() {
+  const newest = newestTs([...roads.values()].map((r) => r.live));
+  for (const [id, r] of roads) {
+    r.score = freshScore(r.live, newest);
+    map?.setScore(id, r.score);
+  }
+}
+
 function scheduleRender() {
   if (renderQueued) return;
   renderQueued = true;
   // Live messages arrive in bursts (one per road); redraw the lists once per frame, not per message.
   requestAnimationFrame(() => {
     renderQueued = false;
+    recolour();
     renderBusiest();
     renderRoad();
   });
@@ -226,7 +241,6 @@ async function loadRoads() {
     // A resync never replaces a newer WebSocket update with an older snapshot.
     const next = prev && l && prev.ts > l.ts ? prev : (l ?? prev ?? null);
     roads.set(p.road_id, { props, live: next });
-    map.setScore(p.road_id, next?.congestion_score ?? null);
   }
   scheduleRender();
 }
@@ -236,7 +250,6 @@ function onLive(msg) {
     const r = roads.get(msg.data.road_id);
     if (r.live && r.live.ts > msg.data.ts) return;
     r.live = msg.data;
-    map.setScore(msg.data.road_id, msg.data.congestion_score);
     scheduleRender();
   } else if (msg.type === 'agent' && msg.data?.agent_id) {
     agents.set(msg.data.agent_id, { ...agents.get(msg.data.agent_id), ...msg.data });
@@ -259,6 +272,8 @@ async function showApp() {
     setInterval(refreshReroutes, REROUTE_REFRESH_MS),
     setInterval(refreshAgents, REROUTE_REFRESH_MS),
     setInterval(() => void refreshDetail(), REROUTE_REFRESH_MS),
+    // Ages states out even when no message arrives (an agent gone quiet).
+    setInterval(scheduleRender, REROUTE_REFRESH_MS),
     setInterval(() => loadRoads().catch(() => {}), ROADS_RESYNC_MS),
   );
 }

@@ -22,3 +22,28 @@ export const fmt = {
     return Number.isNaN(d.getTime()) ? '—' : d.toLocaleTimeString();
   },
 };
+
+/**
+ * A road's state older than this, compared with the newest state on the map, is shown as no data:
+ * an agent that went offline must not leave its roads looking fluid. Comparing with the newest state
+ * rather than the browser's clock keeps replays on the data clock readable.
+ */
+export const STALE_MS = 5 * 60_000;
+
+/** The score to colour a road with: null when there is no live state or it is stale. */
+export function freshScore(live, newestMs) {
+  if (!live || typeof live.congestion_score !== 'number') return null;
+  const t = Date.parse(live.ts);
+  if (Number.isFinite(t) && Number.isFinite(newestMs) && newestMs - t > STALE_MS) return null;
+  return live.congestion_score;
+}
+
+/** Newest `ts` (ms) over a collection of live states. */
+export function newestTs(lives) {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const l of lives) {
+    const t = l ? Date.parse(l.ts) : Number.NaN;
+    if (t > newest) newest = t;
+  }
+  return newest;
+}
