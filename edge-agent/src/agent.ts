@@ -18,7 +18,7 @@ import { MinuteAccStore } from './storage/minute-acc-store.js';
 import { capsOf, enforceCaps } from './storage/outbox-policy.js';
 import { OutboxStore } from './storage/outbox-store.js';
 import { ReadingsStore } from './storage/readings-store.js';
-import { type Db, openDb } from './storage/sqlite.js';
+import { type Db, openDb, startCheckpointer } from './storage/sqlite.js';
 import type { Drainer } from './uplink/drainer.js';
 import type { HubLink } from './uplink/hub-link.js';
 import { createUplink } from './uplink/uplink.js';
@@ -52,6 +52,7 @@ export class Agent {
   private broker: LocalBroker | null = null;
   private http: HttpServer | null = null;
   private timers: NodeJS.Timeout[] = [];
+  private stopCheckpointer: (() => Promise<void>) | null = null;
   private liveTimer: NodeJS.Timeout | null = null;
   private liveIntervalS: number;
   private forecastIntervalS: number;
@@ -72,6 +73,10 @@ export class Agent {
     const cfg = this.config;
     const db = openDb(cfg.dataDir, { sync: cfg.sync });
     this.db = db;
+    if (cfg.checkpointWorker)
+      this.stopCheckpointer = startCheckpointer(db, cfg.dataDir, 2000, (e) =>
+        this.log.error({ err: e }, 'checkpoint worker failed; checkpoints back on the main thread'),
+      );
     try {
       await this.open(db);
     } catch (e) {
@@ -239,7 +244,8 @@ export class Agent {
   }
 
   private sendLive(): void {
-    if (!this.hub?.connected) return;
+    // The window is pruned as it is read, so read it even offline (bounded memory with many sensors).
+    if (!this.hub?.connected) return void this.live.snapshot(this.clock.now() || Date.now());
     const now = this.clock.now() || Date.now();
     const snap: LiveSnapshot = {
       v: 1,
@@ -381,6 +387,8 @@ export class Agent {
     }
     await this.http?.stop();
     this.http = null;
+    await this.stopCheckpointer?.();
+    this.stopCheckpointer = null;
     this.db?.close();
     this.db = null;
     this.log.info('agent stopped');

@@ -51,6 +51,8 @@ export const AgentConfigFileSchema = Type.Object(
     /** `full`: survives power loss; `normal`: survives kill -9 only (faster on SD cards). */
     sync: Type.Union([Type.Literal('full'), Type.Literal('normal')]),
     commitMaxBatch: Type.Integer({ minimum: 1 }),
+    /** WAL checkpoints in a worker thread (keeps their fsync off the PUBACK path); false = SQLite's own. */
+    checkpointWorker: Type.Boolean(),
     /** Sensor credentials for the local broker: sensor_id -> password. Empty = anonymous sensors. */
     sensorCredentials: Type.Record(Type.String({ pattern: ID_PATTERN }), Type.String({ minLength: 1 })),
     logLevel: Type.Union(
@@ -87,6 +89,7 @@ export const DEFAULTS: Omit<AgentConfig, 'agentId'> = {
   maxPastH: 7 * 24,
   sync: 'full',
   commitMaxBatch: 5000,
+  checkpointWorker: true,
   sensorCredentials: {},
   logLevel: 'info',
 };

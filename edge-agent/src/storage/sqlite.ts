@@ -3,7 +3,9 @@
  * has one place to redirect the `.node` file. Everything else receives a `Db` handle.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
@@ -120,4 +122,65 @@ function migrate(db: Db): void {
 export function integrityCheck(db: Db): string {
   const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
   return rows.map((r) => r.quick_check).join('; ');
+}
+
+/**
+ * WAL checkpoints in a worker thread. A checkpoint copies the WAL into the database file and fsyncs
+ * it; on the main thread that stalls the event loop (and every PUBACK behind it) for several ms each
+ * time the WAL reaches 1000 pages. The worker's PASSIVE checkpoints never block the writer; if the
+ * worker dies, the main connection's automatic checkpoints come back.
+ */
+export function startCheckpointer(
+  db: Db,
+  dataDir: string,
+  intervalMs: number,
+  onError: (e: Error) => void,
+): () => Promise<void> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const Database = require(workerData.module);
+    const db = new Database(workerData.file);
+    db.pragma('busy_timeout = 1000');
+    const timer = setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
+    parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
+  `;
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: {
+      module: createRequire(import.meta.url).resolve('better-sqlite3'),
+      file: join(dataDir, DB_FILE),
+      intervalMs,
+    },
+  });
+  db.pragma('wal_autocheckpoint = 0');
+  let stopping = false;
+  const fallBack = () => {
+    try {
+      if (db.open) db.pragma('wal_autocheckpoint = 1000');
+    } catch {
+      /* closing */
+    }
+  };
+  worker.on('error', (e) => {
+    fallBack();
+    onError(e);
+  });
+  let exited = false;
+  const exit = new Promise<void>((r) =>
+    worker.once('exit', () => {
+      exited = true;
+      if (!stopping) fallBack();
+      r();
+    }),
+  );
+  return async () => {
+    stopping = true;
+    if (exited) return;
+    worker.postMessage('stop');
+    // not unref'd: a pending stop must keep the process alive until the worker is gone
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exit, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
+    if (!exited) await worker.terminate();
+  };
 }
