@@ -2,6 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../test-support/services.js';
 import { type Db, openDb } from '../src/db/db.js';
 import { MIGRATIONS, migrate } from '../src/db/migrations.js';
+import {
+  ensureMonthPartition,
+  listMonthPartitions,
+  maintainPartitions,
+  partitionTrafficMinute,
+} from '../src/db/partitions.js';
 import { insertSummaries, storeSequenced } from '../src/store/ingest-store.js';
 import { history } from '../src/store/traffic.js';
 import { freshSchemaUrl } from './pg-schema.js';
@@ -60,6 +66,35 @@ function storageSuite(open: () => Promise<{ db: Db; done(): Promise<void> }>) {
     expect((await write('AH', [6, 7])).watermark).toBe(2);
     expect((await write('AH', [], [[3, 5]])).watermark).toBe(7);
     expect((await write('AH', [2, 7])).duplicates).toBe(2);
+  });
+
+  it('plain engines: traffic_minute is partitioned by month; rows move out of DEFAULT; old months are dropped', async () => {
+    expect(await partitionTrafficMinute(db)).toBe(true);
+    expect(await partitionTrafficMinute(db)).toBe(false); // idempotent
+    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute');
+    const { created } = await maintainPartitions(db);
+    expect(created).toEqual(['traffic_minute_y2026m03', 'traffic_minute_y2026m04']);
+    const inMarch = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute_y2026m03');
+    expect(inMarch.rows[0]!.n).toBe(before.rows[0]!.n); // moved from DEFAULT, nothing lost
+    // a row far in the past lands in DEFAULT, gets its own month, which retention drops whole
+    await db.query(
+      `INSERT INTO traffic_minute (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count, flow_mean, occupancy_mean)
+       VALUES ('2025-10-01T00:00:00Z', 'S-OLD', 'R1', 'OLD', 1, 5, 0, 100, 0.1)`,
+    );
+    expect((await db.query("SELECT 1 FROM traffic_minute_default WHERE agent_id = 'OLD'")).rows).toHaveLength(
+      1,
+    );
+    await ensureMonthPartition(db, Date.UTC(2025, 9, 1));
+    expect(
+      (await db.query("SELECT 1 FROM traffic_minute_y2025m10 WHERE agent_id = 'OLD'")).rows,
+    ).toHaveLength(1);
+    expect((await listMonthPartitions(db)).map((p) => p.name)).toContain('traffic_minute_y2025m10');
+    const { dropped } = await maintainPartitions(db);
+    expect(dropped).toEqual(['traffic_minute_y2025m10']);
+    expect((await db.query("SELECT 1 FROM traffic_minute WHERE agent_id = 'OLD'")).rows).toHaveLength(0);
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute')).rows[0]!.n).toBe(
+      before.rows[0]!.n,
+    );
   });
 
   it('history buckets with date_bin', async () => {

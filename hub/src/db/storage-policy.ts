@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Db, Queryable } from './db.js';
 
-/** Retention of per-minute data and predictions (days). */
-export const RETENTION_DAYS = { traffic_minute: 90, predictions: 30, reroutes: 30, quarantine: 14 } as const;
-export const COMPRESS_AFTER_DAYS = 7;
+import { COMPRESS_AFTER_DAYS, RETENTION_DAYS } from './storage-policy-constants.js';
+import { maintainPartitions, partitionTrafficMinute } from './partitions.js';
+
+export { COMPRESS_AFTER_DAYS, RETENTION_DAYS };
 
 /**
  * TimescaleDB statements, in order: hypertable on the per-minute table, compression (segment by road and
@@ -32,6 +33,7 @@ export function timescaleStatements(): string[] {
  */
 export function retentionStatements(): string[] {
   return [
+    // (whole months of traffic_minute are dropped by maintainPartitions; this catches the DEFAULT partition)
     `DELETE FROM traffic_minute WHERE minute < (SELECT max(minute) FROM traffic_minute) - INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
     `DELETE FROM predictions WHERE ts < (SELECT max(ts) FROM predictions) - INTERVAL '${RETENTION_DAYS.predictions} days'`,
     `DELETE FROM reroutes WHERE ts < (SELECT max(ts) FROM reroutes) - INTERVAL '${RETENTION_DAYS.reroutes} days'`,
@@ -67,10 +69,16 @@ export async function applyStoragePolicy(db: Db, log: Logger): Promise<StoragePo
       );
     }
   }
-  log.info({ engine: db.kind }, 'TimescaleDB not present: plain tables with a retention job');
+  const converted = await partitionTrafficMinute(db);
+  await maintainPartitions(db);
+  log.info(
+    { engine: db.kind, converted },
+    'TimescaleDB not present: traffic_minute partitioned by month, retention job',
+  );
   return 'plain';
 }
 
-export async function runRetention(db: Queryable): Promise<void> {
+export async function runRetention(db: Db): Promise<void> {
+  await maintainPartitions(db);
   for (const sql of retentionStatements()) await db.query(sql);
 }
