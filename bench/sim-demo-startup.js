@@ -52,7 +52,8 @@ const args = [
   '2',
 ];
 const t0 = performance.now();
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+// Own process group, so a last-resort kill reaches the demo's children too.
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 let hubApiAt;
 child.stdout.on('data', (d) => {
   // The demo prints this progress line once the hub API answers.
@@ -105,7 +106,10 @@ try {
   result.ratio = +(result.metrics.seconds_to_all_roads_live / TARGET_S).toFixed(3);
 } catch (e) {
   result.error = e.message;
-  child.kill('SIGKILL');
+  // Ask the demo to stop its children first; kill the whole group only if it does not.
+  child.kill('SIGINT');
+  const stopped = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
+  if (!stopped) process.kill(-child.pid, 'SIGKILL');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

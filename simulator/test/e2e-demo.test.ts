@@ -47,7 +47,8 @@ describe('e2e: cityflow-sim demo --no-sim, fed by mosquitto_pub', () => {
   let stdout = '';
   let stderr = '';
   afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    // Last resort after a failed assertion: the whole process group, so no hub or agent outlives the test.
+    if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -73,7 +74,7 @@ describe('e2e: cityflow-sim demo --no-sim, fed by mosquitto_pub', () => {
         '--agent-port-base',
         String(base),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' }, detached: true },
     );
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
