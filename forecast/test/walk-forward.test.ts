@@ -137,6 +137,14 @@ describe('metrics', () => {
     c.add(false, false);
     expect(c.result()).toEqual({ precision: 0.5, recall: 0.3333 });
   });
+
+  it('reports undefined precision/recall (0/0) as null, not 0', () => {
+    const c = new CongestionStats();
+    c.add(false, false);
+    expect(c.result()).toEqual({ precision: null, recall: null });
+    c.add(false, true);
+    expect(c.result()).toEqual({ precision: null, recall: 0 });
+  });
 });
 
 describe('eval-forecast CLI', () => {

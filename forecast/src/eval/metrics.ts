@@ -40,11 +40,9 @@ export class CongestionStats {
     else if (predicted) this.fp++;
     else if (actual) this.fn++;
   }
-  result(): { precision: number; recall: number } {
-    const r = (x: number) => Math.round(x * 1e4) / 1e4;
-    return {
-      precision: r(this.tp + this.fp ? this.tp / (this.tp + this.fp) : 0),
-      recall: r(this.tp + this.fn ? this.tp / (this.tp + this.fn) : 0),
-    };
+  /** null where undefined (0/0: nothing predicted, or nothing congested), not a misleading 0. */
+  result(): { precision: number | null; recall: number | null } {
+    const r = (num: number, den: number) => (den ? Math.round((num / den) * 1e4) / 1e4 : null);
+    return { precision: r(this.tp, this.tp + this.fp), recall: r(this.tp, this.tp + this.fn) };
   }
 }

@@ -1,6 +1,6 @@
 import type { EvalDetail, EvalResult } from './walk-forward.js';
 
-const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+const f2 = (x: number | null) => (x !== null && Number.isFinite(x) ? x.toFixed(2) : '—');
 
 /** The human-readable table: errors per horizon, ratios to the baselines, congestion, coverage. */
 export function formatReport(r: EvalResult, d: EvalDetail, source: string): string {

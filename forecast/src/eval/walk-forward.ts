@@ -12,7 +12,7 @@ export interface EvalResult {
   models: Record<string, Record<string, { mae: number; rmse: number; mape: number }>>;
   sensors: number;
   points: number;
-  congestion: Record<string, { precision: number; recall: number }>;
+  congestion: Record<string, { precision: number | null; recall: number | null }>;
   coverage: Record<string, { nominal: number; observed: number }>;
 }
 
