@@ -269,7 +269,8 @@ program
       process.once(sig, () => process.exit(130));
       void demo.stop(0);
     };
-    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    // SIGHUP too: closing the terminal that runs `npm start` must not orphan the hub and the agents.
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal).once('SIGHUP', onSignal);
     await demo.start();
     process.exit(await demo.exited);
   });

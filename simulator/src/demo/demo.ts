@@ -265,7 +265,7 @@ export class Demo {
     // Stopped while starting (Ctrl-C during startup): abort the waits instead of timing out.
     this.failure?.(new Error('the demo was stopped while starting'));
     this.stopping ??= (async () => {
-      this.progress('stopping the simulator, the agents, then the hub…');
+      this.progress(`stopping${this.sim ? ' the simulator,' : ''} the agents, then the hub…`);
       // Bounded: whatever the simulator's connections do, the children must still be stopped.
       const simStopped = this.sim
         ?.stop()
