@@ -10,6 +10,8 @@ export default defineConfig({
     alias: {
       '@cityflow/protocol': src('protocol'),
       '@cityflow/forecast': src('forecast'),
+      '@cityflow/hub': src('hub'),
+      '@cityflow/edge-agent': src('edge-agent'),
     },
   },
   test: {

@@ -51,6 +51,10 @@ function network() {
   };
 }
 
+// CI sets CITYFLOW_REQUIRE_SERVICES=1: there a missing browser fails the run instead of skipping it.
+if (!existsSync(CHROMIUM) && process.env.CITYFLOW_REQUIRE_SERVICES === '1')
+  throw new Error(`${CHROMIUM} is missing but CITYFLOW_REQUIRE_SERVICES=1: install Debian's chromium`);
+
 describe.skipIf(!existsSync(CHROMIUM))('console in Chromium (needs /usr/bin/chromium)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cf-console-'));
   let hub: Awaited<ReturnType<typeof startHub>>;

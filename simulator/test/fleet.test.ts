@@ -96,7 +96,8 @@ describe('sensor fleet over real MQTT', () => {
     });
     const t0 = Date.now();
     await pool.stop();
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // The bug was a stop() that never returned; 10 s is far from both that and a loaded CI machine.
+    expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
   it('keeps one round in flight at most: rounds are skipped, not queued, while the broker is gone', async () => {
