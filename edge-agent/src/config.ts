@@ -89,7 +89,7 @@ export const DEFAULTS: Omit<AgentConfig, 'agentId'> = {
   maxPastH: 7 * 24,
   sync: 'full',
   commitMaxBatch: 5000,
-  checkpointWorker: true,
+  checkpointWorker: false,
   sensorCredentials: {},
   logLevel: 'info',
 };
