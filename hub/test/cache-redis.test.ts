@@ -90,3 +90,28 @@ describeWithService('REDIS', 'Redis down', () => {
     }
   });
 });
+
+describeWithService('REDIS', 'login rate limit shared through Redis', (redisUrl) => {
+  it('failed logins on two replicas count against one limit', async () => {
+    const a = await testHub({ redisUrl, loginRateLimit: 3 });
+    const b = await testHub({ redisUrl, loginRateLimit: 3 });
+    try {
+      const email = `rl${Date.now()}@c.test`;
+      const login = (h: typeof a) =>
+        h.app.inject({
+          method: 'POST',
+          url: '/api/auth/login',
+          payload: { email, password: 'wrong-password' },
+        });
+      expect((await login(a)).statusCode).toBe(401);
+      expect((await login(b)).statusCode).toBe(401);
+      expect((await login(a)).statusCode).toBe(401);
+      const fourth = await login(b);
+      expect(fourth.statusCode).toBe(429);
+      expect(fourth.json().error.code).toBe('CF_RATE_LIMITED');
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});

@@ -7,6 +7,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
+import { Redis } from 'ioredis';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { redactUrl } from '../logger.js';
@@ -63,8 +64,21 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
 
   if (ctx.config.corsOrigins.length)
     await app.register(fastifyCors, { origin: ctx.config.corsOrigins, credentials: false });
+  // With Redis the login limit is shared by all replicas; if Redis fails, requests pass (skipOnError)
+  // rather than locking everyone out.
+  const limiterRedis = ctx.config.redisUrl
+    ? new Redis(ctx.config.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: 1000,
+        commandTimeout: 250,
+      })
+    : null;
+  limiterRedis?.on('error', () => undefined);
+  if (limiterRedis) app.addHook('onClose', async () => limiterRedis.disconnect());
   await app.register(fastifyRateLimit, {
     global: false,
+    ...(limiterRedis ? { redis: limiterRedis, nameSpace: 'cityflow:ratelimit:', skipOnError: true } : {}),
     errorResponseBuilder: (_req, c) => ({
       statusCode: 429,
       error: { code: 'CF_RATE_LIMITED', message: `too many requests, retry in ${c.after}` },

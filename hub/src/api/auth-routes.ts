@@ -38,7 +38,17 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext) {
   app.post<{ Body: Credentials }>(
     '/api/auth/login',
     {
-      config: { rateLimit: { max: ctx.config.loginRateLimit, timeWindow: '1 minute' } },
+      config: {
+        // Per client IP and email, counted after body parsing: one address guessing one account is
+        // slowed down without locking out an office behind one NAT.
+        rateLimit: {
+          max: ctx.config.loginRateLimit,
+          timeWindow: '1 minute',
+          hook: 'preHandler',
+          keyGenerator: (req) =>
+            `${req.ip}|${String((req.body as { email?: unknown } | undefined)?.email ?? '').toLowerCase()}`,
+        },
+      },
       schema: {
         tags: ['auth'],
         body: CredentialsSchema,
