@@ -7,13 +7,22 @@ export interface ForecastPoint {
   speed_hi_kmh: number;
   /** 0..1: narrow interval and warm model → high. */
   confidence: number;
+  /**
+   * true when the series is too young for the model and the point comes from the cold-start rule
+   * (latest value, wide prior interval, confidence ≤ 0.1); absent otherwise. Optional and informative:
+   * the model name (`modelVersion`) stays the same either way.
+   */
+  cold_start?: boolean;
 }
 
 export interface SeriesForecaster {
   readonly modelVersion: string;
   /** Feed one observation (any step; internally bucketed to stepMin). speed null = no vehicle passed (ignored for speed). */
   observe(seriesId: string, tsMs: number, speedKmh: number | null): void;
-  /** Forecasts at nowMs for each horizon; [] when the series has too little history. */
+  /**
+   * Forecasts at nowMs for each horizon; [] when the series has no speed reading yet. A series with
+   * readings but too little history for the model gets a cold-start forecast (see `cold_start`).
+   */
   forecast(seriesId: string, nowMs: number, horizonsMin: number[]): ForecastPoint[];
   /** Forget series not observed since tsMs (bounded memory). */
   prune?(olderThanMs: number): void;

@@ -96,11 +96,13 @@ describe('step change', () => {
 });
 
 describe('gaps, nulls and cold start', () => {
-  it('returns [] for an unknown series and before enough history', () => {
+  it('returns [] for an unknown series, and a cold-start forecast before enough history', () => {
     const edge = createEdgeForecaster();
     expect(edge.forecast('nope', T0, [30])).toEqual([]);
     feed(edge, 'r', [50, 51]);
-    expect(edge.forecast('r', T0 + STEP, [30])).toEqual([]);
+    const [f] = edge.forecast('r', T0 + STEP, [30]);
+    expect(f!.cold_start).toBe(true);
+    expect(f!.speed_kmh).toBeCloseTo(51, 9);
   });
 
   it('a cold road falls back to about its last value, with a finite interval', () => {

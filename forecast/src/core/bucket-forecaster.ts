@@ -17,6 +17,20 @@ export class Series extends SeriesState {
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
 /**
+ * Cold start's prior relative half-width of the 80 % interval, at a horizon of `min` minutes from the
+ * base bucket: 0.30 at 15 min, 0.36 at 30, 0.42 at 60 (× (min/15)^¼, at most 0.9). Deliberately about
+ * twice the spread measured from a single reading: the 10th/90th percentiles of (5-min mean h later) /
+ * (one 1-min reading) − 1 on the SUMO grid are −16/+20 % at 15 and 30 min, −16/+23 % at 60 (METR-LA,
+ * 5-min base: −9/+10 % at 15 min, −12/+13 % at 60) — and a road's own spread is still unknown.
+ */
+export function coldSpread(min: number): number {
+  return Math.min(0.9, 0.3 * Math.max(1, min / 15) ** 0.25);
+}
+
+/** Highest cold-start confidence (the model's own confidence has a warm-up floor of 0.1). */
+const COLD_CONFIDENCE_CAP = 0.1;
+
+/**
  * The machinery shared by every model: bucketing, walk-forward self-scoring and learning, interval
  * quantiles, horizon interpolation, cold start and pruning. A model only says how it forecasts h
  * buckets ahead of a base bucket (`predictAt`), and may write the features it used so that the
@@ -35,7 +49,10 @@ export abstract class BucketForecaster implements SeriesForecaster {
   /** Learned horizons, in buckets, ascending. */
   protected readonly hSteps: number[];
   protected readonly tzOffsetMin: number;
-  /** Closed buckets needed before a series is forecast at all. */
+  /**
+   * Closed buckets needed before the model forecasts a series. Before that, a series with at least one
+   * speed reading (even only in the still-open bucket) gets the cold-start forecast (`coldForecast`).
+   */
   protected minHistory = 3;
   protected readonly lagSteps: number;
   /** Separate weekday/weekend profiles (see DailyProfile). */
@@ -159,11 +176,12 @@ export abstract class BucketForecaster implements SeriesForecaster {
 
   forecast(seriesId: string, nowMs: number, horizonsMin: number[]): ForecastPoint[] {
     const s = this.series.get(seriesId);
-    if (!s || s.closed < this.minHistory || !Number.isFinite(s.lastSpeedIdx)) return [];
+    if (!s || !Number.isFinite(s.lastSpeedIdx)) return [];
     const b = s.lastSpeedIdx;
     const yb = s.value(b);
     if (Number.isNaN(yb)) return [];
     const extra = Math.max(0, Math.floor(nowMs / this.stepMs) - b);
+    if (s.closed < this.minHistory) return this.coldForecast(s, b, yb, extra, horizonsMin);
     const scale = s.scale();
     const anchors = s.tracks.map((t) => {
       let p = this.predictAt(s, seriesId, b, t, this.scratch);
@@ -209,6 +227,46 @@ export abstract class BucketForecaster implements SeriesForecaster {
       });
     }
     return out;
+  }
+
+  /**
+   * Cold start, while a series has fewer than `minHistory` closed buckets (the first ~15 min of a road
+   * at 5-min buckets): the latest bucket's mean — the still-open, partial bucket included — held flat,
+   * blended towards the time-of-day profile where that time of day was seen before (weight
+   * 0.5 × horizon / longest learned horizon, at most 0.5), with a wide prior 80 % interval
+   * forecast × (1 ± COLD_SPREAD(horizon)) and a low confidence that grows with the closed buckets.
+   * Horizons count from the base bucket, so a stale base widens the interval as in `forecast`.
+   */
+  protected coldForecast(
+    s: Series,
+    b: number,
+    yb: number,
+    extra: number,
+    horizonsMin: number[],
+  ): ForecastPoint[] {
+    const hmax = this.hSteps[this.hSteps.length - 1]!;
+    // 0.25, 0.5, 0.75 of the cap with 0, 1, 2 closed buckets (minHistory 3): never above what the
+    // model itself reports on its first forecasts (its warm-up floor is 0.1).
+    const history = (s.closed + 1) / (this.minHistory + 1);
+    return horizonsMin.map((m) => {
+      const e = m / this.stepMin + extra;
+      const k = b + Math.round(e);
+      const seen = !Number.isNaN(s.profile.raw(k));
+      const prof = seen ? this.farValue(s, k) : Number.NaN;
+      const w = Number.isNaN(prof) ? 0 : 0.5 * Math.min(1, e / hmax);
+      const pred = Math.max(0, w > 0 ? (1 - w) * yb + w * prof : yb);
+      const r = coldSpread(e * this.stepMin);
+      const lo = Math.max(0, pred * (1 - r));
+      const hi = pred * (1 + r);
+      return {
+        horizon_min: m,
+        speed_kmh: pred,
+        speed_lo_kmh: lo,
+        speed_hi_kmh: hi,
+        confidence: clamp01(COLD_CONFIDENCE_CAP * history * Math.max(0.05, Math.min(0.99, 1 - r))),
+        cold_start: true,
+      };
+    });
   }
 
   prune(olderThanMs: number): void {
