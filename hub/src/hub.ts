@@ -99,7 +99,13 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const bus = new LiveBus(config.redisUrl, log.child({ module: 'bus' }));
     await bus.start();
     cleanup.push(() => bus.stop());
-    const cache = new ResponseCache(config.cache, config.redisUrl, metrics, log.child({ module: 'cache' }));
+    const cache = new ResponseCache(
+      config.cache,
+      config.redisUrl,
+      bus,
+      metrics,
+      log.child({ module: 'cache' }),
+    );
     await cache.start();
     cleanup.push(() => cache.stop());
     const revocations = new Revocations(db, bus);

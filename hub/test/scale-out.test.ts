@@ -184,6 +184,45 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
     await agent.client.endAsync();
   });
 
+  it('new data invalidates the cached live answer on every replica, not only on the one that ingested it', async () => {
+    const live = async (r: Replica) =>
+      (
+        await (
+          await fetch(`${r.apiUrl}/api/traffic/live?road_id=R01-11`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json()
+      ).data[0]?.speed_kmh;
+    const agent = await agentClient({ mqttUrl: broker.url }, creds.A1!);
+    const publish = async (speed: number) => {
+      const ts = new Date().toISOString();
+      const road = {
+        road_id: 'R01-11',
+        ts,
+        speed_kmh: speed,
+        flow_rate: 100,
+        occupancy: 0.1,
+        congestion_score: 0,
+        sensors: 1,
+        samples: 1,
+      };
+      await agent.client.publishAsync(
+        topics.uplink('A1', 'live'),
+        JSON.stringify({ v: 1, agent_id: 'A1', stream: 'live', ts, roads: [road] }),
+        { qos: 1 },
+      );
+    };
+    for (let round = 1; round <= 4; round++) {
+      await publish(round * 10);
+      // well inside the 5 s TTL: only an invalidation (local or broadcast) can make both replicas agree
+      await until(
+        async () => (await live(replicas[0]!)) === round * 10 && (await live(replicas[1]!)) === round * 10,
+        2000,
+      );
+    }
+    await agent.client.endAsync();
+  });
+
   it('the cycle runs on one replica at a time and moves when that replica is killed', async () => {
     const leaders = async () =>
       Promise.all(

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 export type BusMessage =
   | LiveMessage
   | { type: 'revoked'; data: { jti: string; exp: number } }
+  /** a replica dropped a cache namespace: the others clear their in-process level */
+  | { type: 'cache-invalidate'; data: { ns: string } }
   /** an agent's answer to a diagnostics request, for whichever replica asked */
   | { type: 'diag'; data: DiagResponse };
 type Listener = (msg: BusMessage) => void;

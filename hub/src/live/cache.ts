@@ -1,53 +1,66 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HubMetrics } from '../metrics.js';
+import type { LiveBus } from './bus.js';
 
 /** TTLs of the seed: live state 5 s, predictions and reroutes 30 s. */
 export const CACHE_TTL_S = { live: 5, predictions: 30, reroutes: 30 } as const;
 export type CacheNs = keyof typeof CACHE_TTL_S;
+export const CACHE_NAMESPACES = Object.keys(CACHE_TTL_S) as CacheNs[];
+
+interface Entry {
+  exp: number;
+  v: string;
+}
 
 /**
- * Response cache: Redis when REDIS_URL (shared by replicas), in-process otherwise. One Redis hash per
- * namespace, each field carrying its own expiry, so invalidation on new data is one DEL. Any Redis
- * failure is a miss: the API keeps answering from the database when Redis is down.
+ * Response cache in two levels: in-process (every replica, no round trip) and, with REDIS_URL, Redis
+ * shared by the replicas (one hash per namespace, each field with its own expiry, so invalidation is one
+ * DEL). Invalidation on new data clears both and is broadcast on the bus so other replicas clear their
+ * in-process level too (a lost broadcast costs at most one TTL of staleness). Any Redis failure is a
+ * miss: the API keeps answering from the database when Redis is down.
  */
 export class ResponseCache {
   private redis: Redis | null = null;
-  private readonly local = new Map<string, { exp: number; v: string }>();
+  private readonly local = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<string>>();
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly enabled: boolean,
     private readonly redisUrl: string | undefined,
+    private readonly bus: LiveBus,
     private readonly metrics: HubMetrics,
     private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
-    if (!this.enabled || !this.redisUrl) return;
+    if (!this.enabled) return;
+    this.unsubscribe = this.bus.subscribe((m) => {
+      if (m.type === 'cache-invalidate') this.clearLocal(m.data.ns as CacheNs);
+    });
+    if (!this.redisUrl) return;
     this.redis = new Redis(this.redisUrl, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: 250,
     });
     this.redis.on('error', (e) => this.log.warn({ err: e.message }, 'redis cache error'));
-    await this.redis
-      .connect()
-      .catch((e) => this.log.warn({ err: (e as Error).message }, 'redis cache unavailable'));
   }
 
   async get(ns: CacheNs, key: string): Promise<string | null> {
     if (!this.enabled) return null;
     const now = Date.now();
-    let hit: { exp: number; v: string } | undefined;
-    if (this.redis && this.redis.status !== 'ready') hit = undefined;
-    else if (this.redis) {
+    let hit = this.local.get(`${ns}:${key}`);
+    if (!(hit && hit.exp > now) && this.redis?.status === 'ready') {
       try {
         const raw = await this.redis.hget(`cityflow:cache:${ns}`, key);
-        hit = raw ? (JSON.parse(raw) as { exp: number; v: string }) : undefined;
+        hit = raw ? (JSON.parse(raw) as Entry) : undefined;
+        if (hit && hit.exp > now) this.local.set(`${ns}:${key}`, hit);
       } catch {
         hit = undefined;
       }
-    } else hit = this.local.get(`${ns}:${key}`);
+    }
     const ok = hit !== undefined && hit.exp > now;
     this.metrics.cache.inc({ result: ok ? 'hit' : 'miss' });
     return ok ? hit!.v : null;
@@ -55,8 +68,10 @@ export class ResponseCache {
 
   async set(ns: CacheNs, key: string, value: string): Promise<void> {
     if (!this.enabled) return;
-    const entry = { exp: Date.now() + CACHE_TTL_S[ns] * 1000, v: value };
-    if (this.redis) {
+    const entry: Entry = { exp: Date.now() + CACHE_TTL_S[ns] * 1000, v: value };
+    if (this.local.size > 10_000) this.local.clear();
+    this.local.set(`${ns}:${key}`, entry);
+    if (this.redis?.status === 'ready') {
       const h = `cityflow:cache:${ns}`;
       await this.redis
         .multi()
@@ -64,13 +79,8 @@ export class ResponseCache {
         .expire(h, CACHE_TTL_S[ns] * 2)
         .exec()
         .catch(() => undefined);
-    } else {
-      if (this.local.size > 10_000) this.local.clear();
-      this.local.set(`${ns}:${key}`, entry);
     }
   }
-
-  private readonly loading = new Map<string, Promise<string>>();
 
   /**
    * The cached answer, or `load()` once for all concurrent misses of the same key (single flight): when
@@ -95,14 +105,22 @@ export class ResponseCache {
     }
   }
 
-  /** Drops a namespace (called when new data makes its answers stale). */
+  /** Drops a namespace everywhere (called when new data makes its answers stale). */
   async invalidate(ns: CacheNs): Promise<void> {
     if (!this.enabled) return;
-    if (this.redis) await this.redis.del(`cityflow:cache:${ns}`).catch(() => undefined);
-    else for (const k of this.local.keys()) if (k.startsWith(`${ns}:`)) this.local.delete(k);
+    this.clearLocal(ns);
+    if (this.redis) {
+      this.bus.publish({ type: 'cache-invalidate', data: { ns } });
+      if (this.redis.status === 'ready') await this.redis.del(`cityflow:cache:${ns}`).catch(() => undefined);
+    }
+  }
+
+  private clearLocal(ns: CacheNs) {
+    for (const k of this.local.keys()) if (k.startsWith(`${ns}:`)) this.local.delete(k);
   }
 
   async stop(): Promise<void> {
+    this.unsubscribe?.();
     this.redis?.disconnect();
     this.redis = null;
     this.local.clear();
