@@ -28,6 +28,8 @@ export interface HubOptions {
   loginRateLimit?: number;
   /** when set, /metrics needs `Authorization: Bearer <token>` */
   metricsToken?: string;
+  /** trust X-Forwarded-For (behind an ingress); default false */
+  trustProxy?: boolean;
   /** false disables the Redis/in-process response cache (benchmarks compare both) */
   cache?: boolean;
   /** pino level; 'silent' in tests */
@@ -57,6 +59,7 @@ export interface HubConfig {
   corsOrigins: string[];
   loginRateLimit: number;
   metricsToken: string | undefined;
+  trustProxy: boolean;
   cache: boolean;
   logLevel: string;
   wsHeartbeatMs: number;
@@ -109,6 +112,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
       : undefined,
     loginRateLimit: env.CITYFLOW_LOGIN_RATE_LIMIT ? Number(env.CITYFLOW_LOGIN_RATE_LIMIT) : undefined,
     metricsToken: env.CITYFLOW_METRICS_TOKEN || undefined,
+    trustProxy: parseBool('CITYFLOW_TRUST_PROXY', env.CITYFLOW_TRUST_PROXY, errors),
     cache: parseBool('CITYFLOW_CACHE', env.CITYFLOW_CACHE, errors),
     logLevel: env.LOG_LEVEL || undefined,
   };
@@ -176,6 +180,7 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     corsOrigins: opts.corsOrigins ?? [],
     loginRateLimit,
     metricsToken: opts.metricsToken,
+    trustProxy: opts.trustProxy ?? false,
     cache: opts.cache ?? true,
     logLevel: opts.logLevel ?? 'info',
     wsHeartbeatMs: opts.wsHeartbeatMs ?? 30_000,

@@ -27,7 +27,8 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ module: 'http' }) as unknown as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: true,
+    // Only behind a known proxy may X-Forwarded-For set req.ip: else anyone could dodge the login limit.
+    trustProxy: ctx.config.trustProxy,
   });
   app.addSchema({ $id: 'ApiError', ...ApiErrorSchema });
 
