@@ -147,3 +147,27 @@ describe('closed registration', () => {
     }
   });
 });
+
+describe('CORS', () => {
+  it('allows only the configured origins', async () => {
+    const hub = await testHub({ corsOrigins: ['https://ops.city.test'] });
+    try {
+      const pre = (origin: string) =>
+        hub.app.inject({
+          method: 'OPTIONS',
+          url: '/api/traffic/live',
+          headers: {
+            origin,
+            'access-control-request-method': 'GET',
+            'access-control-request-headers': 'authorization',
+          },
+        });
+      expect((await pre('https://ops.city.test')).headers['access-control-allow-origin']).toBe(
+        'https://ops.city.test',
+      );
+      expect((await pre('https://evil.test')).headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await hub.stop();
+    }
+  });
+});
