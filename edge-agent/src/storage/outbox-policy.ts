@@ -4,6 +4,7 @@ import { C, type MetaStore } from './meta-store.js';
 import type { OutboxStore } from './outbox-store.js';
 import type { Db } from './sqlite.js';
 import type { ReadingsStore } from './readings-store.js';
+import { downsampleGroups, mergeSummaries } from './downsample.js';
 
 export interface Caps {
   outboxMaxBytes: number;
@@ -29,7 +30,9 @@ export function capsOf(c: AgentConfig): Caps {
  *    thinned oldest-first when the database file passes `dbMaxBytes` (`raw_thinned`);
  * 2. outbox items older than `outboxMaxAgeH` (`age`) — nobody acts on week-old traffic;
  * 3. over `outboxMaxBytes`: oldest forecasts first (`full_forecast`: a forecast whose target time has
- *    passed is worth least), then oldest summaries (`full_summary`);
+ *    passed is worth least); then never-sent minute summaries are downsampled to 5-minute ones,
+ *    oldest first (`downsampled`: sample counts stay exact, per-minute detail goes); only then the
+ *    oldest summaries are dropped (`full_summary`);
  * 4. status, last will and alarms never go through the outbox, so nothing here can drop them.
  * Dropped seqs become `skipped` ranges for the hub; every drop is counted by reason.
  * Byte-cap drops free 10 % headroom so the cap is not hit again on the next tick.
@@ -66,6 +69,19 @@ export function enforceCaps(
   let excess = streams.reduce((a, s) => a + outbox.stats(s).bytes, 0) - caps.outboxMaxBytes;
   if (excess > 0) {
     excess += Math.floor(caps.outboxMaxBytes * 0.1);
+    // forecasts first (dropped), then summaries are downsampled before any is dropped
+    while (excess > 0) {
+      const rows = outbox.oldest('forecast', 1000);
+      if (rows.length === 0) break;
+      const pick: number[] = [];
+      for (const r of rows) {
+        if (excess <= 0) break;
+        pick.push(r.seq);
+        excess -= r.bytes;
+      }
+      count('full_forecast', outbox.drop('forecast', pick, 'full_forecast'));
+    }
+    excess -= downsample(outbox, excess, count);
     for (const s of streams) {
       while (excess > 0) {
         const rows = outbox.oldest(s, 1000);
@@ -81,6 +97,37 @@ export function enforceCaps(
     }
   }
   return dropped;
+}
+
+/**
+ * Merges never-sent minute summaries into 5-minute ones, oldest first, until `excess` bytes are freed.
+ * The merged record keeps the group's smallest seq; the others become `skipped` (`downsampled`).
+ * Returns the bytes freed.
+ */
+function downsample(outbox: OutboxStore, excess: number, count: (reason: string, n: number) => void): number {
+  let freed = 0;
+  for (let round = 0; freed < excess && round < 100; round++) {
+    const rows = outbox.oldestUnsent('summary', 2000);
+    const groups = downsampleGroups(rows);
+    if (groups.length === 0) break;
+    for (const g of groups) {
+      if (freed >= excess) break;
+      const before = g.reduce((a, r) => a + JSON.stringify(r.body).length, 0);
+      const merged = mergeSummaries(g.map((r) => r.body));
+      const [keep, ...rest] = g;
+      outbox.rewrite('summary', keep!.seq, merged);
+      count(
+        'downsampled',
+        outbox.drop(
+          'summary',
+          rest.map((r) => r.seq),
+          'downsampled',
+        ),
+      );
+      freed += before - JSON.stringify(merged).length;
+    }
+  }
+  return freed;
 }
 
 /** Bytes in use in the database file (pages minus free pages; the WAL is checkpointed separately). */

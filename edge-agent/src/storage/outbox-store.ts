@@ -83,6 +83,29 @@ export class OutboxStore {
     return this.selectAfter.all(stream, afterSeq, limit) as OutboxRow[];
   }
 
+  /** Marks rows as handed to the link (one UPDATE per batch: seqs of a batch are ascending). */
+  markSent(stream: SequencedStream, seqs: number[]): void {
+    if (seqs.length === 0) return;
+    const set = this.db.prepare('UPDATE outbox SET sent = 1 WHERE stream = ? AND seq = ?');
+    this.db.transaction(() => {
+      for (const s of seqs) set.run(stream, s);
+    })();
+  }
+
+  /** The oldest never-sent rows with their bodies (candidates for downsampling). */
+  oldestUnsent(stream: SequencedStream, limit: number): Array<{ seq: number; body: string }> {
+    return this.db
+      .prepare('SELECT seq, body FROM outbox WHERE stream = ? AND sent = 0 ORDER BY seq LIMIT ?')
+      .all(stream, limit) as Array<{ seq: number; body: string }>;
+  }
+
+  /** Replaces the body of a never-sent row (downsampling keeps the smallest seq of a group). */
+  rewrite(stream: SequencedStream, seq: number, body: object): void {
+    this.db
+      .prepare('UPDATE outbox SET body = ? WHERE stream = ? AND seq = ? AND sent = 0')
+      .run(JSON.stringify(body), stream, seq);
+  }
+
   markTried(stream: SequencedStream, seqs: number[]): void {
     this.db.transaction(() => {
       for (const s of seqs) this.bumpTries.run(stream, s);

@@ -91,6 +91,9 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX minute_acc_minute ON minute_acc (minute_ms);
    DROP INDEX readings_open;`,
+  // v3: rows ever handed to the link; only never-sent rows may be rewritten by downsampling (the hub
+  // may hold a sent row whose ack was lost, and it dedups by seq).
+  `ALTER TABLE outbox ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function openDb(dataDir: string, opts: OpenOptions = {}): Db {

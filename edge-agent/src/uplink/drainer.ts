@@ -169,6 +169,10 @@ export class Drainer {
         st.skippedDirty = false;
         this.tokens -= Math.max(1, rows.length);
         const payload = batchPayload(this.opts.agentId, stream, rows, skipped);
+        this.outbox.markSent(
+          stream,
+          rows.map((r) => r.seq),
+        );
         publish(topics.uplink(this.opts.agentId, stream), payload).catch((err: Error) =>
           this.log.debug({ stream, err: err.message }, 'batch publish failed; will resend'),
         );
