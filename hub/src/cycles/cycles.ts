@@ -66,11 +66,15 @@ export class Cycles {
     this.timer.unref();
   }
 
-  private async tick(): Promise<void> {
+  /** Called by the timer; public for tests that drive the timer. */
+  async tick(): Promise<void> {
     if (this.running) return;
     const now = this.d.clock.now();
-    if (this.d.config.clock === 'data' && now < this.nextDueMs) return;
     const periodMs = this.d.config.cycleIntervalS * 1000;
+    // The data clock reads the wall clock until data arrives, then jumps (a replay of last spring):
+    // a due time more than one period ahead belongs to the old timeline and is re-based.
+    if (this.nextDueMs - now > periodMs) this.nextDueMs = Math.floor(now / periodMs) * periodMs + periodMs;
+    if (this.d.config.clock === 'data' && now < this.nextDueMs) return;
     this.nextDueMs = Math.floor(now / periodMs) * periodMs + periodMs;
     await this.runOnce(now);
   }

@@ -36,6 +36,9 @@ export class PredictionCycle {
   }
 
   async run(nowMs: number): Promise<Prediction[]> {
+    // The clock went back (a data-clock replay began after cycles ran on the wall-clock fallback):
+    // start the model over on the replay's timeline.
+    if (this.fedUntilMs !== null && nowMs < this.fedUntilMs) this.reset();
     const issued = Math.floor(nowMs / 60_000) * 60_000;
     const from = this.fedUntilMs ?? issued - WARMUP_MIN * 60_000;
     const until = Math.floor((nowMs - SETTLE_MS) / 60_000) * 60_000;
