@@ -30,7 +30,9 @@ export class ChildGroup {
   start(spec: ChildSpec): ChildProcess {
     const child = spawn(spec.command, spec.args, {
       env: { ...process.env, ...spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The IPC slot carries no messages: it closes when this process dies, even by SIGKILL, and
+      // the hub and agents stop on its 'disconnect' instead of living on as orphans.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.children.set(spec.name, child);
     const prefix = `[${spec.name}] `;
