@@ -24,6 +24,10 @@ export interface DrainerEvents {
 interface StreamState {
   /** seqs sent on this connection and not yet covered by the watermark */
   inflight: Set<number>;
+  /** seqs whose batch the hub's broker PUBACKed on this connection (the hub has them) */
+  delivered: Set<number>;
+  /** the blocking seq an ack answered without covering, after its batch was delivered (a try) */
+  answeredWithout: number;
   /** rows above this seq were created while connected ("live"): they go before the backlog */
   freshFrom: number;
   freshCursor: number;
@@ -42,9 +46,12 @@ type Publish = (topic: string, payload: string) => Promise<void>;
  * - Rate: a token bucket of `ratePerS` items/s over all streams, so a city of agents coming back
  *   after an outage does not flatten the hub.
  * - Resend: on every (re)connect, by itself, from watermark+1; and when no ack advanced the
- *   watermark for `ackTimeoutMs`. Only timeout resends count as tries, for the row right above the
- *   watermark (the one blocking it); at `maxTries` they are parked and reported as skipped, so one
- *   poison row cannot wedge the stream forever — a flapping link never parks anything.
+ *   watermark for `ackTimeoutMs`.
+ * - Tries: a timeout counts a try for the row right above the watermark (the one blocking it) only
+ *   when the hub ANSWERED after that row's batch was delivered — an ack arrived and did not cover it.
+ *   Silence never counts: a hub whose database is down stops acking (back-pressure) and the agent
+ *   keeps buffering. At `maxTries` answered-but-unresolved tries the row is parked and reported as
+ *   skipped, so one poison row cannot wedge the stream forever; a flapping link never parks anything.
  */
 export class Drainer {
   private readonly state = new Map<SequencedStream, StreamState>();
@@ -64,6 +71,8 @@ export class Drainer {
     const w = this.outbox.watermark(stream);
     return {
       inflight: new Set(),
+      delivered: new Set(),
+      answeredWithout: 0,
       freshFrom: this.outbox.highestSeq(stream),
       freshCursor: this.outbox.highestSeq(stream),
       backCursor: w,
@@ -127,7 +136,12 @@ export class Drainer {
       if (ack.watermark > before) {
         st.lastProgressMs = Date.now();
         for (const s of st.inflight) if (s <= ack.watermark) st.inflight.delete(s);
+        for (const s of st.delivered) if (s <= ack.watermark) st.delivered.delete(s);
         if (st.backCursor < ack.watermark) st.backCursor = Math.min(ack.watermark, st.freshFrom);
+      } else {
+        // The hub answered without resolving the row blocking its watermark, which it already had.
+        const blocking = this.outbox.watermark(stream) + 1;
+        if (st.delivered.has(blocking)) st.answeredWithout = blocking;
       }
     }
     if (deleted) this.events.acked(stream, deleted);
@@ -173,8 +187,12 @@ export class Drainer {
           stream,
           rows.map((r) => r.seq),
         );
-        publish(topics.uplink(this.opts.agentId, stream), payload).catch((err: Error) =>
-          this.log.debug({ stream, err: err.message }, 'batch publish failed; will resend'),
+        const seqs = rows.map((r) => r.seq);
+        publish(topics.uplink(this.opts.agentId, stream), payload).then(
+          () => {
+            for (const q of seqs) st.delivered.add(q);
+          },
+          (err: Error) => this.log.debug({ stream, err: err.message }, 'batch publish failed; will resend'),
         );
         this.events.sent(stream, rows.length);
         if (rows.length === 0) break;
@@ -182,12 +200,16 @@ export class Drainer {
     }
   }
 
-  /** No progress for ackTimeoutMs: count a try for the rows blocking the watermark, park poison, resend. */
+  /**
+   * No progress for ackTimeoutMs: resend. If the hub answered without resolving the row blocking the
+   * watermark, count a try for it (and park it at maxTries); silence counts nothing.
+   */
   private timeout(stream: SequencedStream, st: StreamState, now: number): void {
     // Only the row right above the watermark blocks it; blaming the whole batch would park innocent rows.
     const blocking = this.outbox.after(stream, this.outbox.watermark(stream), 1).map((r) => r.seq);
-    this.outbox.markTried(stream, blocking);
-    const poison = this.outbox.overTries(stream, this.opts.maxTries);
+    const answered = blocking.length > 0 && st.answeredWithout === blocking[0];
+    if (answered) this.outbox.markTried(stream, blocking);
+    const poison = answered ? this.outbox.overTries(stream, this.opts.maxTries) : [];
     if (poison.length) {
       const n = this.outbox.drop(stream, poison, 'parked', true);
       this.log.warn({ stream, seqs: poison.length }, 'rows never acked after max tries: parked');

@@ -36,6 +36,10 @@ export class FakeHub {
   readonly statuses: string[] = [];
   batches = 0;
   connects = 0;
+  /** true: the hub's database is down — batches are neither stored nor acked (back-pressure) */
+  dbDown = false;
+  /** batches received while `dbDown` */
+  ignoredBatches = 0;
 
   constructor(private readonly opts: FakeHubOptions) {}
 
@@ -78,6 +82,10 @@ export class FakeHub {
     if (t.stream !== 'summary' && t.stream !== 'forecast') return;
     const r = t.stream === 'summary' ? validateSummaryBatch(value) : validateForecastBatch(value);
     if (!r.ok) throw new Error(`fake hub got an invalid batch: ${r.errors.join('; ')}`);
+    if (this.dbDown) {
+      this.ignoredBatches++;
+      return;
+    }
     this.batches++;
     const s = t.stream;
     const stored = this.map(this.stored, s, () => new Map());
