@@ -42,9 +42,10 @@ async function startReplica(env: Record<string, string>): Promise<Replica> {
   proc.stderr!.on('data', (d) => {
     out += d;
   });
-  const line = await until(() => out.split('\n').find((l) => l.includes('"hub started"')), 30_000, 50).catch(
+  // generous: the whole suite may be running on two cores
+  const line = await until(() => out.split('\n').find((l) => l.includes('"hub started"')), 60_000, 50).catch(
     () => {
-      throw new Error(`replica did not start:\n${out.slice(-2000)}`);
+      throw new Error(`replica did not start (exit ${proc.exitCode}):\n${out.slice(-2000)}`);
     },
   );
   return { proc, apiUrl: JSON.parse(line).api_url, exited };
@@ -86,7 +87,7 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
       body: JSON.stringify({ email: `s${Date.now()}@c.test`, password: 'password123' }),
     });
     token = (await r.json()).token;
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
     for (const r of replicas) if (r.proc.exitCode === null) r.proc.kill('SIGKILL');

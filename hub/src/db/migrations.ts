@@ -150,7 +150,11 @@ export async function migrate(db: Db): Promise<number[]> {
   for (const m of MIGRATIONS) {
     const done = await db.transaction(async (tx) => {
       // Two replicas starting together: the transaction-level lock makes the second wait, then skip.
-      await tx.query('SELECT pg_advisory_xact_lock(4242001)');
+      // (Keyed by database and schema: advisory locks are server-wide.)
+      await tx.query(
+        "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || current_database() || '/' || current_schema()))",
+        ['cityflow-migrate'],
+      );
       const r = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [m.version]);
       if (r.rows.length) return false;
       await tx.exec(m.sql);

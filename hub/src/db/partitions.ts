@@ -9,7 +9,10 @@ import { RETENTION_DAYS } from './storage-policy-constants.js';
  */
 export async function partitionTrafficMinute(db: Db): Promise<boolean> {
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(4242003)');
+    await tx.query(
+      "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || current_database() || '/' || current_schema()))",
+      ['cityflow-partitions'],
+    );
     const r = await tx.query<{ relkind: string }>(
       "SELECT c.relkind::text AS relkind FROM pg_class c WHERE c.oid = to_regclass('traffic_minute')",
     );
@@ -47,7 +50,10 @@ export async function ensureMonthPartition(db: Db, ms: number): Promise<string> 
   const from = new Date(monthStart(ms)).toISOString();
   const to = new Date(monthStart(ms, 1)).toISOString();
   await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(4242003)');
+    await tx.query(
+      "SELECT pg_advisory_xact_lock(hashtext($1 || '/' || current_database() || '/' || current_schema()))",
+      ['cityflow-partitions'],
+    );
     if ((await tx.query('SELECT 1 FROM pg_class WHERE oid = to_regclass($1)', [name])).rows.length) return;
     await tx.exec(`
       CREATE TEMP TABLE moving ON COMMIT DROP AS
