@@ -10,6 +10,7 @@ export const PLAUSIBLE_EPOCH_MS = Date.UTC(2025, 0, 1);
 
 export class AgentClock {
   private dataNowMs = 0;
+  private acceptedMs = 0;
   private skewMs: number | null = null;
   private skewAtMs = 0;
 
@@ -32,6 +33,20 @@ export class AgentClock {
   /** Feed a reading/summary timestamp (data mode advances; time never goes back). */
   observeData(tsMs: number): void {
     if (tsMs > this.dataNowMs) this.dataNowMs = tsMs;
+  }
+
+  /**
+   * A reading passed the checks and is queued for the commit. The data clock itself moves only after
+   * the commit, but the future rule must judge a fast replay against the readings just before it
+   * (many arrive between two commits), so it uses the newest accepted timestamp as well.
+   */
+  noteAccepted(tsMs: number): void {
+    if (tsMs > this.acceptedMs) this.acceptedMs = tsMs;
+  }
+
+  /** The reference of the future rule: `now()`, or in data mode the newest accepted reading (0 = none yet). */
+  futureRef(): number {
+    return this.mode === 'data' ? Math.max(this.dataNowMs, this.acceptedMs) : this.correctedWall();
   }
 
   /** Hub time from an ack: skew = agent clock − hub clock (network delay is ignored: seconds matter, not ms). */

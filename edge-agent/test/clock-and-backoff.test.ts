@@ -36,14 +36,25 @@ describe('clock rules', () => {
     expect(Math.abs(clock.now() - Date.UTC(2026, 1, 9))).toBeLessThan(1000);
   });
 
-  it('data clock follows reading timestamps and never goes back; only the past rule applies', () => {
+  it('data clock follows reading timestamps and never goes back; once set, a sensor running ahead is rejected', () => {
     const clock = new AgentClock('data', () => 0);
     expect(clock.now()).toBe(0);
     const t = Date.UTC(2020, 0, 1);
+    // before the first reading there is no data clock, so no future rule
+    expect(checkReading('S-1', reading('S-1', 'R-1', t), noSlice, clock, limits).ok).toBe(true);
     clock.observeData(t);
     clock.observeData(t - 1000);
     expect(clock.now()).toBe(t);
-    expect(checkReading('S-1', reading('S-1', 'R-1', t + 3_600_000), noSlice, clock, limits).ok).toBe(true);
+    // one sensor 1 h ahead must not drive the data clock: rejected, not accepted
+    expect(checkReading('S-1', reading('S-1', 'R-1', t + 3_600_000), noSlice, clock, limits)).toMatchObject({
+      ok: false,
+      code: 'CF_TS_FUTURE',
+    });
+    expect(checkReading('S-1', reading('S-1', 'R-1', t + 290_000), noSlice, clock, limits).ok).toBe(true);
+    // a fast replay judges each reading against the accepted ones just before it (not yet committed)
+    clock.noteAccepted(t + 290_000);
+    expect(checkReading('S-1', reading('S-1', 'R-1', t + 580_000), noSlice, clock, limits).ok).toBe(true);
+    expect(clock.now()).toBe(t);
     expect(
       checkReading('S-1', reading('S-1', 'R-1', t - 48 * 3_600_000), noSlice, clock, limits),
     ).toMatchObject({ code: 'CF_TS_PAST' });

@@ -53,6 +53,7 @@ export class Ingest {
     const recvMs = Date.now();
     const r = checkReading(sensorId, payload, this.dir, this.clock, this.cfg);
     if (!r.ok) this.metrics.quarantined.inc({ code: r.code });
+    else this.clock.noteAccepted(r.reading.tsMs);
     const item = toIngestItem(r, topic, payload, recvMs);
     if (qos > 0) this.commit.enqueue(item, done, conn);
     else {

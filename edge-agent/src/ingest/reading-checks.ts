@@ -24,7 +24,9 @@ export interface TimeLimits {
  * - unknown sensor: absent from the last slice -> rejected; before any slice -> kept and flagged;
  * - a sensor on another road than the slice says -> rejected;
  * - time: newer than now + maxFutureS or older than now − maxPastH -> rejected. In `data` mode "now"
- *   is the newest reading time, so only the past rule applies (the future is where replays go).
+ *   is the newest accepted reading time: before the first one there is no rule; after it, a reading
+ *   more than maxFutureS ahead is rejected rather than dragging the data clock (one sensor running
+ *   ahead would otherwise close everyone's minutes early).
  *   On a wall clock that is obviously unset (before 2025, no hub time heard yet) time rules are
  *   suspended rather than rejecting every good reading from sensors with a correct clock.
  */
@@ -60,12 +62,13 @@ export function checkReading(
   }
   if (!clock.untrusted()) {
     const now = clock.now();
-    if (clock.mode === 'wall' && tsMs > now + limits.maxFutureS * 1000)
+    const ref = clock.futureRef();
+    if ((clock.mode === 'wall' || ref > 0) && tsMs > ref + limits.maxFutureS * 1000)
       return {
         ok: false,
         code: 'CF_TS_FUTURE',
         errors: [
-          `ts: ${Math.round((tsMs - now) / 1000)} s ahead of the agent clock (limit ${limits.maxFutureS} s)`,
+          `ts: ${Math.round((tsMs - ref) / 1000)} s ahead of the agent clock (limit ${limits.maxFutureS} s)`,
         ],
       };
     if (now > 0 && tsMs < now - limits.maxPastH * 3_600_000)
