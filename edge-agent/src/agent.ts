@@ -173,7 +173,7 @@ export class Agent {
         this.saveRuntime();
         void this.advice.publish(false).catch(() => {});
       },
-      message: (topic, payload) => this.onHubMessage(topic, payload),
+      message: (topic, payload, retained) => this.onHubMessage(topic, payload, retained),
     });
     this.drainer = drainer;
     this.hub = hub;
@@ -197,12 +197,14 @@ export class Agent {
     }
   }
 
-  private onHubMessage(topic: string, payload: Buffer): void {
+  private onHubMessage(topic: string, payload: Buffer, retained: boolean): void {
     routeHubMessage(topic, payload, {
       agentId: this.config.agentId,
       log: this.log,
       ack: (ack) => {
-        this.clock.observeHubTime(Date.parse(ack.hub_ts));
+        // A retained ack is as old as the last one the hub sent (hours, if it is down): its hub_ts
+        // says nothing about the clocks now, so only live acks measure the skew.
+        if (!retained) this.clock.observeHubTime(Date.parse(ack.hub_ts));
         this.drainer?.onAck(ack);
       },
       config: (config) => {

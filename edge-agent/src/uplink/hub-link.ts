@@ -18,7 +18,8 @@ export interface HubLinkHandlers {
   /** SUBACK received: retained acks/config follow right behind it (MQTT-3.3.1-6). */
   subscribed(): void;
   disconnected(): void;
-  message(topic: string, payload: Buffer): void;
+  /** `retained`: replayed by the broker from the past (e.g. the last ack), not sent just now */
+  message(topic: string, payload: Buffer, retained: boolean): void;
   /** a reconnect attempt starts (after the backoff delay) */
   reconnecting?(): void;
 }
@@ -95,7 +96,9 @@ export class HubLink {
       client.publish(topics.status(agentId), this.status('online'), { qos: 1, retain: true });
       this.safe(() => this.handlers.connected());
     });
-    client.on('message', (topic, payload) => this.safe(() => this.handlers.message(topic, payload)));
+    client.on('message', (topic, payload, packet) =>
+      this.safe(() => this.handlers.message(topic, payload, packet.retain === true)),
+    );
     client.on('error', (err) => {
       this.lastError = err.message;
       this.log.warn({ err: err.message }, 'hub link error');

@@ -10,7 +10,7 @@ import { HubLink } from './hub-link.js';
 export interface UplinkHandlers {
   connected(): void;
   disconnected(): void;
-  message(topic: string, payload: Buffer): void;
+  message(topic: string, payload: Buffer, retained: boolean): void;
 }
 
 /** Wires the hub link and the drainer together, with their metrics and durable counters. */
@@ -71,7 +71,7 @@ export function createUplink(
         drainer.disconnected();
         handlers.disconnected();
       },
-      message: (topic, payload) => handlers.message(topic, payload),
+      message: (topic, payload, retained) => handlers.message(topic, payload, retained),
       reconnecting: () => metrics.reconnects.inc(),
     },
     log.child({ mod: 'hub' }),

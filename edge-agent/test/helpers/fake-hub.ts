@@ -112,13 +112,13 @@ export class FakeHub {
   }
 
   /** Pretend this hub already knew the agent (its SQLite got wiped): start the watermark at `w`. */
-  async presetWatermark(stream: 'summary' | 'forecast', w: number): Promise<void> {
+  async presetWatermark(stream: 'summary' | 'forecast', w: number, hubTsMs = Date.now()): Promise<void> {
     this.watermarks.set(stream, w);
     const resolved = this.map(this.resolved, stream, () => new Set());
     for (let q = 1; q <= w; q++) resolved.add(q);
     await this.publish(
       topics.ack(this.opts.agentId, stream),
-      { v: 1, agent_id: this.opts.agentId, stream, watermark: w, hub_ts: new Date().toISOString() },
+      { v: 1, agent_id: this.opts.agentId, stream, watermark: w, hub_ts: new Date(hubTsMs).toISOString() },
       true,
     );
   }
