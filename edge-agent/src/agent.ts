@@ -23,6 +23,7 @@ import type { Drainer } from './uplink/drainer.js';
 import type { HubLink } from './uplink/hub-link.js';
 import { createUplink } from './uplink/uplink.js';
 import { routeHubMessage } from './downlink/hub-messages.js';
+import { redactUrl } from './redact.js';
 import { AGENT_VERSION } from './version.js';
 
 const HOUSEKEEPING_MS = 10_000;
@@ -304,7 +305,7 @@ export class Agent {
     const rt: RuntimeState = {
       pid: process.pid,
       hub_connected: this.hub?.connected ?? false,
-      hub_url: this.config.hubUrl ?? null,
+      hub_url: this.config.hubUrl ? redactUrl(this.config.hubUrl) : null,
       mqtt_url: this.mqttUrl,
       http_url: this.httpUrl,
       clock: this.clock.state(),
@@ -325,7 +326,7 @@ export class Agent {
       version: AGENT_VERSION,
       uptime_s: Math.round((Date.now() - this.startedMs) / 1000),
       hub_connected: this.hub?.connected ?? false,
-      hub_url: this.config.hubUrl ?? null,
+      hub_url: this.config.hubUrl ? redactUrl(this.config.hubUrl) : null,
       hub_last_error: this.hub?.lastError ?? null,
       hub_reconnects: this.hub?.reconnects ?? 0,
       clock,

@@ -6,6 +6,7 @@ import { PLAUSIBLE_EPOCH_MS } from '../clock.js';
 import { DEFAULTS, readConfigFile } from '../config.js';
 import { integrityCheck } from '../storage/sqlite.js';
 import { intOption, openStores, print } from './common.js';
+import { redactUrl } from '../redact.js';
 import { fetchStatus } from './status.js';
 
 export interface Check {
@@ -126,13 +127,17 @@ function hubCheck(
       resolve(ck);
     };
     c.once('connect', () =>
-      done({ name: 'hub', ok: true, detail: `connected to ${url} as ${username ?? '(anonymous)'}` }),
+      done({
+        name: 'hub',
+        ok: true,
+        detail: `connected to ${redactUrl(url)} as ${username ?? '(anonymous)'}`,
+      }),
     );
     c.once('error', (e: Error & { code?: number | string }) =>
       done({
         name: 'hub',
         ok: false,
-        detail: `${url}: ${e.message}`,
+        detail: `${redactUrl(url)}: ${e.message}`,
         fix:
           e.code === 2 ||
           e.code === 4 ||

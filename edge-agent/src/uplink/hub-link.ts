@@ -1,6 +1,7 @@
 import { type AgentStatus, topics } from '@cityflow/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../logger.js';
+import { redactUrl } from '../redact.js';
 import { fullJitterDelay } from './backoff.js';
 
 export interface HubLinkOptions {
@@ -79,7 +80,7 @@ export class HubLink {
       this.attempt = 0;
       this.connected = true;
       this.lastError = null;
-      this.log.info({ url: this.opts.url }, 'hub connected');
+      this.log.info({ url: redactUrl(this.opts.url) }, 'hub connected');
       client.subscribe(
         [
           topics.ackWildcard(agentId),

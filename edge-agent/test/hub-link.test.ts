@@ -1,0 +1,59 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startAgent } from '../src/index.js';
+import { redactUrl } from '../src/redact.js';
+import { HubLink } from '../src/uplink/hub-link.js';
+import { FakeHub } from './helpers/fake-hub.js';
+import { tempDir, waitFor } from './helpers/util.js';
+
+function capturingLogger(): { log: pino.Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { log: pino({ level: 'debug' }, sink), lines };
+}
+
+describe('hub link', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+  });
+
+  it('redactUrl strips user:password and keeps the rest', () => {
+    expect(redactUrl('mqtts://A-01:s3cret@hub.example:8883')).toBe('mqtts://hub.example:8883');
+    expect(redactUrl('mqtt://A-01@hub.example:1883/x')).toBe('mqtt://hub.example:1883/x');
+    expect(redactUrl('mqtt://hub.example:1883')).toBe('mqtt://hub.example:1883');
+    expect(redactUrl('not a url s3cret')).toBe('(unparsable url)');
+  });
+
+  it('never logs or reports the credentials of a --hub-url', async () => {
+    const hub = new FakeHub({ agentId: 'A-1' });
+    await hub.start();
+    const url = `mqtt://A-1:s3cret-pw@127.0.0.1:${hub.port}`;
+    const { log, lines } = capturingLogger();
+    const link = new HubLink(
+      { url, agentId: 'A-1', version: 't', backoffBaseMs: 10, backoffMaxMs: 50 },
+      { connected() {}, subscribed() {}, disconnected() {}, message() {} },
+      log,
+    );
+    cleanups.push(() => hub.stop());
+    link.start();
+    await waitFor(() => link.connected, 'connected');
+    await waitFor(() => lines.some((l) => l.includes('hub connected')), 'connect logged');
+    expect(lines.join('')).not.toContain('s3cret-pw');
+    expect(lines.join('')).toContain(`mqtt://127.0.0.1:${hub.port}`);
+    await link.stop(); // the agent below uses the same client id
+
+    const tmp = tempDir();
+    const agent = await startAgent({ agentId: 'A-1', dataDir: tmp.dir, hubUrl: url });
+    cleanups.push(tmp.cleanup, () => agent.stop());
+    await waitFor(() => agent.status().hub_connected, 'agent connected');
+    expect(agent.status().hub_url).toBe(`mqtt://127.0.0.1:${hub.port}`);
+  });
+});
