@@ -57,3 +57,48 @@ describe('hub link', () => {
     expect(agent.status().hub_url).toBe(`mqtt://127.0.0.1:${hub.port}`);
   });
 });
+
+describe('hub link backoff on a flapping link', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+  });
+
+  it('keeps growing while connections drop at once; resets only after one stayed up stableMs', async () => {
+    const hub = new FakeHub({ agentId: 'A-1' });
+    await hub.start();
+    let now = 1_000_000;
+    const { log } = capturingLogger();
+    const link = new HubLink(
+      {
+        url: hub.url,
+        agentId: 'A-1',
+        version: 't',
+        backoffBaseMs: 5,
+        backoffMaxMs: 20,
+        stableMs: 30_000,
+        now: () => now,
+      },
+      { connected() {}, subscribed() {}, disconnected() {}, message() {} },
+      log,
+    );
+    cleanups.push(
+      () => hub.stop(),
+      () => link.stop(),
+    );
+    link.start();
+    await waitFor(() => link.connected, 'connected');
+    for (let i = 1; i <= 3; i++) {
+      const before = hub.connects;
+      hub.kickAgent();
+      await waitFor(() => link.connected && hub.connects > before, `reconnect ${i}`);
+      expect(link.backoffAttempt).toBe(i);
+    }
+    now += 31_000; // this connection has been up long enough
+    const before = hub.connects;
+    hub.kickAgent();
+    await waitFor(() => link.connected && hub.connects > before, 'reconnect after a stable link');
+    expect(link.backoffAttempt).toBe(1);
+  });
+});

@@ -12,6 +12,10 @@ export interface HubLinkOptions {
   version: string;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** the backoff resets only after a connection stayed up this long (default 30 s) */
+  stableMs?: number;
+  /** clock for the stability rule (tests) */
+  now?: () => number;
 }
 
 export interface HubLinkHandlers {
@@ -27,13 +31,15 @@ export interface HubLinkHandlers {
 
 /**
  * The MQTT connection to the hub. mqtt.js's own reconnect uses a fixed period, so it is off
- * (`reconnectPeriod: 0`) and this class reconnects with exponential backoff and full jitter.
+ * (`reconnectPeriod: 0`) and this class reconnects with exponential backoff and full jitter; the
+ * attempt count resets only after a connection stayed up `stableMs`, so a flapping link backs off.
  * Clean sessions: anything in flight when the link drops is resent from the outbox, not by mqtt.js.
  */
 export class HubLink {
   private client: MqttClient | null = null;
   private timer: NodeJS.Timeout | null = null;
   private attempt = 0;
+  private connectedAtMs = 0;
   private stopping = false;
   connected = false;
   reconnects = 0;
@@ -57,6 +63,15 @@ export class HubLink {
     return JSON.stringify(s);
   }
 
+  /** consecutive reconnects without a stable connection (drives the backoff delay) */
+  get backoffAttempt(): number {
+    return this.attempt;
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
   start(): void {
     const { agentId } = this.opts;
     const client = mqtt.connect(this.opts.url, {
@@ -77,7 +92,8 @@ export class HubLink {
     });
     this.client = client;
     client.on('connect', () => {
-      this.attempt = 0;
+      // No backoff reset here: a link that connects and drops at once must keep backing off.
+      this.connectedAtMs = this.now();
       this.connected = true;
       this.lastError = null;
       this.log.info({ url: redactUrl(this.opts.url) }, 'hub connected');
@@ -106,6 +122,7 @@ export class HubLink {
     });
     client.on('close', () => {
       if (this.connected) {
+        if (this.now() - this.connectedAtMs >= (this.opts.stableMs ?? 30_000)) this.attempt = 0;
         this.connected = false;
         this.log.warn('hub disconnected');
         this.safe(() => this.handlers.disconnected());
