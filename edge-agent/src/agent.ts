@@ -1,3 +1,4 @@
+import { createEdgeForecaster } from '@cityflow/forecast';
 import { type AgentHealth, type LiveSnapshot, topics } from '@cityflow/protocol';
 import { LiveWindow } from './aggregate/live-window.js';
 import { Summarizer } from './aggregate/summarizer.js';
@@ -12,7 +13,7 @@ import { createMetrics, type Metrics, updateGauges } from './health/metrics.js';
 import { healthMessage, RUNTIME_KEY, type RuntimeState, statusFromStore } from './health/status.js';
 import { Ingest } from './ingest/ingest.js';
 import { createLogger, type Logger } from './logger.js';
-import { LocalForecaster, loadEdgeForecaster } from './predict/local-forecaster.js';
+import { LocalForecaster } from './predict/local-forecaster.js';
 import { MetaStore } from './storage/meta-store.js';
 import { MinuteAccStore } from './storage/minute-acc-store.js';
 import { capsOf, enforceCaps } from './storage/outbox-policy.js';
@@ -94,7 +95,7 @@ export class Agent {
     this.outbox = new OutboxStore(db);
     this.slice = new SliceState(this.meta);
     this.live = new LiveWindow((road) => this.slice.speedLimit(road));
-    this.forecaster = new LocalForecaster(await loadEdgeForecaster(), (road) => this.live.freeFlow(road));
+    this.forecaster = new LocalForecaster(createEdgeForecaster(), (road) => this.live.freeFlow(road));
     const acc = new MinuteAccStore(db);
     this.summarizer = new Summarizer(
       acc,

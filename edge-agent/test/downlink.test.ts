@@ -1,3 +1,4 @@
+import { createEdgeForecaster } from '@cityflow/forecast';
 import { type Advice, topics, validateDiagResponse, validateForecastBatch } from '@cityflow/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
@@ -140,6 +141,8 @@ describe('downlink, local services and local prediction', () => {
     expect(new Set(items.map((i) => i.horizon_min))).toEqual(new Set([15, 30, 60]));
     expect(new Set(items.map((i) => i.road_id))).toEqual(new Set(['R-1', 'R-2']));
     expect(items.every((i) => i.model_version === agent.status().forecast_model)).toBe(true);
+    // the edge model of @cityflow/forecast itself, never a silent stand-in
+    expect(agent.status().forecast_model).toBe(createEdgeForecaster().modelVersion);
     const r2 = items.find((i) => i.road_id === 'R-2' && i.horizon_min === 30)!;
     expect(Date.parse(r2.target_ts as string) - Date.parse(r2.ts as string)).toBe(30 * 60_000);
   }, 30_000);

@@ -1,62 +1,10 @@
+import type { SeriesForecaster } from '@cityflow/forecast';
 import { congestionScore, type ForecastRecord } from '@cityflow/protocol';
 import type { MinuteAggregate } from '../storage/readings-store.js';
-
-/** The `@cityflow/forecast` interface (kept here so the agent builds against it by shape). */
-export interface ForecastPoint {
-  horizon_min: number;
-  speed_kmh: number;
-  speed_lo_kmh: number;
-  speed_hi_kmh: number;
-  confidence: number;
-}
-export interface SeriesForecaster {
-  readonly modelVersion: string;
-  observe(seriesId: string, tsMs: number, speedKmh: number | null): void;
-  forecast(seriesId: string, nowMs: number, horizonsMin: number[]): ForecastPoint[];
-  prune?(olderThanMs: number): void;
-}
 
 export const HORIZONS_MIN = [15, 30, 60];
 /** Roads not heard of for this long are not forecast (and forgotten by the model). */
 const STALE_MS = 30 * 60_000;
-
-/** Loads the edge model from `@cityflow/forecast`; a last-value model stands in if it is missing. */
-export async function loadEdgeForecaster(): Promise<SeriesForecaster> {
-  try {
-    const mod = (await import('@cityflow/forecast')) as unknown as {
-      createEdgeForecaster?: () => SeriesForecaster;
-    };
-    if (typeof mod.createEdgeForecaster === 'function') return mod.createEdgeForecaster();
-  } catch {
-    /* fall through */
-  }
-  return persistenceForecaster();
-}
-
-/** Last observed speed, flat; honest fallback with its own model name. */
-export function persistenceForecaster(): SeriesForecaster {
-  const last = new Map<string, { ts: number; speed: number }>();
-  return {
-    modelVersion: 'persistence',
-    observe(id, ts, speed) {
-      if (speed !== null) last.set(id, { ts, speed });
-    },
-    forecast(id, _now, horizons) {
-      const l = last.get(id);
-      if (!l) return [];
-      return horizons.map((h) => ({
-        horizon_min: h,
-        speed_kmh: l.speed,
-        speed_lo_kmh: l.speed * 0.7,
-        speed_hi_kmh: l.speed * 1.2,
-        confidence: 0.3,
-      }));
-    },
-    prune(older) {
-      for (const [k, v] of last) if (v.ts < older) last.delete(k);
-    },
-  };
-}
 
 export type ForecastBody = Omit<ForecastRecord, 'seq'>;
 
