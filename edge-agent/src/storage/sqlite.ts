@@ -96,17 +96,21 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE outbox ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;`,
 ];
 
+/** The schema version this build writes (`user_version` after all migrations). */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** `readonly`: for inspection (status, doctor, buffer) — no pragmas that write, no migrations. */
 export function openDb(dataDir: string, opts: OpenOptions = {}): Db {
   if (!opts.readonly) mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, DB_FILE), {
     readonly: opts.readonly ?? false,
     fileMustExist: opts.readonly ?? false,
   });
+  // Readers (status CLI, diag queries) must not fail while a group commit holds the write lock.
+  db.pragma('busy_timeout = 5000');
   if (opts.readonly) return db;
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
-  // Readers (status CLI, diag queries) must not fail while a group commit holds the write lock.
-  db.pragma('busy_timeout = 5000');
   migrate(db);
   return db;
 }
