@@ -101,7 +101,7 @@ describe('uplink: exactly once into the hub through an at-least-once link', () =
     expect(hub.storedItems('summary').reduce((a, i) => a + (i.count as number), 0)).toBe(n);
   }, 30_000);
 
-  it('live first: a minute closed after reconnect reaches the hub before a rate-limited backlog has drained', async () => {
+  it('live first, end to end: a minute closed after reconnect during a rate-limited backlog reaches the hub', async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });
     await hub.start();
     const port = hub.port;
@@ -136,7 +136,8 @@ describe('uplink: exactly once into the hub through an at-least-once link', () =
       'fresh summary at the hub',
     );
     expect(fresh.seq).toBe(121);
-    expect(hub.storedItems('summary').length).toBeLessThan(100); // the backlog is still draining
+    // How far the backlog got meanwhile depends on machine speed, so the order itself is asserted
+    // with fake timers in drainer-order.test.ts.
     await waitFor(() => hub.watermarks.get('summary') === 121, 'everything acked in the end', 15_000);
   }, 30_000);
 
