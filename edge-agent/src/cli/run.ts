@@ -31,7 +31,8 @@ Examples:
   $ cityflow-agent run --agent-id A-01 --hub-url mqtt://127.0.0.1:1884 --hub-username A-01 --hub-password s3cret
   $ cityflow-agent run --config /etc/cityflow/agent.yaml --clock data
 When ready it prints one JSON line on stdout: {"event":"ready","agent_id",...,"mqtt_url","http_url"}.
-SIGTERM/SIGINT stop it gracefully (stop accepting, flush, commit, close).`,
+SIGTERM/SIGINT stop it gracefully (stop accepting, flush, commit, close); so does the parent closing
+the IPC channel when it was spawned with one (stdio 'ipc'), so a killed parent leaves no orphan.`,
     )
     .action(async (o: Record<string, unknown>) => {
       const file = o.config ? readConfigFile(o.config as string) : {};
@@ -70,5 +71,11 @@ SIGTERM/SIGINT stop it gracefully (stop accepting, flush, commit, close).`,
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      // Spawned with an IPC channel (e.g. by the demo): the parent's death closes it, even a SIGKILL
+      // the parent cannot forward, so no orphan agent keeps running.
+      if (process.send) {
+        if (process.connected) process.once('disconnect', () => stop('parent disconnected'));
+        else stop('parent disconnected');
+      }
     });
 }

@@ -14,10 +14,11 @@ export interface Ready {
 export function spawnAgent(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  opts: { ipc?: boolean } = {},
 ): Promise<{ child: ChildProcess; ready: Ready; stderr: () => string }> {
   const child = spawn(process.execPath, [BIN, 'run', ...args], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
   child.stderr!.on('data', (d) => {
