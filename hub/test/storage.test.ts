@@ -97,6 +97,38 @@ function storageSuite(open: () => Promise<{ db: Db; done(): Promise<void> }>) {
     );
   });
 
+  it('a late summary of a stored sensor-minute is merged: counts added, means weighted', async () => {
+    const late = (seqs: number[], over: Record<string, unknown>) =>
+      storeSequenced(db, {
+        agentId: 'AL',
+        stream: 'summary',
+        items: seqs.map((s) => summary(s, 'R9', '2026-03-05T10:00:00Z', over)),
+        skipped: [],
+        check: () => null,
+        insert: (tx, xs) => insertSummaries(tx, 'AL', xs),
+      });
+    const q = { roadId: 'R9', from: '2026-03-05T10:00:00Z', to: '2026-03-05T10:01:00Z', limit: 5 };
+    const hist = () => history(db, { ...q, bucket: '1m', before: null });
+    expect((await late([1], {})).stored).toBe(1); // count 10, 2 null speeds, mean 40 over 8
+    const one = { count: 1, null_speed_count: 0, speed_mean: 62, speed_min: 62, speed_max: 62 };
+    expect((await late([2], { ...one, flow_mean: 0, occupancy_mean: 1 })).stored).toBe(1);
+    let [b] = await hist();
+    expect(b!.samples).toBe(11);
+    expect(b!.speed_kmh).toBeCloseTo((40 * 8 + 62) / 9, 9);
+    expect(b!.flow_rate).toBeCloseTo((600 * 10) / 11, 9);
+    expect(b!.occupancy).toBeCloseTo((0.1 * 10 + 1) / 11, 9);
+    // two late summaries of the same minute in one batch, and a replay that adds nothing
+    expect((await late([3, 4], { ...one, speed_mean: null, null_speed_count: 1 })).stored).toBe(2);
+    expect((await late([2, 3], one)).duplicates).toBe(2);
+    [b] = await hist();
+    expect(b!.samples).toBe(13);
+    expect(b!.speed_kmh).toBeCloseTo((40 * 8 + 62) / 9, 9);
+    const row = await db.query<{ n: number; smin: number; smax: number; seq: string }>(
+      "SELECT null_speed_count AS n, speed_min AS smin, speed_max AS smax, seq::text FROM traffic_minute WHERE sensor_id = 'S-R9'",
+    );
+    expect(row.rows).toEqual([{ n: 4, smin: 30, smax: 62, seq: '4' }]);
+  });
+
   it('history buckets with date_bin', async () => {
     const rows = await history(db, {
       roadId: 'R1',
@@ -113,8 +145,8 @@ function storageSuite(open: () => Promise<{ db: Db; done(): Promise<void> }>) {
       '2026-03-02T08:00:00.000Z',
     ]);
     // 08:00-08:15 holds minutes 1..14 of AG (seq s at 08:00 + s min) minus the rejected seq 13; AH's
-    // minutes 1, 2, 6, 7 are the same sensor and minute, so they were stored once.
-    expect(rows.at(-1)!.samples).toBe(13 * 10);
+    // minutes 1, 2, 6, 7 are the same sensor and minute: new seqs, so merged as late summaries.
+    expect(rows.at(-1)!.samples).toBe(13 * 10 + 4 * 10);
   });
 }
 

@@ -111,21 +111,72 @@ export async function storeSequenced<T extends { seq: number }>(
   });
 }
 
-/** Multi-row insert of per-minute summaries; a (sensor, minute) already stored is a duplicate, not an error. */
+/**
+ * Two summaries of one sensor and minute (the agent sends a late one for readings that arrived after the
+ * minute closed) merged into one: counts added, speed mean weighted by the non-null speed counts, min/max
+ * combined, flow and occupancy means weighted by count. The same formulas as the SQL upsert below.
+ */
+export function mergeSummaries(a: SummaryRecord, b: SummaryRecord): SummaryRecord {
+  const w = (x: SummaryRecord) => (x.speed_mean === null ? 0 : x.count - x.null_speed_count);
+  const ws = w(a) + w(b);
+  const pick = (f: (...xs: number[]) => number, x: number | null, y: number | null) =>
+    x === null ? y : y === null ? x : f(x, y);
+  const count = a.count + b.count;
+  return {
+    ...a,
+    seq: Math.max(a.seq, b.seq),
+    count,
+    null_speed_count: a.null_speed_count + b.null_speed_count,
+    speed_mean: ws > 0 ? ((a.speed_mean ?? 0) * w(a) + (b.speed_mean ?? 0) * w(b)) / ws : null,
+    speed_min: pick(Math.min, a.speed_min, b.speed_min),
+    speed_max: pick(Math.max, a.speed_max, b.speed_max),
+    flow_mean: (a.flow_mean * a.count + b.flow_mean * b.count) / count,
+    occupancy_mean: (a.occupancy_mean * a.count + b.occupancy_mean * b.count) / count,
+    flagged: Boolean(a.flagged || b.flagged),
+  };
+}
+
+/**
+ * Multi-row insert of per-minute summaries. A (sensor, minute) already stored is merged with the new
+ * summary (a late summary adds its readings): replays never get here, they are filtered by seq first.
+ * Summaries of one sensor and minute inside the batch are merged beforehand (an upsert may not touch
+ * a row twice).
+ */
 export async function insertSummaries(
   tx: Queryable,
   agentId: string,
-  items: SummaryRecord[],
+  batch: SummaryRecord[],
 ): Promise<number> {
+  const byKey = new Map<string, SummaryRecord>();
+  for (const it of batch) {
+    const k = `${it.sensor_id}\u0000${Date.parse(it.minute)}`;
+    const prev = byKey.get(k);
+    byKey.set(k, prev ? mergeSummaries(prev, it) : it);
+  }
+  const items = [...byKey.values()];
   const col = <K extends keyof SummaryRecord>(k: K) => items.map((it) => it[k] ?? null);
+  // weight of a row's speed mean: its non-null speed count, 0 when it has no speed
+  const w = (t: string) =>
+    `(CASE WHEN ${t}.speed_mean IS NULL THEN 0 ELSE ${t}.count - ${t}.null_speed_count END)`;
   const r = await tx.query(
-    `INSERT INTO traffic_minute (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count,
+    `INSERT INTO traffic_minute AS t (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count,
        speed_mean, speed_min, speed_max, flow_mean, occupancy_mean, flagged)
      SELECT m, s, r, $1, q, c, n, sm, smin, smax, f, o, fl
      FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[],
        $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::bool[])
-       AS t(m, s, r, q, c, n, sm, smin, smax, f, o, fl)
-     ON CONFLICT (sensor_id, minute) DO NOTHING`,
+       AS x(m, s, r, q, c, n, sm, smin, smax, f, o, fl)
+     ON CONFLICT (sensor_id, minute) DO UPDATE SET
+       count = t.count + EXCLUDED.count,
+       null_speed_count = t.null_speed_count + EXCLUDED.null_speed_count,
+       speed_mean = (coalesce(t.speed_mean, 0) * ${w('t')} + coalesce(EXCLUDED.speed_mean, 0) * ${w('EXCLUDED')})
+         / nullif(${w('t')} + ${w('EXCLUDED')}, 0),
+       speed_min = least(t.speed_min, EXCLUDED.speed_min),
+       speed_max = greatest(t.speed_max, EXCLUDED.speed_max),
+       flow_mean = (t.flow_mean * t.count + EXCLUDED.flow_mean * EXCLUDED.count) / (t.count + EXCLUDED.count),
+       occupancy_mean = (t.occupancy_mean * t.count + EXCLUDED.occupancy_mean * EXCLUDED.count)
+         / (t.count + EXCLUDED.count),
+       seq = greatest(t.seq, EXCLUDED.seq),
+       flagged = t.flagged OR EXCLUDED.flagged`,
     [
       agentId,
       col('minute'),
@@ -142,7 +193,8 @@ export async function insertSummaries(
       items.map((it) => it.flagged ?? false),
     ],
   );
-  return r.rowCount;
+  // every row is inserted or merged; summaries merged inside the batch were stored too
+  return r.rowCount + (batch.length - items.length);
 }
 
 /** Multi-row insert of agent forecasts into `predictions`. */
