@@ -2,6 +2,7 @@ import { createEdgeForecaster } from '@cityflow/forecast';
 import { type AgentHealth, type LiveSnapshot, topics } from '@cityflow/protocol';
 import { LiveWindow } from './aggregate/live-window.js';
 import { Summarizer } from './aggregate/summarizer.js';
+import { hostFor } from './broker/listen.js';
 import { LocalBroker } from './broker/local-broker.js';
 import { AgentClock } from './clock.js';
 import type { AgentConfig } from './config.js';
@@ -60,7 +61,7 @@ export class Agent {
   private forecastIntervalS: number;
   private startedMs = Date.now();
   private lastForecastMs = 0;
-  private lastMinute = 0;
+  private lastMinute = 0; // data mode: the minute of the data clock at the last tick
   mqttUrl = '';
   httpUrl = '';
 
@@ -152,12 +153,12 @@ export class Agent {
     this.every(1000, () => this.tick());
     this.liveTimer = this.every(cfg.liveIntervalS * 1000, () => this.sendLive());
     this.every(cfg.healthIntervalS * 1000, () => this.sendHealth());
-    this.every(HOUSEKEEPING_MS, () => this.housekeeping());
+    this.every(HOUSEKEEPING_MS, () => this.enforceCapsNow());
     this.every(
       ADVICE_REPUBLISH_MS,
       () => void this.advice.publish(this.hub?.connected ?? false).catch(() => {}),
     );
-    this.housekeeping();
+    this.enforceCapsNow();
     void this.advice.publish(false).catch(() => {});
     this.log.info(
       { mqtt: this.mqttUrl, http: this.httpUrl, clock: cfg.clock, version: AGENT_VERSION },
@@ -182,7 +183,7 @@ export class Agent {
     hub.start();
   }
 
-  private onCommitted(rs: ReadingCommitted): void {
+  private onCommitted(rs: Parameters<LiveWindow['add']>[0]): void {
     if (rs.length === 0) return;
     this.metrics.readings.inc(rs.length);
     let max = 0;
@@ -204,8 +205,7 @@ export class Agent {
       agentId: this.config.agentId,
       log: this.log,
       ack: (ack) => {
-        // A retained ack is as old as the last one the hub sent (hours, if it is down): its hub_ts
-        // says nothing about the clocks now, so only live acks measure the skew.
+        // a retained ack is as old as the hub's last one (hours, if it is down): no skew from it
         if (!retained) this.clock.observeHubTime(Date.parse(ack.hub_ts));
         this.drainer?.onAck(ack);
       },
@@ -272,7 +272,8 @@ export class Agent {
       .catch(() => {});
   }
 
-  private housekeeping(): void {
+  /** Housekeeping (caps, retention), every HOUSEKEEPING_MS; public so tests can run it now. */
+  enforceCapsNow(): void {
     if (!this.db) return;
     try {
       const dropped = enforceCaps(
@@ -294,11 +295,6 @@ export class Agent {
     } catch (e) {
       this.log.error({ err: e }, 'housekeeping failed');
     }
-  }
-
-  /** Runs the housekeeping (caps, retention) now; for tests and the `buffer` verbs. */
-  enforceCapsNow(): void {
-    this.housekeeping();
   }
 
   private saveRuntime(): void {
@@ -398,11 +394,4 @@ export class Agent {
     this.log.info('agent stopped');
     this.log.flush?.();
   }
-}
-
-type ReadingCommitted = Parameters<LiveWindow['add']>[0];
-
-/** URLs other processes can use: a wildcard bind is reached through loopback. */
-function hostFor(bind: string): string {
-  return bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;
 }

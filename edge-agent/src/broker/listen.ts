@@ -22,3 +22,8 @@ export function listenOn(server: Server, port: number, host: string, flag: strin
     server.listen(port, host);
   });
 }
+
+/** URLs other processes can use: a wildcard bind is reached through loopback. */
+export function hostFor(bind: string): string {
+  return bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind;
+}
