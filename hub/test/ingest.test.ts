@@ -88,11 +88,11 @@ describe('ingest over MQTT (embedded broker, real mqtt.js agent)', () => {
     expect(q.rows).toEqual([{ seq: '11', code: 'CF_REJECTED_BY_HUB' }]);
   });
 
-  it('an invalid batch is refused without an ack and quarantined with its reason', async () => {
+  it('an invalid envelope is refused without an ack and quarantined with its reason', async () => {
     const n = agent.acks.length;
     await agent.client.publishAsync(
       topics.uplink('A1', 'summary'),
-      '{"v":1,"agent_id":"A1","stream":"summary","items":[{"seq":0}]}',
+      '{"v":1,"agent_id":"A1","stream":"summary","items":[]}',
       { qos: 1 },
     );
     await hub.ingest.idle();
@@ -227,6 +227,43 @@ describe('ingest over MQTT (embedded broker, real mqtt.js agent)', () => {
       truncated: false,
       items: [{ sensor_id: 'S-R00-10', occupancy: 0.5 }],
     });
+    await c.client.endAsync();
+  });
+  it("bad items are rejected one by one (schema, future time, another agent's sensor); the rest is stored", async () => {
+    const c = await agentClient(hub, await hub.addAgent('A1'));
+    const before = await count();
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const items = [
+      summary(13, 'R00-10', '2026-03-02T08:13:00Z', { count: 0 }), // schema: count >= 1
+      summary(14, 'R00-10', '2026-03-02T08:14:00Z'),
+      summary(15, 'R00-10', future), // an hour ahead of the hub clock (wall mode)
+      summary(16, 'R20-10', '2026-03-02T08:16:00Z'), // S-R20-10 belongs to A2
+      { seq: 'x' }, // no usable seq: quarantined, not ackable
+      summary(17, 'R00-10', '2026-03-02T08:17:00Z'),
+    ];
+    await c.client.publishAsync(topics.uplink('A1', 'summary'), JSON.stringify(summaryBatch('A1', items)), {
+      qos: 1,
+    });
+    const ack = await until(() => c.acks.find((a) => a.stream === 'summary' && a.watermark === 17));
+    expect(ack.rejected).toEqual([
+      expect.objectContaining({
+        seq: 13,
+        code: 'CF_INVALID_MESSAGE',
+        message: expect.stringMatching(/count/),
+      }),
+      expect.objectContaining({ seq: 15, code: 'CF_TS_FUTURE' }),
+      expect.objectContaining({ seq: 16, code: 'CF_NOT_AUTHORIZED' }),
+    ]);
+    expect(await count()).toBe(before + 2);
+    const q = await hub.db.query<{ seq: string | null; code: string }>(
+      "SELECT seq::text, code FROM quarantine WHERE agent_id = 'A1' AND (seq > 12 OR message LIKE 'items.4.%') ORDER BY id",
+    );
+    expect(q.rows).toEqual([
+      { seq: null, code: 'CF_INVALID_MESSAGE' },
+      { seq: '13', code: 'CF_INVALID_MESSAGE' },
+      { seq: '15', code: 'CF_TS_FUTURE' },
+      { seq: '16', code: 'CF_NOT_AUTHORIZED' },
+    ]);
     await c.client.endAsync();
   });
 });

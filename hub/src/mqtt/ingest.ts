@@ -1,19 +1,24 @@
 import {
   type Ack,
   type AgentInfo,
-  type ForecastBatch,
+  ForecastBatchSchema,
+  type ForecastRecord,
+  ForecastRecordSchema,
   type Network,
   type SequencedStream,
-  type SummaryBatch,
+  SummaryBatchSchema,
+  type SummaryRecord,
+  SummaryRecordSchema,
+  type Validated,
+  compileValidator,
   parseTopic,
   topics,
   validateAgentHealth,
   validateAgentStatus,
   validateDiagResponse,
-  validateForecastBatch,
   validateLiveSnapshot,
-  validateSummaryBatch,
 } from '@cityflow/protocol';
+import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { HubClock } from '../clock.js';
 import type { Db } from '../db/db.js';
@@ -29,6 +34,25 @@ import {
   watermarksOf,
 } from '../store/ingest-store.js';
 import { upsertRoadLive } from '../store/traffic.js';
+
+/** Items stamped further ahead of the hub's wall clock are rejected (CF_TS_FUTURE) in `wall` mode. */
+export const FUTURE_TOLERANCE_S = 300;
+
+// The envelope is validated first, then each item, so one bad item does not refuse its whole batch.
+const envelope = <S extends typeof SummaryBatchSchema | typeof ForecastBatchSchema>(schema: S) =>
+  compileValidator(
+    Type.Object({ ...schema.properties, items: Type.Array(Type.Unknown(), { maxItems: 5000 }) }),
+  );
+const validateSummaryEnvelope = envelope(SummaryBatchSchema);
+const validateForecastEnvelope = envelope(ForecastBatchSchema);
+const validateSummaryRecord = compileValidator(SummaryRecordSchema);
+const validateForecastRecord = compileValidator(ForecastRecordSchema);
+
+interface Envelope {
+  agent_id: string;
+  items: unknown[];
+  skipped?: Array<[number, number]>;
+}
 
 export interface IngestDeps {
   db: Db;
@@ -111,19 +135,13 @@ export class Ingest {
         ? [`agent_id: ${JSON.stringify(v.agent_id)} differs from topic ${JSON.stringify(agentId)}`]
         : null;
     switch (stream) {
-      case 'summary': {
-        const r = validateSummaryBatch(value);
-        if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
-        const mm = idMismatch(r.value);
-        if (mm) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', mm, value);
-        return this.summaries(r.value);
-      }
+      case 'summary':
       case 'forecast': {
-        const r = validateForecastBatch(value);
+        const r = (stream === 'summary' ? validateSummaryEnvelope : validateForecastEnvelope)(value);
         if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
         const mm = idMismatch(r.value);
         if (mm) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', mm, value);
-        return this.forecasts(r.value);
+        return stream === 'summary' ? this.summaries(r.value) : this.forecasts(r.value);
       }
       case 'live': {
         const r = validateLiveSnapshot(value);
@@ -175,20 +193,75 @@ export class Ingest {
     if (a) this.d.bus.publish({ type: 'agent', data: a });
   }
 
-  private rejectUnknownRoad = (it: { seq: number; road_id: string }): Rejection | null =>
-    this.d.net.roads.has(it.road_id)
-      ? null
-      : {
-          seq: it.seq,
-          code: 'CF_REJECTED_BY_HUB',
-          message: `road_id ${it.road_id} is not a road of the network`,
-        };
+  /**
+   * Splits a batch's items: the valid ones, typed, and a rejection per seq for the others (schema, a
+   * time that is not real). An item without a usable seq cannot be acked: it is only quarantined.
+   */
+  private items<T extends { seq: number }>(
+    b: Envelope,
+    stream: SequencedStream,
+    validate: (v: unknown) => Validated<T>,
+    timeOf: (it: T) => string,
+  ) {
+    const items: T[] = [];
+    const invalid = new Map<number, Rejection>();
+    for (const [i, raw] of b.items.entries()) {
+      const r = validate(raw);
+      const errors = r.ok
+        ? Number.isFinite(Date.parse(timeOf(r.value)))
+          ? null
+          : [`items.${i}: ${timeOf(r.value)} is not a real time`]
+        : r.errors.map((e) => `items.${i}.${e}`);
+      if (!errors) {
+        items.push(r.ok ? r.value : (raw as T));
+        continue;
+      }
+      const seq = (raw as { seq?: unknown } | null)?.seq;
+      if (typeof seq === 'number' && Number.isInteger(seq) && seq >= 1 && !invalid.has(seq)) {
+        invalid.set(seq, { seq, code: 'CF_INVALID_MESSAGE', message: errors.slice(0, 5).join('; ') });
+        items.push(raw as T); // quarantined through the check below, never inserted
+      } else this.invalid(b.agent_id, stream, 'CF_INVALID_MESSAGE', errors, raw);
+    }
+    return { items, invalid };
+  }
 
-  private async summaries(b: SummaryBatch) {
+  /**
+   * What the hub refuses in a schema-valid item: a time beyond the hub clock + tolerance (wall mode), a
+   * road outside the network, a sensor of the network that belongs to another agent.
+   */
+  private check =
+    <T extends { seq: number; road_id: string; sensor_id?: string }>(
+      agentId: string,
+      invalid: Map<number, Rejection>,
+      timeOf: (it: T) => string,
+    ) =>
+    (it: T): Rejection | null => {
+      const bad = invalid.get(it.seq);
+      if (bad) return bad;
+      const reject = (code: string, message: string) => ({ seq: it.seq, code, message });
+      const ahead = (Date.parse(timeOf(it)) - Date.now()) / 1000;
+      if (this.d.clock.mode === 'wall' && ahead > FUTURE_TOLERANCE_S)
+        return reject(
+          'CF_TS_FUTURE',
+          `${timeOf(it)} is ${Math.round(ahead)} s ahead of the hub clock (limit ${FUTURE_TOLERANCE_S} s)`,
+        );
+      if (!this.d.net.roads.has(it.road_id))
+        return reject('CF_REJECTED_BY_HUB', `road_id ${it.road_id} is not a road of the network`);
+      const owner = it.sensor_id === undefined ? undefined : this.d.net.sensors.get(it.sensor_id)?.agent_id;
+      if (owner !== undefined && owner !== agentId)
+        return reject('CF_NOT_AUTHORIZED', `sensor_id ${it.sensor_id} belongs to agent ${owner}`);
+      return null;
+    };
+
+  private async summaries(b: Envelope) {
     const start = Date.now();
-    const out = await this.store(b.agent_id, 'summary', b.items, b.skipped ?? [], insertSummaries);
+    const minute = (it: SummaryRecord) => it.minute;
+    const { items, invalid } = this.items(b, 'summary', validateSummaryRecord, minute);
+    const check = this.check(b.agent_id, invalid, minute);
+    const out = await this.store(b.agent_id, 'summary', items, b.skipped ?? [], check, insertSummaries);
     if (!out) return;
-    for (const it of b.items) {
+    for (const it of items) {
+      if (check(it)) continue; // a refused item does not move the data clock
       const end = Date.parse(it.minute) + 60_000;
       this.d.clock.observe(end);
       if (out.stored)
@@ -196,16 +269,20 @@ export class Ingest {
     }
   }
 
-  private async forecasts(b: ForecastBatch) {
-    const out = await this.store(b.agent_id, 'forecast', b.items, b.skipped ?? [], insertForecasts);
+  private async forecasts(b: Envelope) {
+    const ts = (it: ForecastRecord) => it.ts;
+    const { items, invalid } = this.items(b, 'forecast', validateForecastRecord, ts);
+    const check = this.check(b.agent_id, invalid, ts);
+    const out = await this.store(b.agent_id, 'forecast', items, b.skipped ?? [], check, insertForecasts);
     if (out?.stored) await this.d.cache.invalidate('predictions');
   }
 
-  private async store<T extends { seq: number; road_id: string }>(
+  private async store<T extends { seq: number }>(
     agentId: string,
     stream: SequencedStream,
     items: T[],
     skipped: Array<[number, number]>,
+    check: (it: T) => Rejection | null,
     insert: (
       tx: Parameters<Parameters<Db['transaction']>[0]>[0],
       agentId: string,
@@ -219,7 +296,7 @@ export class Ingest {
         stream,
         items,
         skipped,
-        check: this.rejectUnknownRoad,
+        check,
         insert: (tx, xs: T[]) => insert(tx, agentId, xs),
       });
     } catch (e) {
