@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../test-support/services.js';
 import { type Db, openDb } from '../src/db/db.js';
 import { MIGRATIONS, migrate } from '../src/db/migrations.js';
+import { runRetention } from '../src/db/storage-policy.js';
 import {
   ensureMonthPartition,
   listMonthPartitions,
@@ -147,6 +148,31 @@ function storageSuite(open: () => Promise<{ db: Db; done(): Promise<void> }>) {
     // 08:00-08:15 holds minutes 1..14 of AG (seq s at 08:00 + s min) minus the rejected seq 13; AH's
     // minutes 1, 2, 6, 7 are the same sensor and minute: new seqs, so merged as late summaries.
     expect(rows.at(-1)!.samples).toBe(13 * 10 + 4 * 10);
+  });
+
+  it('retention: one future row does not age out the history; wall mode counts from now', async () => {
+    const n = async (where = 'TRUE') =>
+      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM traffic_minute WHERE ${where}`)).rows[0]!
+        .n;
+    const put = (sensor: string, minute: string) =>
+      db.query(
+        `INSERT INTO traffic_minute (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count, flow_mean, occupancy_mean)
+         VALUES ($1, $2, 'R1', 'RT', 1, 5, 0, 100, 0.1)`,
+        [minute, sensor],
+      );
+    const march = "minute >= '2026-03-01' AND minute < '2026-04-01'";
+    const inMarch = await n(march);
+    expect(inMarch).toBeGreaterThan(0);
+    await put('S-FUTURE', '2099-01-01T00:00:00Z');
+    await runRetention(db, 'data');
+    expect(await n(march)).toBe(inMarch);
+    expect((await listMonthPartitions(db)).map((p) => p.name)).toContain('traffic_minute_y2026m03');
+    const day = 86_400_000;
+    await put('S-RECENT', new Date(Date.now() - day).toISOString());
+    await put('S-OLD', new Date(Date.now() - 100 * day).toISOString());
+    await runRetention(db, 'wall');
+    expect(await n("sensor_id = 'S-RECENT'")).toBe(1);
+    expect(await n("sensor_id = 'S-OLD'")).toBe(0);
   });
 }
 

@@ -98,7 +98,7 @@ export class Cycles {
       await this.timed('reroute', () => this.reroutes(nowMs));
       if (Date.now() - this.lastRetentionMs > RETENTION_EVERY_MS) {
         this.lastRetentionMs = Date.now();
-        await runRetention(this.d.db).catch((e) =>
+        await runRetention(this.d.db, this.d.clock.mode).catch((e) =>
           this.d.log.warn({ err: (e as Error).message }, 'retention failed'),
         );
       }

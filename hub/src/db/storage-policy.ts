@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ClockMode } from '../config.js';
 import type { Db, Queryable } from './db.js';
 
 import { COMPRESS_AFTER_DAYS, RETENTION_DAYS } from './storage-policy-constants.js';
@@ -28,15 +29,19 @@ export function timescaleStatements(): string[] {
 }
 
 /**
- * Plain PostgreSQL / PGlite: the retention the Timescale policies would do. Ages count from the newest
- * row, not from now(): a replay of last spring's dataset must not be deleted as it arrives.
+ * Plain PostgreSQL / PGlite: the retention the Timescale policies would do. In `wall` mode ages count
+ * from the hub clock (`now()`). In `data` mode they count from the newest row, so a replay of last
+ * spring's dataset is not deleted as it arrives; rows more than a day ahead of the wall clock are not
+ * taken as the newest, so one future timestamp cannot age out the whole history.
  */
-export function retentionStatements(): string[] {
+export function retentionStatements(mode: ClockMode = 'data'): string[] {
+  const ref = (table: string, col: string) =>
+    mode === 'wall' ? 'now()' : `(SELECT max(${col}) FROM ${table} WHERE ${col} <= now() + INTERVAL '1 day')`;
   return [
     // (whole months of traffic_minute are dropped by maintainPartitions; this catches the DEFAULT partition)
-    `DELETE FROM traffic_minute WHERE minute < (SELECT max(minute) FROM traffic_minute) - INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
-    `DELETE FROM predictions WHERE ts < (SELECT max(ts) FROM predictions) - INTERVAL '${RETENTION_DAYS.predictions} days'`,
-    `DELETE FROM reroutes WHERE ts < (SELECT max(ts) FROM reroutes) - INTERVAL '${RETENTION_DAYS.reroutes} days'`,
+    `DELETE FROM traffic_minute WHERE minute < ${ref('traffic_minute', 'minute')} - INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
+    `DELETE FROM predictions WHERE ts < ${ref('predictions', 'ts')} - INTERVAL '${RETENTION_DAYS.predictions} days'`,
+    `DELETE FROM reroutes WHERE ts < ${ref('reroutes', 'ts')} - INTERVAL '${RETENTION_DAYS.reroutes} days'`,
     `DELETE FROM quarantine WHERE received_at < now() - INTERVAL '${RETENTION_DAYS.quarantine} days'`,
     'DELETE FROM quarantine WHERE id < (SELECT max(id) - 100000 FROM quarantine)',
     'DELETE FROM revoked_tokens WHERE expires_at < now()',
@@ -78,7 +83,7 @@ export async function applyStoragePolicy(db: Db, log: Logger): Promise<StoragePo
   return 'plain';
 }
 
-export async function runRetention(db: Db): Promise<void> {
-  await maintainPartitions(db);
-  for (const sql of retentionStatements()) await db.query(sql);
+export async function runRetention(db: Db, mode: ClockMode = 'data'): Promise<void> {
+  await maintainPartitions(db, mode);
+  for (const sql of retentionStatements(mode)) await db.query(sql);
 }
