@@ -11,6 +11,7 @@ export const PLAUSIBLE_EPOCH_MS = Date.UTC(2025, 0, 1);
 export class AgentClock {
   private dataNowMs = 0;
   private acceptedMs = 0;
+  private readonly ahead = new Set<string>();
   private skewMs: number | null = null;
   private skewAtMs = 0;
 
@@ -42,6 +43,13 @@ export class AgentClock {
    */
   noteAccepted(tsMs: number): void {
     if (tsMs > this.acceptedMs) this.acceptedMs = tsMs;
+    this.ahead.clear();
+  }
+
+  /** A reading beyond the future limit: how many distinct sensors were ahead since the last accepted one. */
+  noteAhead(sensorId: string): number {
+    this.ahead.add(sensorId);
+    return this.ahead.size;
   }
 
   /** The reference of the future rule: `now()`, or in data mode the newest accepted reading (0 = none yet). */

@@ -59,6 +59,28 @@ describe('clock rules', () => {
       checkReading('S-1', reading('S-1', 'R-1', t - 48 * 3_600_000), noSlice, clock, limits),
     ).toMatchObject({ code: 'CF_TS_PAST' });
   });
+
+  it('data clock: a gap in the data itself (two sensors ahead, nothing accepted between) is followed', () => {
+    const clock = new AgentClock('data', () => 0);
+    const t = Date.UTC(2020, 0, 1);
+    const check = (s: string, ms: number) => checkReading(s, reading(s, 'R-1', ms), noSlice, clock, limits);
+    clock.observeData(t);
+    // S-9 alone running ahead, with S-1 on time between its readings: always rejected
+    for (let i = 0; i < 3; i++) {
+      expect(check('S-9', t + 3_600_000)).toMatchObject({ code: 'CF_TS_FUTURE' });
+      const ok = check('S-1', t + i * 1000);
+      expect(ok.ok).toBe(true);
+      if (ok.ok) clock.noteAccepted(ok.reading.tsMs);
+    }
+    // the replay jumps 2 h: S-1 ahead is rejected, S-2 ahead too right after means the data jumped
+    expect(check('S-1', t + 7_200_000)).toMatchObject({ code: 'CF_TS_FUTURE' });
+    expect(check('S-2', t + 7_200_000).ok).toBe(true);
+    // with a one-sensor slice, that sensor alone is the data
+    const one = new AgentClock('data', () => 0);
+    one.observeData(t);
+    const slice = { sensors: () => new Map([['S-1', 'R-1']]) };
+    expect(checkReading('S-1', reading('S-1', 'R-1', t + 7_200_000), slice, one, limits).ok).toBe(true);
+  });
 });
 
 describe('reconnect backoff', () => {

@@ -26,7 +26,9 @@ export interface TimeLimits {
  * - time: newer than now + maxFutureS or older than now − maxPastH -> rejected. In `data` mode "now"
  *   is the newest accepted reading time: before the first one there is no rule; after it, a reading
  *   more than maxFutureS ahead is rejected rather than dragging the data clock (one sensor running
- *   ahead would otherwise close everyone's minutes early).
+ *   ahead would otherwise close everyone's minutes early) — unless a second sensor (or the only one
+ *   in the slice) is ahead too with nothing accepted in between: then the data jumped, and the
+ *   clock follows it (the earlier ahead readings stay rejected).
  *   On a wall clock that is obviously unset (before 2025, no hub time heard yet) time rules are
  *   suspended rather than rejecting every good reading from sensors with a correct clock.
  */
@@ -63,7 +65,11 @@ export function checkReading(
   if (!clock.untrusted()) {
     const now = clock.now();
     const ref = clock.futureRef();
-    if ((clock.mode === 'wall' || ref > 0) && tsMs > ref + limits.maxFutureS * 1000)
+    const ahead = (clock.mode === 'wall' || ref > 0) && tsMs > ref + limits.maxFutureS * 1000;
+    // Data mode: one sensor ahead is rejected; the data itself jumping (a gap in a replay) shows as
+    // several sensors ahead in a row with nothing accepted between, and is followed.
+    const jump = ahead && clock.mode === 'data' && clock.noteAhead(sensorId) >= Math.min(2, known?.size ?? 2);
+    if (ahead && !jump)
       return {
         ok: false,
         code: 'CF_TS_FUTURE',
