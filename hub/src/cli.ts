@@ -19,7 +19,13 @@ const fail = (e: unknown): never => {
 
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const env = optionsFromEnv();
-  const cfg = resolveConfig({ ...env, networkFile: env.networkFile ?? 'unused-by-this-verb' });
+  const cfg = resolveConfig({
+    ...env,
+    networkFile: env.networkFile ?? 'unused-by-this-verb',
+    // these verbs sign no token and seed nothing: JWT_SECRET and CITYFLOW_AGENTS_FILE are serve's concern
+    jwtSecret: env.jwtSecret ?? 'unused-by-this-verb',
+    agentsFile: undefined,
+  });
   const db = await openDb(cfg.databaseUrl);
   try {
     await migrate(db);
@@ -58,6 +64,15 @@ program
   .action(async (o: { clock?: 'wall' | 'data' }) => {
     const opts = optionsFromEnv();
     if (o.clock) opts.clock = o.clock;
+    // Spawned with an IPC channel (the demo): when the parent dies, even by SIGKILL, the channel
+    // closes and the hub stops instead of running on as an orphan (also when that happens during start).
+    let parentGone = false;
+    let stopNow: ((signal: string) => Promise<void>) | null = null;
+    if (process.send)
+      process.on('disconnect', () => {
+        parentGone = true;
+        void stopNow?.('disconnect');
+      });
     const hub = await startHub(opts);
     let stopping = false;
     const stop = async (signal: string) => {
@@ -67,8 +82,10 @@ program
       await hub.stop();
       process.exit(0);
     };
+    stopNow = stop;
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
+    if (parentGone || (process.send && !process.connected)) void stop('disconnect');
   });
 
 program

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CityFlowError } from '@cityflow/protocol';
 import * as protocol from '@cityflow/protocol';
+import { type SeedAgent, readAgentsFile } from './agents-file.js';
 
 export type ClockMode = 'wall' | 'data';
 
@@ -39,6 +40,10 @@ export interface HubOptions {
   wsMaxBufferedBytes?: number;
   /** where logs go (default stdout); tests capture them to check redaction */
   logStream?: { write(line: string): void };
+  /** prefix of every Redis key and channel (default `cityflow:`), so deployments/tests can share a Redis */
+  redisPrefix?: string;
+  /** JSON file `[{"agent_id","password"}]` (owner-only permissions): these agents exist with exactly these secrets at start */
+  agentsFile?: string;
 }
 
 export interface HubConfig {
@@ -64,6 +69,10 @@ export interface HubConfig {
   logLevel: string;
   wsHeartbeatMs: number;
   wsMaxBufferedBytes: number;
+  redisPrefix: string;
+  agentsFile: string | undefined;
+  /** parsed from agentsFile (secrets: never log) */
+  seedAgents: SeedAgent[];
 }
 
 const defaultNetworkFile = (): string | undefined =>
@@ -115,6 +124,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
     trustProxy: parseBool('CITYFLOW_TRUST_PROXY', env.CITYFLOW_TRUST_PROXY, errors),
     cache: parseBool('CITYFLOW_CACHE', env.CITYFLOW_CACHE, errors),
     logLevel: env.LOG_LEVEL || undefined,
+    redisPrefix: env.CITYFLOW_REDIS_PREFIX || undefined,
+    agentsFile: env.CITYFLOW_AGENTS_FILE || undefined,
   };
   if (errors.length)
     throw new CityFlowError('CF_INVALID_CONFIG', `invalid configuration:\n  ${errors.join('\n  ')}`, errors);
@@ -156,6 +167,16 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     errors.push('CITYFLOW_ADMIN_PASSWORD: at least 8 characters');
   if (opts.jwtSecret !== undefined && opts.jwtSecret.length < 16)
     errors.push('JWT_SECRET: at least 16 characters');
+  // A random secret per process is only sound for the embedded (single-process) database: replicas
+  // sharing a PostgreSQL must share the secret, or a token from one is refused by the other.
+  if (opts.jwtSecret === undefined && /^postgres(ql)?:\/\//.test(databaseUrl))
+    errors.push('JWT_SECRET: required with a postgres:// DATABASE_URL (every replica must use the same one)');
+  const redisPrefix = opts.redisPrefix ?? 'cityflow:';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix))
+    errors.push(
+      `CITYFLOW_REDIS_PREFIX: expected 1-64 characters [A-Za-z0-9_.:-], got ${JSON.stringify(redisPrefix)}`,
+    );
+  const seedAgents = opts.agentsFile ? readAgentsFile(opts.agentsFile, errors) : [];
   if (errors.length)
     throw new CityFlowError(
       'CF_INVALID_CONFIG',
@@ -185,5 +206,8 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     logLevel: opts.logLevel ?? 'info',
     wsHeartbeatMs: opts.wsHeartbeatMs ?? 30_000,
     wsMaxBufferedBytes: opts.wsMaxBufferedBytes ?? 1 << 20,
+    redisPrefix,
+    agentsFile: opts.agentsFile,
+    seedAgents,
   };
 }

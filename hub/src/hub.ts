@@ -23,12 +23,12 @@ import { migrate } from './db/migrations.js';
 import { applyStoragePolicy } from './db/storage-policy.js';
 import { LiveBus } from './live/bus.js';
 import { ResponseCache } from './live/cache.js';
-import { createLogger } from './logger.js';
+import { createLogger, redactUrl } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import { HubMqttClient, embeddedCredentials } from './mqtt/hub-client.js';
 import { Ingest } from './mqtt/ingest.js';
-import { createAgent, credentialHash, rotateAgentCredentials } from './store/agents.js';
+import { createAgent, credentialHash, ensureAgent, rotateAgentCredentials } from './store/agents.js';
 import { upsertUser } from './store/users.js';
 
 export interface RunningHub {
@@ -93,15 +93,19 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     log.info({ applied, storage: policy }, 'database ready');
     if (config.adminEmail && config.adminPassword)
       await upsertUser(db, config.adminEmail, config.adminPassword, 'admin');
+    for (const a of config.seedAgents) await ensureAgent(db, a.agent_id, a.password);
+    if (config.seedAgents.length)
+      log.info({ agents: config.seedAgents.length }, 'agents from CITYFLOW_AGENTS_FILE');
 
     const metrics = createMetrics();
     const clock = new HubClock(config.clock);
-    const bus = new LiveBus(config.redisUrl, log.child({ module: 'bus' }));
+    const bus = new LiveBus(config.redisUrl, log.child({ module: 'bus' }), config.redisPrefix);
     await bus.start();
     cleanup.push(() => bus.stop());
     const cache = new ResponseCache(
       config.cache,
       config.redisUrl,
+      config.redisPrefix,
       bus,
       metrics,
       log.child({ module: 'cache' }),
@@ -250,7 +254,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     cleanup.push(() => cycles.stop());
     const apiUrl = `http://${publicHost(config.host)}:${port}`;
     log.info(
-      { api_url: apiUrl, mqtt_url: mqttUrl, clock: config.clock, network: config.networkFile },
+      { api_url: apiUrl, mqtt_url: redactUrl(mqttUrl), clock: config.clock, network: config.networkFile },
       'hub started',
     );
     return { apiUrl, mqttUrl, addAgent, stop: stopAll, config, db, app, ingest, cycles, clock, bus, log };

@@ -1,7 +1,13 @@
 import pino, { type Logger } from 'pino';
 
-/** Request URLs in logs never carry a token (the WebSocket passes it in the query). */
-export const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[REDACTED]');
+/**
+ * URLs in logs carry no secret: no `?token=` (the WebSocket passes it in the query) and no password in
+ * the userinfo (`mqtt://user:secret@host` → `mqtt://user:[REDACTED]@host`).
+ */
+export const redactUrl = (url: string) =>
+  url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#]*@/i, '$1:[REDACTED]@')
+    .replace(/([?&](?:token|access_token|password)=)[^&#]*/gi, '$1[REDACTED]');
 
 /**
  * The hub's pino logger. Fastify logs requests through these serializers, so the `?token=` of

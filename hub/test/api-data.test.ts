@@ -96,11 +96,13 @@ describe('data API and WebSocket, fed by a real MQTT agent', () => {
 
   it('live snapshots reach /api/traffic/live (paginated), /api/roads and a WebSocket client', async () => {
     const ws = new WebSocket(`${hub.apiUrl.replace('http', 'ws')}/ws/live?token=${token}`);
-    const msgs: Array<{ type: string; data: { road_id?: string; speed_kmh?: number } }> = [];
+    const msgs: Array<{ type: string; data: { road_id?: string; speed_kmh?: number; roads?: unknown } }> = [];
     ws.on('message', (m) => msgs.push(JSON.parse(m.toString())));
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'subscribe', roads: ['R00-10', 'R10-00'] }));
-    await new Promise((r) => setTimeout(r, 50));
+    // the server acknowledges the subscription once it applies: no sleep needed
+    const ack = await until(() => msgs.find((m) => m.type === 'subscribed'));
+    expect(ack.data.roads).toEqual(['R00-10', 'R10-00']);
     const ts = new Date().toISOString();
     const road = (id: string, speed: number) => ({
       road_id: id,
@@ -120,10 +122,19 @@ describe('data API and WebSocket, fed by a real MQTT agent', () => {
       roads: [road('R00-10', 33), road('R10-00', 44), road('R00-01', 22)],
     };
     await agent.client.publishAsync(topics.uplink('A1', 'live'), JSON.stringify(snap), { qos: 0 });
-    await until(() => msgs.filter((m) => m.type === 'traffic').length >= 2);
-    await new Promise((r) => setTimeout(r, 100));
+    // A later snapshot is a sentinel: messages on one socket keep their order, so once it is here,
+    // anything the first snapshot would have sent (R00-01 if not filtered) is here too.
+    await agent.client.publishAsync(
+      topics.uplink('A1', 'live'),
+      JSON.stringify({
+        ...snap,
+        roads: [{ ...road('R00-10', 34), ts: new Date(Date.parse(ts) + 1).toISOString() }],
+      }),
+      { qos: 0 },
+    );
+    await until(() => msgs.some((m) => m.type === 'traffic' && m.data.speed_kmh === 34));
     const traffic = msgs.filter((m) => m.type === 'traffic').map((m) => m.data.road_id);
-    expect(traffic.sort()).toEqual(['R00-10', 'R10-00']); // R00-01 filtered by the subscription
+    expect(traffic.sort()).toEqual(['R00-10', 'R00-10', 'R10-00']); // R00-01 filtered by the subscription
     ws.close();
 
     const page1 = (await get('/api/traffic/live?limit=2')).json();
@@ -143,7 +154,7 @@ describe('data API and WebSocket, fed by a real MQTT agent', () => {
     const f = roads.features.find(
       (x: { properties: { road_id?: string } }) => x.properties.road_id === 'R00-10',
     );
-    expect(f.properties.live.speed_kmh).toBe(33);
+    expect(f.properties.live.speed_kmh).toBe(34);
     // the WebSocket token never reaches the logs
     expect(logs.join('')).not.toContain(token);
     expect(logs.join('')).toContain('[REDACTED]');
@@ -186,6 +197,14 @@ describe('data API and WebSocket, fed by a real MQTT agent', () => {
     });
     expect(a).toMatchObject({ online: true, backlog: 17, clock_skew_s: 0.25, version: '0.9.1' });
     expect(a.last_seen).not.toBeNull();
+    // `before` may be an RFC 3339 time on every list: for agents, those last seen before it
+    const later = await get(`/api/agents?before=${new Date(Date.now() + 60_000).toISOString()}&limit=1`);
+    expect(later.statusCode).toBe(200);
+    expect(later.json().data.map((r: { agent_id: string }) => r.agent_id)).toEqual(['A1']);
+    const earlier = await get('/api/agents?before=2000-01-01T00:00:00Z');
+    expect(earlier.statusCode).toBe(200);
+    expect(earlier.json()).toEqual({ data: [], next_cursor: null, has_more: false });
+    expect((await get('/api/agents?before=garbage')).statusCode).toBe(400);
     expect((await hub.app.inject({ url: '/health' })).json().status).toBe('ok');
     const metrics = (await hub.app.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(/cityflow_hub_ingest_items_total\{stream="summary",outcome="stored"\} 4/);

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { JWT_AUDIENCE, JWT_ISSUER, TokenService } from '../src/auth/tokens.js';
 import type { RunningHub } from '../src/hub.js';
 import { testHub } from './helpers.js';
@@ -62,6 +63,31 @@ describe('auth API (app.inject)', () => {
     const after = await get('/api/agents', token);
     expect(after.statusCode).toBe(401);
     expect(after.json().error.code).toBe('CF_UNAUTHORIZED');
+  });
+
+  it('logout closes an open /ws/live socket of that token (and only that one)', async () => {
+    const reg = async (email: string) =>
+      (await post('/api/auth/register', { email, password: 'password123' })).json().token as string;
+    const [t1, t2] = [await reg('ws1@city.test'), await reg('ws2@city.test')];
+    const open = async (t: string) => {
+      const ws = new WebSocket(`${hub.apiUrl.replace('http', 'ws')}/ws/live?token=${t}`);
+      const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+      await new Promise((r) => ws.once('open', r));
+      return { ws, closed };
+    };
+    const a = await open(t1);
+    const b = await open(t2);
+    expect((await post('/api/auth/logout', {}, t1)).statusCode).toBe(204);
+    expect(await a.closed).toBe(4001);
+    // the other token's socket still works: it answers a ping
+    const pong = new Promise((r) =>
+      b.ws.on('message', (m) => JSON.parse(m.toString()).type === 'pong' && r(1)),
+    );
+    b.ws.send(JSON.stringify({ type: 'ping' }));
+    expect(await pong).toBe(1);
+    expect(b.ws.readyState).toBe(WebSocket.OPEN);
+    b.ws.close();
+    await b.closed;
   });
 
   it('refuses missing, forged, expired, alg:none and wrong-audience tokens', async () => {

@@ -1,8 +1,9 @@
 import { topics } from '@cityflow/protocol';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../../test-support/services.js';
 import type { RunningHub } from '../src/hub.js';
-import { agentClient, testHub, until } from './helpers.js';
+import { TEST_REDIS_PREFIX, agentClient, testHub, until } from './helpers.js';
 
 describeWithService('REDIS', 'response cache in Redis', (redisUrl) => {
   let hub: RunningHub;
@@ -61,6 +62,13 @@ describeWithService('REDIS', 'response cache in Redis', (redisUrl) => {
     const h0 = await hits();
     expect((await live()).data[0].speed_kmh).toBe(31);
     expect(await hits()).toBeGreaterThan(h0);
+    // keys live under CITYFLOW_REDIS_PREFIX (tests and deployments sharing a Redis do not collide)
+    const r = new Redis(redisUrl);
+    try {
+      expect(await r.exists(`${TEST_REDIS_PREFIX}cache:live`)).toBe(1);
+    } finally {
+      r.disconnect();
+    }
     await agent.client.publishAsync(topics.uplink('A1', 'live'), JSON.stringify(snapshot(12)), { qos: 0 });
     // invalidated on ingest, not after the 5 s TTL
     await until(async () => (await live()).data[0]?.speed_kmh === 12, 2000);

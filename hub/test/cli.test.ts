@@ -94,6 +94,32 @@ describe('cityflow-hub CLI', () => {
     }
   });
 
+  it('serve spawned with an IPC channel stops cleanly (exit 0) when the parent disconnects', async () => {
+    const env = {
+      ...baseEnv(),
+      DATABASE_URL: 'pglite://memory',
+      PORT: '0',
+      MQTT_PORT: '0',
+      HOST: '127.0.0.1',
+    };
+    const child = spawn(process.execPath, [BIN, 'serve'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('hub started') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('hub started');
+    child.disconnect(); // what the OS does to the channel when the parent is SIGKILLed
+    expect(await exited).toBe(0);
+    expect(out).toContain('"signal":"disconnect"');
+  });
+
   it('serve holds the embedded database: other verbs refuse clearly; SIGTERM stops it cleanly', async () => {
     const env = { ...baseEnv(), PORT: '0', MQTT_PORT: '0', HOST: '127.0.0.1' };
     const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env } });

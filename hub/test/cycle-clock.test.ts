@@ -35,7 +35,7 @@ describe('cycle scheduling on the data clock', () => {
       clock,
       metrics,
       bus,
-      cache: new ResponseCache(true, undefined, bus, metrics, log),
+      cache: new ResponseCache(true, undefined, 'cityflow:', bus, metrics, log),
       config,
       log,
       publish: async () => undefined,

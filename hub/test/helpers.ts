@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,9 @@ export function writeNetwork(net: unknown = gridNetwork()): string {
   return file;
 }
 
+/** One Redis prefix per test file: files running in parallel (and other deployments) never collide. */
+export const TEST_REDIS_PREFIX = `cftest-${randomBytes(4).toString('hex')}:`;
+
 export async function testHub(opts: HubOptions = {}): Promise<RunningHub> {
   return startHub({
     databaseUrl: 'pglite://memory',
@@ -75,6 +79,7 @@ export async function testHub(opts: HubOptions = {}): Promise<RunningHub> {
     networkFile: writeNetwork(),
     logLevel: 'silent',
     cycleIntervalS: 3600,
+    redisPrefix: TEST_REDIS_PREFIX,
     ...opts,
   });
 }

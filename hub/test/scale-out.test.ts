@@ -15,7 +15,7 @@ import { openDb } from '../src/db/db.js';
 import { migrate } from '../src/db/migrations.js';
 import { writeMosquittoConfig } from '../src/mqtt/mosquitto-config.js';
 import { createAgent } from '../src/store/agents.js';
-import { agentClient, summary, summaryBatch, until, writeNetwork } from './helpers.js';
+import { TEST_REDIS_PREFIX, agentClient, summary, summaryBatch, until, writeNetwork } from './helpers.js';
 import { startMosquitto } from './mosquitto.js';
 import { freshSchemaUrl } from './pg-schema.js';
 
@@ -25,6 +25,8 @@ interface Replica {
   proc: ChildProcess;
   apiUrl: string;
   exited: Promise<number | null>;
+  /** everything the process printed so far */
+  output: () => string;
 }
 
 async function startReplica(env: Record<string, string>): Promise<Replica> {
@@ -48,7 +50,7 @@ async function startReplica(env: Record<string, string>): Promise<Replica> {
       throw new Error(`replica did not start (exit ${proc.exitCode}):\n${out.slice(-2000)}`);
     },
   );
-  return { proc, apiUrl: JSON.parse(line).api_url, exited };
+  return { proc, apiUrl: JSON.parse(line).api_url, exited, output: () => out };
 }
 
 describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis and Mosquitto', (pgUrl) => {
@@ -72,6 +74,7 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
     const env = {
       DATABASE_URL: schema.url,
       REDIS_URL: redisUrl,
+      CITYFLOW_REDIS_PREFIX: TEST_REDIS_PREFIX,
       MQTT_URL: `mqtt://cityflow-hub:hub-secret-2@127.0.0.1:${broker.port}`,
       PORT: '0',
       HOST: '127.0.0.1',
@@ -81,6 +84,11 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
       LOG_LEVEL: 'info',
     };
     replicas.push(await startReplica(env), await startReplica(env));
+    // the broker password of MQTT_URL never reaches the logs
+    for (const r of replicas) {
+      expect(r.output()).toContain('"mqtt_url":"mqtt://127.0.0.1:');
+      expect(r.output()).not.toContain('hub-secret-2');
+    }
     const r = await fetch(`${replicas[0]!.apiUrl}/api/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

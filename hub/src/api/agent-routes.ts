@@ -10,7 +10,9 @@ import type { FastifyInstance } from 'fastify';
 import { listAgents } from '../store/agents.js';
 import { type AppContext, errorResponses, requireRole } from './context.js';
 import { ApiError } from './errors.js';
-import { clampLimit, toPage } from './pagination.js';
+import { clampLimit, decodeCursor, toPage } from './pagination.js';
+
+const EPOCH = new Date(0).toISOString();
 
 const AgentIdBody = Type.Object({ agent_id: Type.String({ pattern: ID_PATTERN }) });
 
@@ -28,20 +30,12 @@ export async function agentRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     async (req) => {
       const limit = clampLimit(req.query.limit);
-      // Agents page by id: the cursor's key is the last id (its ts part is unused).
-      let after: string | null = null;
-      if (req.query.before) {
-        try {
-          const v = JSON.parse(Buffer.from(req.query.before, 'base64url').toString('utf8'));
-          after = typeof v?.[1] === 'string' ? v[1] : null;
-        } catch {
-          after = null;
-        }
-        if (after === null)
-          throw new ApiError(400, 'CF_BAD_REQUEST', 'before: not a cursor from next_cursor');
-      }
-      const rows = await listAgents(ctx.db, limit + 1, after);
-      return toPage(rows, limit, (r) => [new Date(0).toISOString(), r.agent_id]);
+      // Agents page by id. `before` = an RFC 3339 time lists the agents last seen before it; the
+      // cursor carries that time (epoch 0 = no time filter) and the last id of the page.
+      const cursor = decodeCursor(req.query.before);
+      const seenBefore = cursor && cursor.ts !== EPOCH ? cursor.ts : null;
+      const rows = await listAgents(ctx.db, limit + 1, cursor?.key ?? null, seenBefore);
+      return toPage(rows, limit, (r) => [seenBefore ?? EPOCH, r.agent_id]);
     },
   );
 

@@ -79,7 +79,9 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   if (limiterRedis) app.addHook('onClose', async () => limiterRedis.disconnect());
   await app.register(fastifyRateLimit, {
     global: false,
-    ...(limiterRedis ? { redis: limiterRedis, nameSpace: 'cityflow:ratelimit:', skipOnError: true } : {}),
+    ...(limiterRedis
+      ? { redis: limiterRedis, nameSpace: `${ctx.config.redisPrefix}ratelimit:`, skipOnError: true }
+      : {}),
     errorResponseBuilder: (_req, c) => ({
       statusCode: 429,
       error: { code: 'CF_RATE_LIMITED', message: `too many requests, retry in ${c.after}` },

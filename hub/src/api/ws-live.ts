@@ -1,5 +1,5 @@
 import { type LiveMessage, isValidId } from '@cityflow/protocol';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { allLive } from '../store/traffic.js';
 import { type AppContext, requireRole } from './context.js';
@@ -9,6 +9,8 @@ interface Client {
   /** null = every road */
   roads: Set<string> | null;
   alive: boolean;
+  /** the token's id: a logout (on any replica) closes the socket */
+  jti: string | undefined;
 }
 
 const LIVE_TYPES = new Set(['traffic', 'prediction', 'reroute', 'agent']);
@@ -21,13 +23,18 @@ function roadsOf(m: LiveMessage): string[] | null {
 
 /**
  * `/ws/live?token=`: messages `{type, data}`. A client may send `{"type":"subscribe","roads":["R1",...]}`
- * (or `"roads":"all"`) to receive only those roads; agent messages always pass. Heartbeat: a ping every
+ * (or `"roads":"all"`) to receive only those roads (acknowledged by `{"type":"subscribed","data":{"roads":...}}`);
+ * agent messages always pass. A socket whose token is revoked (logout) is closed with code 4001. Heartbeat: a ping every
  * 30 s, a client that missed the previous pong is terminated.
  */
 export async function wsLive(app: FastifyInstance, ctx: AppContext) {
   const clients = new Set<Client>();
 
   const unsubscribe = ctx.bus.subscribe((m) => {
+    if (m.type === 'revoked') {
+      for (const c of clients) if (c.jti === m.data.jti) c.socket.close(4001, 'token revoked');
+      return;
+    }
     if (!LIVE_TYPES.has(m.type) || clients.size === 0) return;
     const msg = m as LiveMessage;
     const roads = roadsOf(msg);
@@ -65,8 +72,13 @@ export async function wsLive(app: FastifyInstance, ctx: AppContext) {
   app.get(
     '/ws/live',
     { websocket: true, preValidation: requireRole(ctx, 'viewer'), schema: { hide: true } },
-    (socket: WebSocket) => {
-      const client: Client = { socket, roads: null, alive: true };
+    (socket: WebSocket, req: FastifyRequest) => {
+      const client: Client = { socket, roads: null, alive: true, jti: req.claims?.jti };
+      // Revoked between the upgrade's check and now (e.g. on another replica): close at once.
+      if (client.jti && ctx.revocations.has(client.jti)) {
+        socket.close(4001, 'token revoked');
+        return;
+      }
       clients.add(client);
       ctx.metrics.wsClients.set(clients.size);
       socket.on('pong', () => {
@@ -81,14 +93,18 @@ export async function wsLive(app: FastifyInstance, ctx: AppContext) {
         } catch {
           v = null;
         }
-        if (v?.type === 'subscribe' && v.roads === 'all') client.roads = null;
-        else if (
+        if (v?.type === 'subscribe' && v.roads === 'all') {
+          client.roads = null;
+          socket.send(JSON.stringify({ type: 'subscribed', data: { roads: 'all' } }));
+        } else if (
           v?.type === 'subscribe' &&
           Array.isArray(v.roads) &&
           v.roads.every((r) => typeof r === 'string' && isValidId(r))
-        )
+        ) {
           client.roads = new Set(v.roads as string[]);
-        else if (v?.type === 'ping')
+          // The ack follows the change: from this frame on, only these roads arrive.
+          socket.send(JSON.stringify({ type: 'subscribed', data: { roads: [...client.roads] } }));
+        } else if (v?.type === 'ping')
           socket.send(JSON.stringify({ type: 'pong', data: { ts: new Date().toISOString() } }));
         else
           socket.send(

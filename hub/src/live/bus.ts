@@ -23,12 +23,16 @@ export class LiveBus {
   private readonly origin = randomUUID();
   private pub: Redis | null = null;
   private sub: Redis | null = null;
-  static readonly CHANNEL = 'cityflow:live';
+  /** Redis channel: `<CITYFLOW_REDIS_PREFIX>live` */
+  readonly channel: string;
 
   constructor(
     private readonly redisUrl: string | undefined,
     private readonly log: Logger,
-  ) {}
+    prefix = 'cityflow:',
+  ) {
+    this.channel = `${prefix}live`;
+  }
 
   async start(): Promise<void> {
     if (!this.redisUrl) return;
@@ -47,7 +51,7 @@ export class LiveBus {
       }
     });
     this.sub
-      .subscribe(LiveBus.CHANNEL)
+      .subscribe(this.channel)
       .catch((e) => this.log.warn({ err: (e as Error).message }, 'redis subscribe failed'));
     // Give a reachable Redis a moment so the first messages already cross replicas.
     await new Promise<void>((resolve) => {
@@ -61,7 +65,7 @@ export class LiveBus {
 
   publish(msg: BusMessage): void {
     this.deliver(msg);
-    this.pub?.publish(LiveBus.CHANNEL, JSON.stringify({ o: this.origin, m: msg })).catch(() => undefined);
+    this.pub?.publish(this.channel, JSON.stringify({ o: this.origin, m: msg })).catch(() => undefined);
   }
 
   subscribe(fn: Listener): () => void {

@@ -24,11 +24,14 @@ export class ResponseCache {
   private redis: Redis | null = null;
   private readonly local = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<string>>();
+  /** bumped by every invalidation: a load that started before one must not store its (stale) result */
+  private readonly generation = new Map<CacheNs, number>();
   private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly enabled: boolean,
     private readonly redisUrl: string | undefined,
+    private readonly prefix: string,
     private readonly bus: LiveBus,
     private readonly metrics: HubMetrics,
     private readonly log: Logger,
@@ -54,7 +57,7 @@ export class ResponseCache {
     let hit = this.local.get(`${ns}:${key}`);
     if (!(hit && hit.exp > now) && this.redis?.status === 'ready') {
       try {
-        const raw = await this.redis.hget(`cityflow:cache:${ns}`, key);
+        const raw = await this.redis.hget(this.hashKey(ns), key);
         hit = raw ? (JSON.parse(raw) as Entry) : undefined;
         if (hit && hit.exp > now) this.local.set(`${ns}:${key}`, hit);
       } catch {
@@ -66,13 +69,23 @@ export class ResponseCache {
     return ok ? hit!.v : null;
   }
 
-  async set(ns: CacheNs, key: string, value: string): Promise<void> {
-    if (!this.enabled) return;
+  /** `<CITYFLOW_REDIS_PREFIX>cache:<ns>` */
+  hashKey(ns: CacheNs): string {
+    return `${this.prefix}cache:${ns}`;
+  }
+
+  private gen(ns: CacheNs): number {
+    return this.generation.get(ns) ?? 0;
+  }
+
+  /** Stores `value`, unless `gen` is given and the namespace was invalidated since it was read. */
+  async set(ns: CacheNs, key: string, value: string, gen?: number): Promise<void> {
+    if (!this.enabled || (gen !== undefined && gen !== this.gen(ns))) return;
     const entry: Entry = { exp: Date.now() + CACHE_TTL_S[ns] * 1000, v: value };
     if (this.local.size > 10_000) this.local.clear();
     this.local.set(`${ns}:${key}`, entry);
     if (this.redis?.status === 'ready') {
-      const h = `cityflow:cache:${ns}`;
+      const h = this.hashKey(ns);
       await this.redis
         .multi()
         .hset(h, key, JSON.stringify(entry))
@@ -93,15 +106,16 @@ export class ResponseCache {
     const k = `${ns}:${key}`;
     const pending = this.loading.get(k);
     if (pending) return pending;
+    const gen = this.gen(ns);
     const p = load().then(async (v) => {
-      await this.set(ns, key, v);
+      await this.set(ns, key, v, gen);
       return v;
     });
     this.loading.set(k, p);
     try {
       return await p;
     } finally {
-      this.loading.delete(k);
+      if (this.loading.get(k) === p) this.loading.delete(k);
     }
   }
 
@@ -111,11 +125,14 @@ export class ResponseCache {
     this.clearLocal(ns);
     if (this.redis) {
       this.bus.publish({ type: 'cache-invalidate', data: { ns } });
-      if (this.redis.status === 'ready') await this.redis.del(`cityflow:cache:${ns}`).catch(() => undefined);
+      if (this.redis.status === 'ready') await this.redis.del(this.hashKey(ns)).catch(() => undefined);
     }
   }
 
   private clearLocal(ns: CacheNs) {
+    this.generation.set(ns, this.gen(ns) + 1);
+    // A load in flight started before this invalidation: later callers must not join it.
+    for (const k of this.loading.keys()) if (k.startsWith(`${ns}:`)) this.loading.delete(k);
     for (const k of this.local.keys()) if (k.startsWith(`${ns}:`)) this.local.delete(k);
   }
 

@@ -13,8 +13,11 @@ export async function createAgent(db: Queryable, agentId: string): Promise<Agent
 }
 
 /** New random secret for an existing agent (the old one stops working); the secret is returned once. */
-export async function rotateAgentCredentials(db: Queryable, agentId: string): Promise<AgentCredentials> {
-  const password = newAgentSecret();
+export async function rotateAgentCredentials(
+  db: Queryable,
+  agentId: string,
+  password: string = newAgentSecret(),
+): Promise<AgentCredentials> {
   await db.query(
     `INSERT INTO agent_credentials (agent_id, username, password_sha256, mosquitto_hash) VALUES ($1, $1, $2, $3)
      ON CONFLICT (agent_id) DO UPDATE SET password_sha256 = EXCLUDED.password_sha256,
@@ -22,6 +25,14 @@ export async function rotateAgentCredentials(db: Queryable, agentId: string): Pr
     [agentId, sha256Hex(password), mosquittoHash(password)],
   );
   return { agent_id: agentId, username: agentId, password };
+}
+
+/** The agent exists with exactly this secret (CITYFLOW_AGENTS_FILE); its credentials change only if they differ. */
+export async function ensureAgent(db: Queryable, agentId: string, password: string): Promise<void> {
+  await db.query('INSERT INTO agents (agent_id) VALUES ($1) ON CONFLICT DO NOTHING', [agentId]);
+  const c = await credentialHash(db, agentId);
+  if (c?.agentId === agentId && c.sha256 === sha256Hex(password)) return;
+  await rotateAgentCredentials(db, agentId, password);
 }
 
 export async function agentExists(db: Queryable, agentId: string): Promise<boolean> {
@@ -104,12 +115,21 @@ export const toAgentInfo = (r: AgentRow): AgentInfo => ({
   version: r.version,
 });
 
-/** Page of agents ordered by id; `after` is the last id of the previous page. */
-export async function listAgents(db: Queryable, limit: number, after: string | null): Promise<AgentInfo[]> {
+/**
+ * Page of agents ordered by id; `after` is the last id of the previous page; `seenBefore` (an RFC 3339
+ * time) keeps only agents last seen before it.
+ */
+export async function listAgents(
+  db: Queryable,
+  limit: number,
+  after: string | null,
+  seenBefore: string | null = null,
+): Promise<AgentInfo[]> {
   const r = await db.query<AgentRow>(
     `SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents
-     WHERE ($1::text IS NULL OR agent_id > $1) ORDER BY agent_id LIMIT $2`,
-    [after, limit],
+     WHERE ($1::text IS NULL OR agent_id > $1) AND ($3::timestamptz IS NULL OR last_seen < $3)
+     ORDER BY agent_id LIMIT $2`,
+    [after, limit, seenBefore],
   );
   return r.rows.map(toAgentInfo);
 }
