@@ -52,11 +52,34 @@ function agentConfig(agentDir: string, cred: { username: string; password: strin
     hubUsername: cred.username,
     hubPassword: cred.password,
     liveIntervalS: DEMO_AGENT_LIVE_INTERVAL_S,
+    // Agents start while the local hub is still booting: retry its broker quickly instead of
+    // backing off towards the field default of a minute.
+    backoffBaseMs: 250,
+    backoffMaxMs: 2000,
     logLevel: childLogLevel(),
   };
   writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
   return path;
+}
+
+/**
+ * Agent secrets are made here and handed to the hub at start (CITYFLOW_AGENTS_FILE, 0600), so the
+ * agents can start in parallel with the hub instead of waiting for its API to issue credentials:
+ * that wait was most of the demo's start-up time on a fresh PGlite directory.
+ */
+function writeAgentsFile(
+  dataDir: string,
+  agentIds: string[],
+): { path: string; creds: Map<string, { username: string; password: string }> } {
+  const creds = new Map(
+    agentIds.map((id) => [id, { username: id, password: randomBytes(32).toString('base64url') }]),
+  );
+  const path = join(dataDir, 'demo-agents.json');
+  const body = agentIds.map((id) => ({ agent_id: id, password: creds.get(id)!.password }));
+  writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return { path, creds };
 }
 
 export function agentPorts(base: number, index: number): { mqtt: number; http: number } {
@@ -131,6 +154,7 @@ export class Demo {
     });
     failed.catch(() => {});
     const step = <T>(p: Promise<T>) => Promise.race([p, failed]);
+    const agentsFile = writeAgentsFile(dataDir, agentIds);
     try {
       const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: childLogLevel() };
       for (const k of ['MQTT_URL', 'REDIS_URL']) delete env[k];
@@ -149,17 +173,15 @@ export class Demo {
           JWT_SECRET: randomBytes(32).toString('base64url'),
           CITYFLOW_ADMIN_EMAIL: DEMO_EMAIL,
           CITYFLOW_ADMIN_PASSWORD: password,
+          CITYFLOW_AGENTS_FILE: agentsFile.path,
         },
       });
-      const hub = new HubClient(apiUrl);
-      await step(waitFor('the hub API', () => hub.healthy(), o.startupTimeoutS * 1000));
-      await step(hub.login(DEMO_EMAIL, password));
       this.progress(
-        `hub API up; starting ${agentIds.length} agents (MQTT ${o.agentPortBase}+, HTTP ${o.agentPortBase + DEMO_PORTS.httpOffset}+)…`,
+        `starting ${agentIds.length} agents (MQTT ${o.agentPortBase}+, HTTP ${o.agentPortBase + DEMO_PORTS.httpOffset}+)…`,
       );
       const agents: DemoFile['agents'] = [];
       for (const [i, id] of agentIds.entries()) {
-        const cred = await step(hub.agentCredentials(id));
+        const cred = agentsFile.creds.get(id)!;
         const p = agentPorts(o.agentPortBase, i);
         const agentDir = join(dataDir, 'agents', id);
         // The agent's flags are DESIGN.md's `cityflow-agent run` contract.
@@ -193,9 +215,14 @@ export class Demo {
           data_dir: agentDir,
         });
       }
+      const hub = new HubClient(apiUrl);
+      const hubReady = waitFor('the hub API', () => hub.healthy(), o.startupTimeoutS * 1000).then(() => {
+        this.progress('hub API up');
+        return hub.login(DEMO_EMAIL, password);
+      });
       // The simulator starts as soon as the agents' brokers accept connections, in parallel with
       // the agents' hub handshake: agents buffer readings, so live data arrives seconds sooner.
-      this.progress('waiting for every agent to connect to the hub…');
+      this.progress('waiting for the hub API and for every agent to connect to the hub…');
       if (!o.noSim) {
         this.sim = new Simulation({
           network: net,
@@ -212,6 +239,7 @@ export class Demo {
       }
       await step(
         Promise.all([
+          hubReady,
           this.sim?.start(),
           ...agents.map((a) =>
             waitFor(

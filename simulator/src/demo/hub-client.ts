@@ -1,4 +1,3 @@
-import type { AgentCredentials } from '@cityflow/protocol';
 import { CityFlowError } from '@cityflow/protocol';
 
 /** The few hub API calls the demo needs (DESIGN.md, HTTP API). */
@@ -50,24 +49,6 @@ export class HubClient {
       );
     this.token = token;
     return token;
-  }
-
-  /** Creates the agent's MQTT credentials, or rotates them when the agent already exists (a rerun). */
-  async agentCredentials(agentId: string): Promise<AgentCredentials> {
-    let r = await this.call('POST', '/api/agents', { agent_id: agentId });
-    if (r.status === 409)
-      r = await this.call('POST', `/api/agents/${encodeURIComponent(agentId)}/credentials`, {});
-    const c = r.json as Partial<AgentCredentials> | null;
-    if (
-      (r.status !== 201 && r.status !== 200) ||
-      typeof c?.username !== 'string' ||
-      typeof c.password !== 'string'
-    )
-      throw new CityFlowError(
-        'CF_NOT_AUTHORIZED',
-        `cannot get credentials for ${agentId}: HTTP ${r.status} ${JSON.stringify(r.json)}`,
-      );
-    return { agent_id: agentId, username: c.username, password: c.password };
   }
 }
 
