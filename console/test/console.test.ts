@@ -201,4 +201,21 @@ describe.skipIf(!existsSync(CHROMIUM))('console in Chromium (needs /usr/bin/chro
     await page.locator('#login-view').waitFor({ state: 'visible' });
     expect(await page.evaluate(() => sessionStorage.getItem('cityflow.token'))).toBeNull();
   });
+
+  it('ends the session when the token is revoked elsewhere (WebSocket closed 4001), without retrying', async () => {
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#app-view').waitFor({ state: 'visible' });
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('Live');
+    const token = await page.evaluate(() => sessionStorage.getItem('cityflow.token'));
+    const res = await fetch(`${hub.apiUrl}/api/auth/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(204);
+    await page.locator('#login-view').waitFor({ state: 'visible' });
+    expect(await page.locator('#login-error').textContent()).toBe('Your session has ended, sign in again.');
+    expect(await page.evaluate(() => sessionStorage.getItem('cityflow.token'))).toBeNull();
+  });
 });

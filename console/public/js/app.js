@@ -267,7 +267,7 @@ async function showApp() {
   roads.clear();
   await loadRoads();
   await Promise.all([refreshReroutes(), refreshAgents()]);
-  live = connectLive(session.token, { onMessage: onLive, onState: setConn });
+  live = connectLive(session.token, { onMessage: onLive, onState: setConn, onRevoked: () => sessionEnded() });
   timers.push(
     setInterval(refreshReroutes, REROUTE_REFRESH_MS),
     setInterval(refreshAgents, REROUTE_REFRESH_MS),
@@ -306,10 +306,11 @@ $('logout').addEventListener('click', async () => {
   showLogin('Signed out.');
 });
 
-setUnauthorizedHandler(() => {
+function sessionEnded() {
   session.clear();
   showLogin('Your session has ended, sign in again.');
-});
+}
+setUnauthorizedHandler(sessionEnded);
 
 if (session.token) showApp().catch(() => showLogin());
 else showLogin();

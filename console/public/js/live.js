@@ -1,5 +1,8 @@
 // `/ws/live?token=` with reconnects (exponential backoff, full jitter, capped at 30 s).
-export function connectLive(token, { onMessage, onState }) {
+// Close code 4001 = the hub revoked this token (logout elsewhere): reconnecting cannot help.
+export const CLOSE_REVOKED = 4001;
+
+export function connectLive(token, { onMessage, onState, onRevoked }) {
   let ws;
   let closed = false;
   let attempt = 0;
@@ -21,8 +24,14 @@ export function connectLive(token, { onMessage, onState }) {
       }
       if (msg && typeof msg.type === 'string') onMessage(msg);
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', (ev) => {
       if (closed) return;
+      if (ev.code === CLOSE_REVOKED) {
+        closed = true;
+        onState('closed');
+        onRevoked?.();
+        return;
+      }
       onState('closed');
       const delay = Math.random() * Math.min(30_000, 1000 * 2 ** attempt++);
       timer = setTimeout(open, delay);
