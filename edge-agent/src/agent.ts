@@ -11,6 +11,7 @@ import { LocalAdviceService } from './downlink/local-advice.js';
 import { SliceState } from './downlink/slice.js';
 import { HttpServer } from './health/http-server.js';
 import { createMetrics, type Metrics, updateGauges } from './health/metrics.js';
+import { memoryFields } from './health/memory.js';
 import { healthMessage, RUNTIME_KEY, type RuntimeState, statusFromStore } from './health/status.js';
 import { Ingest } from './ingest/ingest.js';
 import { createLogger, type Logger } from './logger.js';
@@ -74,7 +75,7 @@ export class Agent {
 
   async start(): Promise<void> {
     const cfg = this.config;
-    const db = openDb(cfg.dataDir, { sync: cfg.sync });
+    const db = openDb(cfg.dataDir, { sync: cfg.sync, cacheKb: cfg.sqliteCacheKb });
     this.db = db;
     if (cfg.checkpointWorker)
       this.stopCheckpointer = startCheckpointer(db, cfg.dataDir, 2000, (e) =>
@@ -141,7 +142,7 @@ export class Agent {
     this.http = new HttpServer(
       { port: cfg.httpPort, host: cfg.httpHost },
       this.metrics.registry,
-      () => this.status(),
+      (gc) => this.status(gc),
       this.log.child({ mod: 'http' }),
     );
     await this.http.start();
@@ -311,7 +312,7 @@ export class Agent {
     this.meta.set(RUNTIME_KEY, rt);
   }
 
-  status(): Record<string, unknown> {
+  status(gc = false): Record<string, unknown> {
     if (!this.db) return { agent_id: this.config.agentId, running: false };
     const s = statusFromStore(this.meta, this.outbox, Date.now());
     const clock = this.clock.state();
@@ -331,7 +332,7 @@ export class Agent {
       http_url: this.httpUrl,
       data_dir: this.config.dataDir,
       forecast_model: this.forecaster?.modelVersion ?? null,
-      rss_bytes: process.memoryUsage().rss,
+      ...memoryFields(gc),
       pid: process.pid,
     };
   }

@@ -53,6 +53,8 @@ export const AgentConfigFileSchema = Type.Object(
     commitMaxBatch: Type.Integer({ minimum: 1 }),
     /** WAL checkpoints in a worker thread (keeps their fsync off the PUBACK path); false = SQLite's own. */
     checkpointWorker: Type.Boolean(),
+    /** SQLite page cache of the agent's connection, KiB (better-sqlite3's own default is 16,000). */
+    sqliteCacheKb: Type.Integer({ minimum: 64 }),
     /** Sensor credentials for the local broker: sensor_id -> password. Empty = anonymous sensors. */
     sensorCredentials: Type.Record(Type.String({ pattern: ID_PATTERN }), Type.String({ minLength: 1 })),
     logLevel: Type.Union(
@@ -90,6 +92,7 @@ export const DEFAULTS: Omit<AgentConfig, 'agentId'> = {
   sync: 'full',
   commitMaxBatch: 5000,
   checkpointWorker: false,
+  sqliteCacheKb: 2048,
   sensorCredentials: {},
   logLevel: 'info',
 };

@@ -15,7 +15,7 @@ export class HttpServer {
   constructor(
     private readonly opts: { port: number; host: string },
     private readonly registry: Registry,
-    private readonly status: () => Record<string, unknown>,
+    private readonly status: (gc?: boolean) => Record<string, unknown>,
     private readonly log: Logger,
   ) {}
 
@@ -42,7 +42,9 @@ export class HttpServer {
           );
         }
         if (path === '/metrics') return send(200, this.registry.contentType, await this.registry.metrics());
-        if (path === '/status') return send(200, 'application/json', JSON.stringify(this.status()));
+        // `/status?gc`: collect garbage first when the process runs with --expose-gc (benchmarks)
+        if (path === '/status')
+          return send(200, 'application/json', JSON.stringify(this.status(/[?&]gc\b/.test(req.url ?? ''))));
         send(
           404,
           'application/json',

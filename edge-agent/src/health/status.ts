@@ -94,7 +94,7 @@ export function healthMessage(
     ts: new Date().toISOString(),
     version: AGENT_VERSION,
     uptime_s: Math.round((Date.now() - startedMs) / 1000),
-    rss_bytes: process.memoryUsage().rss,
+    rss_bytes: process.memoryUsage.rss(),
     backlog: s.outbox_pending as number,
     oldest_unsent_age_s: s.outbox_oldest_age_s as number | null,
     readings_total: s.readings_total as number,

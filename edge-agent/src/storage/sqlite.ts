@@ -17,6 +17,8 @@ export interface OpenOptions {
   /** `full` survives power loss (fsync per group commit); `normal` survives kill -9 of the process only. */
   sync?: 'full' | 'normal';
   readonly?: boolean;
+  /** Page cache, KiB (default 2048: sized for a Pi; better-sqlite3 compiles in 16,000). */
+  cacheKb?: number;
 }
 
 /** Schema migrations, applied in order; `user_version` records how far a file has come. */
@@ -108,6 +110,11 @@ export function openDb(dataDir: string, opts: OpenOptions = {}): Db {
   });
   // Readers (status CLI, diag queries) must not fail while a group commit holds the write lock.
   db.pragma('busy_timeout = 5000');
+  // Memory sized for a Pi: a small page cache (the working set is the tail of `readings` and the
+  // outbox), no memory-mapped I/O, temporary tables and indices on disk.
+  db.pragma(`cache_size = -${Math.max(64, Math.round(opts.cacheKb ?? 2048))}`);
+  db.pragma('mmap_size = 0');
+  db.pragma('temp_store = FILE');
   if (opts.readonly) return db;
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
