@@ -112,7 +112,9 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
     const agents = await Promise.all(
       Object.values(creds).map((c) => agentClient({ mqttUrl: broker.url }, c)),
     );
-    // 4 agents × 10 batches of 10 seqs, every batch sent twice (a replay after a lost ack)
+    // 4 agents × 10 batches of 10 seqs, every batch sent twice (a replay after a lost ack).
+    // Recent minutes: the replicas run retention in wall mode, which would delete months-old rows.
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 180 * 60_000;
     for (let round = 0; round < 2; round++)
       for (let b = 0; b < 10; b++)
         await Promise.all(
@@ -120,12 +122,9 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
             const id = `A${i + 1}`;
             const items = Array.from({ length: 10 }, (_, k) => {
               const seq = b * 10 + k + 1;
-              return summary(
-                seq,
-                'R00-10',
-                new Date(Date.UTC(2026, 2, 2, 0, 0) + seq * 60_000).toISOString(),
-                { sensor_id: `S-${id}` },
-              );
+              return summary(seq, 'R00-10', new Date(base + seq * 60_000).toISOString(), {
+                sensor_id: `S-${id}`,
+              });
             });
             return a.client.publishAsync(
               topics.uplink(id, 'summary'),
