@@ -101,4 +101,36 @@ describe('hub link backoff on a flapping link', () => {
     await waitFor(() => link.connected && hub.connects > before, 'reconnect after a stable link');
     expect(link.backoffAttempt).toBe(1);
   });
+
+  it('keeps connection errors quiet while starting, then warns once per distinct error', async () => {
+    // A closed port: every attempt is refused. The clock is injected: 0 = just started.
+    const probe = await import('node:net').then(({ createServer }) => createServer());
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    let nowMs = 1_000_000;
+    const { log, lines } = capturingLogger();
+    const link = new HubLink(
+      {
+        url: `mqtt://127.0.0.1:${port}`,
+        agentId: 'A-2',
+        version: 't',
+        backoffBaseMs: 10,
+        backoffMaxMs: 20,
+        now: () => nowMs,
+      },
+      { connected() {}, subscribed() {}, disconnected() {}, message() {} },
+      log,
+    );
+    cleanups.push(() => link.stop());
+    const errors = (level: number) =>
+      lines.filter((l) => l.includes('hub link error') && JSON.parse(l).level === level).length;
+    link.start();
+    await waitFor(() => errors(20) >= 2, 'refusals logged at debug while starting');
+    expect(errors(40)).toBe(0);
+    nowMs += 60_000; // past the start-up grace: the same refusal is news once, then debug again
+    const before = errors(20);
+    await waitFor(() => errors(20) >= before + 2, 'more refusals');
+    expect(errors(40)).toBe(1);
+  });
 });

@@ -35,6 +35,9 @@ export interface HubLinkHandlers {
  * attempt count resets only after a connection stayed up `stableMs`, so a flapping link backs off.
  * Clean sessions: anything in flight when the link drops is resent from the outbox, not by mqtt.js.
  */
+/** Connection errors before a first connection within this long after start are logged at debug. */
+const STARTUP_QUIET_MS = 20_000;
+
 export class HubLink {
   private client: MqttClient | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -44,6 +47,9 @@ export class HubLink {
   connected = false;
   reconnects = 0;
   lastError: string | null = null;
+  private lastWarned: string | null = null;
+  private everConnected = false;
+  private startedAtMs = 0;
 
   constructor(
     private readonly opts: HubLinkOptions,
@@ -73,6 +79,7 @@ export class HubLink {
   }
 
   start(): void {
+    this.startedAtMs = this.now();
     const { agentId } = this.opts;
     const client = mqtt.connect(this.opts.url, {
       clientId: `agent:${agentId}`,
@@ -95,7 +102,9 @@ export class HubLink {
       // No backoff reset here: a link that connects and drops at once must keep backing off.
       this.connectedAtMs = this.now();
       this.connected = true;
+      this.everConnected = true;
       this.lastError = null;
+      this.lastWarned = null;
       this.log.info({ url: redactUrl(this.opts.url) }, 'hub connected');
       client.subscribe(
         [
@@ -118,7 +127,15 @@ export class HubLink {
     );
     client.on('error', (err) => {
       this.lastError = err.message;
-      this.log.warn({ err: err.message }, 'hub link error');
+      // Not news: the same error on every retry of a long outage (warned once), or a hub refusing
+      // in the agent's first seconds (both often start together, as in the demo). Still in status.
+      const starting = !this.everConnected && this.now() - this.startedAtMs < STARTUP_QUIET_MS;
+      const repeated = err.message === this.lastWarned;
+      if (starting || repeated) this.log.debug({ err: err.message }, 'hub link error');
+      else {
+        this.lastWarned = err.message;
+        this.log.warn({ err: err.message }, 'hub link error');
+      }
     });
     client.on('close', () => {
       if (this.connected) {
