@@ -7,77 +7,25 @@
  * default uplink of ~50 messages/s (a documented constant, not run here).
  * Prints one JSON object on stdout. Needs `npx tsc -b`.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startHub } from '@cityflow/hub';
 import mqtt from 'mqtt';
 import pg from 'pg';
+import { lineNetwork, spawnAgent } from './lib/agent-fixture.js';
 
 const SENSORS = 64;
 const MINUTES = Number(process.env.BENCH_MINUTES ?? 1440);
 const EXPECTED = SENSORS * MINUTES;
 const AGENT = 'BENCH-D';
-const BIN = fileURLToPath(new URL('../edge-agent/bin/cityflow-agent.js', import.meta.url));
 const T0 = Date.UTC(2026, 1, 9, 0, 0, 0);
 const deadline = setTimeout(() => {
   console.error('agent-drain: time bound reached');
   process.exit(2);
 }, 10 * 60_000);
 
-function network() {
-  const features = [];
-  for (let r = 0; r < 16; r++) {
-    features.push({
-      type: 'Feature',
-      geometry: {
-        type: 'LineString',
-        coordinates: [
-          [2.35 + r * 0.001, 48.85],
-          [2.351 + r * 0.001, 48.851],
-        ],
-      },
-      properties: {
-        kind: 'road',
-        road_id: `BR-${r}`,
-        from_node: `BN-${r}`,
-        to_node: `BN-${r + 1}`,
-        length_m: 150,
-        lanes: 2,
-        speed_limit_kmh: 50,
-      },
-    });
-  }
-  for (let n = 0; n <= 16; n++)
-    features.push({
-      type: 'Feature',
-      geometry: { type: 'Point', coordinates: [2.35 + n * 0.001, 48.85] },
-      properties: { kind: 'intersection', node_id: `BN-${n}`, agent_id: AGENT },
-    });
-  for (let s = 0; s < SENSORS; s++)
-    features.push({
-      type: 'Feature',
-      geometry: { type: 'Point', coordinates: [2.35 + (s % 16) * 0.001, 48.8505] },
-      properties: { kind: 'sensor', sensor_id: `BS-${s}`, road_id: `BR-${s % 16}`, agent_id: AGENT },
-    });
-  return { type: 'FeatureCollection', features };
-}
-
-function spawnAgent(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'));
-      if (line) resolve({ child, ready: JSON.parse(line) });
-    });
-    child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
-  });
-}
 const stop = (child) =>
   new Promise((r) => {
     if (child.exitCode !== null) return r();
@@ -125,7 +73,10 @@ const dir = mkdtempSync(join(tmpdir(), 'cf-bench-drain-'));
 let schemaCleanup = async () => {};
 try {
   const netFile = join(dir, 'network.geojson');
-  writeFileSync(netFile, JSON.stringify(network()));
+  writeFileSync(
+    netFile,
+    JSON.stringify(lineNetwork({ prefix: 'B', roads: 16, sensors: SENSORS, agentId: AGENT })),
+  );
   const dataDir = join(dir, 'agent');
   writeFileSync(
     join(dir, 'agent.json'),

@@ -7,64 +7,25 @@
  * covers every summary, and `/api/traffic/history` (1-minute buckets, every road) must show exactly
  * the readings sent: no loss, no duplicate. Prints one JSON line. Needs `npx tsc -b`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startHub } from '@cityflow/hub';
 import mqtt from 'mqtt';
+import { lineNetwork, spawnAgent } from './lib/agent-fixture.js';
 
 const AGENT = 'BENCH-F';
 const SENSORS = 16;
 const ROADS = 8;
 const FLAP_S = Number(process.env.BENCH_FLAP_S ?? 60);
 const STEP_MS = 50; // one data-second of readings per 50 ms
-const BIN = fileURLToPath(new URL('../edge-agent/bin/cityflow-agent.js', import.meta.url));
 const T0 = Date.UTC(2026, 1, 9, 6, 0, 0);
 const deadline = setTimeout(() => {
   console.error('agent-faults: time bound reached');
   process.exit(2);
 }, 5 * 60_000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function network() {
-  const features = [];
-  for (let r = 0; r < ROADS; r++)
-    features.push({
-      type: 'Feature',
-      geometry: {
-        type: 'LineString',
-        coordinates: [
-          [2.35 + r * 0.001, 48.85],
-          [2.351 + r * 0.001, 48.851],
-        ],
-      },
-      properties: {
-        kind: 'road',
-        road_id: `FR-${r}`,
-        from_node: `FN-${r}`,
-        to_node: `FN-${r + 1}`,
-        length_m: 150,
-        lanes: 2,
-        speed_limit_kmh: 50,
-      },
-    });
-  for (let n = 0; n <= ROADS; n++)
-    features.push({
-      type: 'Feature',
-      geometry: { type: 'Point', coordinates: [2.35 + n * 0.001, 48.85] },
-      properties: { kind: 'intersection', node_id: `FN-${n}`, agent_id: AGENT },
-    });
-  for (let s = 0; s < SENSORS; s++)
-    features.push({
-      type: 'Feature',
-      geometry: { type: 'Point', coordinates: [2.35 + (s % ROADS) * 0.001, 48.8505] },
-      properties: { kind: 'sensor', sensor_id: `FS-${s}`, road_id: `FR-${s % ROADS}`, agent_id: AGENT },
-    });
-  return { type: 'FeatureCollection', features };
-}
 
 /** A TCP proxy to the hub's broker that can be cut (every socket destroyed, new ones refused). */
 async function linkProxy(target) {
@@ -103,19 +64,6 @@ async function linkProxy(target) {
   };
 }
 
-function spawnAgent(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'));
-      if (line) resolve({ child, ready: JSON.parse(line) });
-    });
-    child.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
-  });
-}
-
 const reading = (s, t) =>
   `{"ts":"${new Date(T0 + t * 1000).toISOString()}","sensor_id":"FS-${s}","road_id":"FR-${s % ROADS}","speed_kmh":${30 + ((t + s) % 25)},"flow_rate":${400 + (t % 300)},"occupancy":0.${(t + s) % 9}}`;
 
@@ -125,7 +73,10 @@ let proxy;
 let agent;
 try {
   const netFile = join(dir, 'network.geojson');
-  writeFileSync(netFile, JSON.stringify(network()));
+  writeFileSync(
+    netFile,
+    JSON.stringify(lineNetwork({ prefix: 'F', roads: ROADS, sensors: SENSORS, agentId: AGENT })),
+  );
   hub = await startHub({
     databaseUrl: 'pglite://memory',
     mqttPort: 0,
