@@ -1,16 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { openDb } from '../src/storage/sqlite.js';
 import { FakeHub } from './helpers/fake-hub.js';
 import { sliceConfig } from './helpers/network.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 describe('bad input is isolated: rejected with a reason, counted, quarantined', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('rejects every kind of bad reading without blocking good ones (before a slice: unknown sensors kept and flagged)', async () => {
     const tmp = tempDir();

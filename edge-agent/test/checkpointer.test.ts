@@ -1,15 +1,11 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DB_FILE, openDb, startCheckpointer } from '../src/storage/sqlite.js';
-import { tempDir, waitFor } from './helpers/util.js';
+import { tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 describe('WAL checkpoints off the main thread', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('the worker copies committed pages into the database file while the main connection never checkpoints', async () => {
     const tmp = tempDir();

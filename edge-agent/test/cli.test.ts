@@ -1,17 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exited, runCli, spawnAgent } from './helpers/child.js';
 import { FakeHub } from './helpers/fake-hub.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 describe('cityflow-agent CLI (built binary)', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('SIGTERM stops gracefully: commits, says offline to the hub, exits 0; status --json reads the file', async () => {
     const hub = new FakeHub({ agentId: 'A-7', password: 'pw' });

@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentClock } from '../src/clock.js';
 import { startAgent } from '../src/index.js';
 import { checkReading } from '../src/ingest/reading-checks.js';
 import { openDb } from '../src/storage/sqlite.js';
 import { fullJitterDelay } from '../src/uplink/backoff.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 const noSlice = { sensors: () => null };
 const limits = { maxFutureS: 300, maxPastH: 24 };
@@ -97,11 +97,7 @@ describe('reconnect backoff', () => {
 });
 
 describe('minute summaries are exactly-once across restarts and late readings', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('a late reading becomes a late summary for its minute; a restart neither re-summarises nor loses', async () => {
     const tmp = tempDir();

@@ -1,10 +1,10 @@
 import { createEdgeForecaster } from '@cityflow/forecast';
 import { type Advice, topics, validateDiagResponse, validateForecastBatch } from '@cityflow/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { FakeHub } from './helpers/fake-hub.js';
 import { sliceConfig } from './helpers/network.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 const T0 = Date.UTC(2026, 1, 9, 7, 0, 0);
 
@@ -32,11 +32,7 @@ function advice(issuedMs: number, validMs: number): Advice {
 }
 
 describe('downlink, local services and local prediction', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('keeps serving the last advice with its age on the local topic after the hub is gone', async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });

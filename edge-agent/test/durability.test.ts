@@ -1,14 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDb } from '../src/storage/sqlite.js';
 import { exited, spawnAgent } from './helpers/child.js';
-import { connect, reading, tempDir } from './helpers/util.js';
+import { connect, reading, tempDir, useCleanups } from './helpers/util.js';
 
 describe('acked means durable (real process, kill -9)', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('every reading PUBACKed before kill -9 during heavy ingest is in SQLite after the crash', async () => {
     const tmp = tempDir();

@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { FakeHub } from './helpers/fake-hub.js';
 import { sliceConfig } from './helpers/network.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 const T0 = Date.UTC(2026, 1, 9, 6, 0, 0);
 
 describe('hub database down: the hub stops acking, the agent keeps buffering', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('silence for longer than maxTries x ackTimeout parks nothing; all delivered once the hub acks again', async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });

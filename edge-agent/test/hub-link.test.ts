@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { redactUrl } from '../src/redact.js';
 import { HubLink } from '../src/uplink/hub-link.js';
 import { FakeHub } from './helpers/fake-hub.js';
-import { tempDir, waitFor } from './helpers/util.js';
+import { tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 function capturingLogger(): { log: pino.Logger; lines: string[] } {
   const lines: string[] = [];
@@ -19,11 +19,7 @@ function capturingLogger(): { log: pino.Logger; lines: string[] } {
 }
 
 describe('hub link', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('redactUrl strips user:password and keeps the rest', () => {
     expect(redactUrl('mqtts://A-01:s3cret@hub.example:8883')).toBe('mqtts://hub.example:8883');
@@ -59,11 +55,7 @@ describe('hub link', () => {
 });
 
 describe('hub link backoff on a flapping link', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('keeps growing while connections drop at once; resets only after one stayed up stableMs', async () => {
     const hub = new FakeHub({ agentId: 'A-1' });

@@ -1,17 +1,13 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CliFailure, openStores } from '../src/cli/common.js';
 import { startAgent } from '../src/index.js';
 import { DB_FILE, SCHEMA_VERSION } from '../src/storage/sqlite.js';
-import { tempDir } from './helpers/util.js';
+import { tempDir, useCleanups } from './helpers/util.js';
 
 describe('inspection verbs (status, doctor, buffer) never write the database', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('opens read-only; a file of an older schema is reported, not migrated', async () => {
     const tmp = tempDir();

@@ -1,14 +1,10 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exited, runCli, spawnAgent } from './helpers/child.js';
-import { tempDir } from './helpers/util.js';
+import { tempDir, useCleanups } from './helpers/util.js';
 
 describe('run under a parent with an IPC channel', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('stops gracefully (exit 0) when the parent disconnects the channel, as when it is killed', async () => {
     const tmp = tempDir();

@@ -1,16 +1,12 @@
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { openDb } from '../src/storage/sqlite.js';
 import { applyRunTuning, DEFAULT_V8_FLAGS } from '../src/tune.js';
-import { tempDir } from './helpers/util.js';
+import { tempDir, useCleanups } from './helpers/util.js';
 
 describe('memory sized for a Pi', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('opens SQLite with a 2 MB page cache (configurable), no mmap, temp storage on disk', () => {
     const tmp = tempDir();

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { MetaStore } from '../src/storage/meta-store.js';
 import { enforceCaps } from '../src/storage/outbox-policy.js';
@@ -7,7 +7,7 @@ import { ReadingsStore } from '../src/storage/readings-store.js';
 import { openDb } from '../src/storage/sqlite.js';
 import { FakeHub } from './helpers/fake-hub.js';
 import { sliceConfig } from './helpers/network.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 function summary(sensor: string, minute: number, count: number, pad?: string) {
   return {
@@ -34,11 +34,7 @@ const caps = {
 };
 
 describe('bounded outbox with a stated policy', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   function stores() {
     const tmp = tempDir();

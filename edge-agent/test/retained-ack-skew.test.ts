@@ -1,15 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { FakeHub } from './helpers/fake-hub.js';
 import { sliceConfig } from './helpers/network.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 describe('clock skew is measured on live acks only', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('a retained ack sent an hour ago does not set the skew, so live readings are not CF_TS_FUTURE', async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });

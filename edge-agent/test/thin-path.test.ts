@@ -1,18 +1,14 @@
 import { validateAgentHealth, validateLiveSnapshot } from '@cityflow/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.js';
 import { FakeHub } from './helpers/fake-hub.js';
 import { sliceConfig } from './helpers/network.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 const M = Date.UTC(2026, 1, 9, 10, 0, 0); // a minute start
 
 describe('thin path: sensor -> agent -> hub', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('summarises each sensor per minute, sends with seqs, and deletes rows once acked', async () => {
     const hub = new FakeHub({ agentId: 'A-1', password: 'pw', config: sliceConfig() });

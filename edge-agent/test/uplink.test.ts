@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { FakeHub } from './helpers/fake-hub.js';
 import { sliceConfig } from './helpers/network.js';
-import { connect, pub, reading, tempDir, waitFor } from './helpers/util.js';
+import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
 
 const T0 = Date.UTC(2026, 1, 9, 6, 0, 0);
 const fastLink = {
@@ -33,11 +33,7 @@ async function feed(url: string, fromMin: number, minutes: number): Promise<numb
 }
 
 describe('uplink: exactly once into the hub through an at-least-once link', () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups.length = 0;
-  });
+  const cleanups = useCleanups();
 
   it('a link flapping every 300 ms loses nothing and duplicates nothing (per sensor-minute)', async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });

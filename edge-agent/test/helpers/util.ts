@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SensorReading } from '@cityflow/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach } from 'vitest';
 
 export function tempDir(prefix = 'cf-agent-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -55,4 +56,17 @@ export function reading(
 /** Publishes and resolves on PUBACK (QoS 1). */
 export function pub(c: MqttClient, sensor: string, payload: string, qos: 0 | 1 = 1): Promise<unknown> {
   return c.publishAsync(`cityflow/traffic/${sensor}`, payload, { qos });
+}
+
+/**
+ * Teardown list for the enclosing describe: tests push what they start, and after each test it is
+ * released newest first (agents before the hubs and directories they use).
+ */
+export function useCleanups(): Array<() => Promise<void> | void> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups.length = 0;
+  });
+  return cleanups;
 }
