@@ -27,7 +27,7 @@ import { createLogger, redactUrl } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import { HubMqttClient, embeddedCredentials } from './mqtt/hub-client.js';
-import { Ingest } from './mqtt/ingest.js';
+import { Ingest } from './ingest/pipeline.js';
 import { createAgent, credentialHash, ensureAgent, rotateAgentCredentials } from './store/agents.js';
 import { upsertUser } from './store/users.js';
 

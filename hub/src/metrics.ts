@@ -86,6 +86,33 @@ export function createMetrics() {
       help: 'HTTP 5xx answers',
       registers: r,
     }),
+    quarantined: new Counter({
+      name: 'cityflow_hub_quarantine_items_total',
+      help: 'dead letters written, by code',
+      labelNames: ['code'],
+      registers: r,
+    }),
+    quarantineFailed: new Counter({
+      name: 'cityflow_hub_quarantine_write_failures_total',
+      help: 'dead letters that could not be written (database error; the message is not acked)',
+      registers: r,
+    }),
+    quarantineEvicted: new Counter({
+      name: 'cityflow_hub_quarantine_evicted_total',
+      help: 'dead letters deleted, oldest first, to keep the quarantine under its byte bound',
+      registers: r,
+    }),
+    ingestShed: new Counter({
+      name: 'cityflow_hub_ingest_shed_total',
+      help: 'uplink messages not taken because an ingest queue was full (not acked: the agent resends)',
+      labelNames: ['bound'],
+      registers: r,
+    }),
+    ingestQueuedBytes: new Gauge({
+      name: 'cityflow_hub_ingest_queued_bytes',
+      help: 'uplink payload bytes waiting in the ingest queues',
+      registers: r,
+    }),
   };
 }
 export type HubMetrics = ReturnType<typeof createMetrics>;

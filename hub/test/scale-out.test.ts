@@ -15,7 +15,7 @@ import { openDb } from '../src/db/db.js';
 import { migrate } from '../src/db/migrations.js';
 import { writeMosquittoConfig } from '../src/mqtt/mosquitto-config.js';
 import { createAgent } from '../src/store/agents.js';
-import { TEST_REDIS_PREFIX, agentClient, summary, summaryBatch, until, writeNetwork } from './helpers.js';
+import { TEST_REDIS_PREFIX, agentClient, summary, summaryBatch, until, gridNetwork, writeNetwork } from './helpers.js';
 import { startMosquitto } from './mosquitto.js';
 import { freshSchemaUrl } from './pg-schema.js';
 
@@ -62,6 +62,18 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
   const creds: Record<string, { agent_id: string; username: string; password: string }> = {};
   let token = '';
 
+  // An agent speaks only for sensors of its slice: each agent gets one sensor S-Ai on road R00-10.
+  const networkWithAgentSensors = () => {
+    const net = gridNetwork();
+    for (const id of ['A1', 'A2', 'A3', 'A4'])
+      net.features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: [2.35, 48.85] },
+        properties: { kind: 'sensor', sensor_id: `S-${id}`, road_id: 'R00-10', agent_id: id },
+      });
+    return net;
+  };
+
   beforeAll(async () => {
     if (!redisUrl) throw new Error('scale-out needs CITYFLOW_TEST_REDIS_URL');
     schema = await freshSchemaUrl(pgUrl);
@@ -79,7 +91,7 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
       PORT: '0',
       HOST: '127.0.0.1',
       JWT_SECRET: 'scale-out-secret-0123456789',
-      NETWORK_FILE: writeNetwork(),
+      NETWORK_FILE: writeNetwork(networkWithAgentSensors()),
       CITYFLOW_CYCLE_INTERVAL_S: '1',
       LOG_LEVEL: 'info',
     };

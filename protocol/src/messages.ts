@@ -1,6 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { NetworkFileSchema } from './network.js';
-import { RFC3339_PATTERN, SensorReadingSchema } from './reading.js';
+import { READING_LIMITS, RFC3339_PATTERN, SensorReadingSchema } from './reading.js';
 import { ID_PATTERN } from './topics.js';
 import { compileValidator } from './validation.js';
 
@@ -12,8 +12,48 @@ export const PROTOCOL_VERSION = 1;
 const V = Type.Literal(PROTOCOL_VERSION);
 const Id = Type.String({ pattern: ID_PATTERN });
 const Time = Type.String({ pattern: RFC3339_PATTERN });
-const Seq = Type.Integer({ minimum: 1 });
-const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+/**
+ * Bounds of every uplink number. A seq or count is stored as PostgreSQL bigint/int and a speed as
+ * float8: an unbounded number (1.7e308, 2^31) fails the whole INSERT and wedges the stream, so each has
+ * a physical bound here and a bad item is refused on its own (quarantined) instead.
+ */
+export const UPLINK_LIMITS = {
+  /** 2^53 - 1: exact in a JS number and in bigint */
+  maxSeq: Number.MAX_SAFE_INTEGER,
+  /** a sensor reporting every 1 ms for a minute; int4 safe */
+  maxReadingsPerMinute: 60_000,
+  maxSpeedKmh: READING_LIMITS.maxSpeedKmh,
+  maxFlowVph: READING_LIMITS.maxFlowVph,
+  maxSensorsPerRoad: 1000,
+  /** live samples behind one road snapshot */
+  maxSamples: 10_000_000,
+  /** agent health counters (bigint-safe) and its backlog (int4 column) */
+  maxCounter: Number.MAX_SAFE_INTEGER,
+  maxBacklog: 2_147_483_647,
+  /** agent clock skew, seconds: ten years either way is already nonsense, beyond is hostile */
+  maxSkewS: 315_576_000,
+  maxBatchItems: 5000,
+} as const;
+
+/**
+ * The only forecast models an agent may send. The hub's own network model (`cityflow-network`) is
+ * never accepted from an agent: it ranks first in the "best model" choice and feeds the reroutes.
+ */
+export const EDGE_MODEL_NAMES = ['cityflow-edge', 'ewma-lr-v2', 'persistence'] as const;
+export type EdgeModelName = (typeof EDGE_MODEL_NAMES)[number];
+
+const Seq = Type.Integer({ minimum: 1, maximum: UPLINK_LIMITS.maxSeq });
+const Speed = Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxSpeedKmh });
+const NullableSpeed = Type.Union([Speed, Type.Null()]);
+const Flow = Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxFlowVph });
+const Share = Type.Number({ minimum: 0, maximum: 1 });
+const Counter = Type.Integer({ minimum: 0, maximum: UPLINK_LIMITS.maxCounter });
+/**
+ * Random id created with the agent's database (a wiped or re-imaged agent gets a new one), carried in
+ * every sequenced batch and echoed in its ack: the hub keeps one watermark per (agent, incarnation,
+ * stream). See protocol/README.md "Agent incarnations".
+ */
+export const IncarnationSchema = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 
 /** One sensor, one minute (`minute` = start of the minute, UTC). */
 export const SummaryRecordSchema = Type.Object({
@@ -21,13 +61,13 @@ export const SummaryRecordSchema = Type.Object({
   sensor_id: Id,
   road_id: Id,
   minute: Time,
-  count: Type.Integer({ minimum: 1 }),
-  null_speed_count: Type.Integer({ minimum: 0 }),
-  speed_mean: NullableNumber,
-  speed_min: NullableNumber,
-  speed_max: NullableNumber,
-  flow_mean: Type.Number({ minimum: 0 }),
-  occupancy_mean: Type.Number({ minimum: 0, maximum: 1 }),
+  count: Type.Integer({ minimum: 1, maximum: UPLINK_LIMITS.maxReadingsPerMinute }),
+  null_speed_count: Type.Integer({ minimum: 0, maximum: UPLINK_LIMITS.maxReadingsPerMinute }),
+  speed_mean: NullableSpeed,
+  speed_min: NullableSpeed,
+  speed_max: NullableSpeed,
+  flow_mean: Flow,
+  occupancy_mean: Share,
   /** true when the sensor was not in a network slice (agent had none yet): kept, but flagged. */
   flagged: Type.Optional(Type.Boolean()),
 });
@@ -40,12 +80,12 @@ export const ForecastRecordSchema = Type.Object({
   target_ts: Time,
   road_id: Id,
   horizon_min: Type.Integer({ minimum: 1, maximum: 24 * 60 }),
-  speed_kmh: NullableNumber,
-  speed_lo_kmh: NullableNumber,
-  speed_hi_kmh: NullableNumber,
-  congestion_score: Type.Number({ minimum: 0, maximum: 1 }),
-  confidence: Type.Number({ minimum: 0, maximum: 1 }),
-  model_version: Type.String({ minLength: 1, maxLength: 64 }),
+  speed_kmh: NullableSpeed,
+  speed_lo_kmh: NullableSpeed,
+  speed_hi_kmh: NullableSpeed,
+  congestion_score: Share,
+  confidence: Share,
+  model_version: Type.Union(EDGE_MODEL_NAMES.map((m) => Type.Literal(m))),
 });
 export type ForecastRecord = Static<typeof ForecastRecordSchema>;
 
@@ -55,8 +95,10 @@ function sequencedBatch<S extends TSchema, N extends string>(stream: N, item: S)
     agent_id: Id,
     stream: Type.Literal(stream),
     sent_at: Time,
+    /** absent from agents older than the incarnation rule: the hub files them under '' */
+    incarnation: Type.Optional(IncarnationSchema),
     /** Strictly increasing seq within the batch; replay is ordered per stream. */
-    items: Type.Array(item, { maxItems: 5000 }),
+    items: Type.Array(item, { maxItems: UPLINK_LIMITS.maxBatchItems }),
     /**
      * Seq ranges [from, to] the agent dropped for good under its outbox policy: the hub counts them
      * as resolved so its contiguous watermark can pass them.
@@ -73,19 +115,19 @@ export type ForecastBatch = Static<typeof ForecastBatchSchema>;
 export const LiveRoadSchema = Type.Object({
   road_id: Id,
   ts: Time,
-  speed_kmh: NullableNumber,
-  flow_rate: Type.Number({ minimum: 0 }),
-  occupancy: Type.Number({ minimum: 0, maximum: 1 }),
-  congestion_score: NullableNumber,
-  sensors: Type.Integer({ minimum: 0 }),
-  samples: Type.Integer({ minimum: 0 }),
+  speed_kmh: NullableSpeed,
+  flow_rate: Flow,
+  occupancy: Share,
+  congestion_score: Type.Union([Share, Type.Null()]),
+  sensors: Type.Integer({ minimum: 0, maximum: UPLINK_LIMITS.maxSensorsPerRoad }),
+  samples: Type.Integer({ minimum: 0, maximum: UPLINK_LIMITS.maxSamples }),
 });
 export const LiveSnapshotSchema = Type.Object({
   v: V,
   agent_id: Id,
   stream: Type.Literal('live'),
   ts: Time,
-  roads: Type.Array(LiveRoadSchema, { maxItems: 5000 }),
+  roads: Type.Array(LiveRoadSchema, { maxItems: UPLINK_LIMITS.maxBatchItems }),
 });
 export type LiveRoad = Static<typeof LiveRoadSchema>;
 export type LiveSnapshot = Static<typeof LiveSnapshotSchema>;
@@ -95,7 +137,10 @@ export const ClockStateSchema = Type.Object({
   /** false until the agent has evidence its clock is right (NTP sync, or hub time agreeing). */
   synced: Type.Boolean(),
   /** agent clock minus reference clock, seconds (positive = agent ahead); null when unknown. */
-  skew_s: NullableNumber,
+  skew_s: Type.Union([
+    Type.Number({ minimum: -UPLINK_LIMITS.maxSkewS, maximum: UPLINK_LIMITS.maxSkewS }),
+    Type.Null(),
+  ]),
 });
 
 /** Retained on `status`; the broker publishes the `offline` form as the agent's last will. */
@@ -116,13 +161,13 @@ export const AgentHealthSchema = Type.Object({
   stream: Type.Literal('health'),
   ts: Time,
   version: Type.String({ maxLength: 64 }),
-  uptime_s: Type.Number({ minimum: 0 }),
-  rss_bytes: Type.Number({ minimum: 0 }),
-  backlog: Type.Integer({ minimum: 0 }),
-  oldest_unsent_age_s: NullableNumber,
-  readings_total: Type.Integer({ minimum: 0 }),
-  quarantined_total: Type.Integer({ minimum: 0 }),
-  dropped: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  uptime_s: Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxCounter }),
+  rss_bytes: Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxCounter }),
+  backlog: Type.Integer({ minimum: 0, maximum: UPLINK_LIMITS.maxBacklog }),
+  oldest_unsent_age_s: Type.Union([Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxCounter }), Type.Null()]),
+  readings_total: Counter,
+  quarantined_total: Counter,
+  dropped: Type.Record(Type.String({ maxLength: 64 }), Counter),
   clock: ClockStateSchema,
 });
 export type AgentHealth = Static<typeof AgentHealthSchema>;
@@ -133,6 +178,10 @@ export const AckSchema = Type.Object({
   agent_id: Id,
   stream: Type.Union([Type.Literal('summary'), Type.Literal('forecast')]),
   watermark: Type.Integer({ minimum: 0 }),
+  /** the incarnation this watermark belongs to ('' for agents without one); an agent applies only its own */
+  incarnation: Type.Optional(Type.String({ maxLength: 64 })),
+  /** the highest seq the hub has resolved for this incarnation (>= watermark) */
+  max_seq: Type.Optional(Type.Integer({ minimum: 0 })),
   /** hub time, so the agent can estimate its clock skew */
   hub_ts: Time,
   rejected: Type.Optional(

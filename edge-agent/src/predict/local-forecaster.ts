@@ -1,5 +1,11 @@
 import type { SeriesForecaster } from '@cityflow/forecast';
-import { congestionScore, type ForecastRecord } from '@cityflow/protocol';
+import {
+  EDGE_MODEL_NAMES,
+  type EdgeModelName,
+  type ForecastRecord,
+  UPLINK_LIMITS,
+  congestionScore,
+} from '@cityflow/protocol';
 import type { MinuteAggregate } from '../storage/readings-store.js';
 
 export const HORIZONS_MIN = [15, 30, 60];
@@ -16,10 +22,17 @@ export type ForecastBody = Omit<ForecastRecord, 'seq'>;
 export class LocalForecaster {
   private readonly lastSeen = new Map<string, number>();
 
+  private readonly edgeModel: EdgeModelName;
+
   constructor(
     private readonly model: SeriesForecaster,
     private readonly freeFlow: (roadId: string) => number | null,
-  ) {}
+  ) {
+    // The hub accepts only the edge model names from an agent (protocol UPLINK rules).
+    const name = EDGE_MODEL_NAMES.find((m) => m === model.modelVersion);
+    if (!name) throw new Error(`model ${model.modelVersion} is not an edge model (${EDGE_MODEL_NAMES.join(', ')})`);
+    this.edgeModel = name;
+  }
 
   get modelVersion(): string {
     return this.model.modelVersion;
@@ -65,12 +78,13 @@ export class LocalForecaster {
           target_ts: new Date(nowMs + p.horizon_min * 60_000).toISOString(),
           road_id: roadId,
           horizon_min: p.horizon_min,
-          speed_kmh: r1(p.speed_kmh),
-          speed_lo_kmh: r1(p.speed_lo_kmh),
-          speed_hi_kmh: r1(p.speed_hi_kmh),
+          // the uplink schema bounds speeds to 0..UPLINK_LIMITS.maxSpeedKmh; a band may extrapolate past them
+          speed_kmh: r1(clampSpeed(p.speed_kmh)),
+          speed_lo_kmh: r1(clampSpeed(p.speed_lo_kmh)),
+          speed_hi_kmh: r1(clampSpeed(p.speed_hi_kmh)),
           congestion_score: Math.round(score * 1000) / 1000,
           confidence: Math.min(1, Math.max(0, Math.round(p.confidence * 1000) / 1000)),
-          model_version: this.model.modelVersion,
+          model_version: this.edgeModel,
         });
       }
     }
@@ -80,3 +94,4 @@ export class LocalForecaster {
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
+const clampSpeed = (x: number) => Math.min(UPLINK_LIMITS.maxSpeedKmh, Math.max(0, x));

@@ -139,6 +139,28 @@ CREATE TABLE quarantine (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'agent incarnations, quarantine kept as bytes',
+    sql: `
+-- One watermark per (agent, incarnation, stream): a wiped or re-imaged agent starts a new seq space
+-- instead of having its first W rows taken for duplicates. '' is the incarnation of older agents.
+ALTER TABLE ingest_watermarks ADD COLUMN incarnation text NOT NULL DEFAULT '';
+ALTER TABLE ingest_watermarks DROP CONSTRAINT ingest_watermarks_pkey;
+ALTER TABLE ingest_watermarks ADD PRIMARY KEY (agent_id, incarnation, stream);
+ALTER TABLE ingest_pending ADD COLUMN incarnation text NOT NULL DEFAULT '';
+ALTER TABLE ingest_pending DROP CONSTRAINT ingest_pending_pkey;
+ALTER TABLE ingest_pending ADD PRIMARY KEY (agent_id, incarnation, stream, seq_from);
+-- Dead letters keep their payload as bytes (any size up to the row cap, any content); \`payload\`
+-- (jsonb) only when jsonb can hold it. \`bytes\` feeds the byte bound; \`replayed_at\` marks a replay.
+ALTER TABLE quarantine ADD COLUMN incarnation text;
+ALTER TABLE quarantine ADD COLUMN body bytea;
+ALTER TABLE quarantine ADD COLUMN bytes integer NOT NULL DEFAULT 0;
+ALTER TABLE quarantine ADD COLUMN truncated boolean NOT NULL DEFAULT false;
+ALTER TABLE quarantine ADD COLUMN replayed_at timestamptz;
+UPDATE quarantine SET body = convert_to(payload::text, 'UTF8'), bytes = octet_length(payload::text) WHERE payload IS NOT NULL;
+`,
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */

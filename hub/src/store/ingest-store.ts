@@ -2,55 +2,65 @@ import type { ForecastRecord, SequencedStream, SummaryRecord } from '@cityflow/p
 import type { Queryable } from '../db/db.js';
 import { type SeqRange, advanceWatermark, inRanges, mergeRanges, rangesOf } from './watermark.js';
 
-export interface Rejection {
-  seq: number;
-  code: string;
-  message: string;
-}
+import type { Rejection } from '../ingest/refusal.js';
+import { insertQuarantine } from './quarantine-store.js';
+
+export type { Rejection };
 
 export interface StoreOutcome {
   watermark: number;
+  /** the highest seq resolved for this (agent, incarnation, stream) */
+  maxSeq: number;
   /** items stored now */
   stored: number;
   /** items already resolved before (replays) */
   duplicates: number;
   rejected: Rejection[];
+  /** bytes written to the quarantine */
+  quarantinedBytes: number;
 }
 
 interface SequencedWrite<T extends { seq: number }> {
   agentId: string;
+  /** '' (the default) for agents older than the incarnation rule */
+  incarnation?: string;
   stream: SequencedStream;
   items: T[];
   skipped: Array<[number, number]>;
   /** returns a rejection for an item the hub refuses (quarantined, counts as resolved) */
   check(item: T): Rejection | null;
+  /** what the quarantine keeps of a rejected item (default: the item) */
+  payloadOf?(item: T): unknown;
   /** inserts the accepted new items; returns how many rows were really new */
   insert(tx: Queryable, items: T[]): Promise<number>;
 }
 
 /**
- * Stores one sequenced batch idempotently on (agent_id, stream, seq) and advances the contiguous
- * watermark, all in one transaction. The watermark row is locked FOR UPDATE, which serialises batches
- * of the same agent stream across hub replicas; different agents never wait for each other.
+ * Stores one sequenced batch idempotently on (agent_id, incarnation, stream, seq) and advances the
+ * contiguous watermark, all in one transaction. The watermark row is locked FOR UPDATE, which
+ * serialises batches of the same agent stream across hub replicas; different agents never wait for
+ * each other.
  */
 export async function storeSequenced<T extends { seq: number }>(
   db: { transaction<R>(fn: (tx: Queryable) => Promise<R>): Promise<R> },
   w: SequencedWrite<T>,
 ): Promise<StoreOutcome> {
   return db.transaction(async (tx) => {
+    const key = [w.agentId, w.incarnation ?? '', w.stream];
     await tx.query(
-      'INSERT INTO ingest_watermarks (agent_id, stream) VALUES ($1, $2) ON CONFLICT (agent_id, stream) DO NOTHING',
-      [w.agentId, w.stream],
+      `INSERT INTO ingest_watermarks (agent_id, incarnation, stream) VALUES ($1, $2, $3)
+       ON CONFLICT (agent_id, incarnation, stream) DO NOTHING`,
+      key,
     );
     const head = await tx.query<{ watermark: string | number; max_seq: string | number }>(
-      'SELECT watermark, max_seq FROM ingest_watermarks WHERE agent_id = $1 AND stream = $2 FOR UPDATE',
-      [w.agentId, w.stream],
+      'SELECT watermark, max_seq FROM ingest_watermarks WHERE agent_id = $1 AND incarnation = $2 AND stream = $3 FOR UPDATE',
+      key,
     );
     const wm0 = Number(head.rows[0]!.watermark);
     const maxSeq0 = Number(head.rows[0]!.max_seq);
     const pendingRows = await tx.query<{ seq_from: string | number; seq_to: string | number }>(
-      'SELECT seq_from, seq_to FROM ingest_pending WHERE agent_id = $1 AND stream = $2',
-      [w.agentId, w.stream],
+      'SELECT seq_from, seq_to FROM ingest_pending WHERE agent_id = $1 AND incarnation = $2 AND stream = $3',
+      key,
     );
     const pending0: SeqRange[] = pendingRows.rows.map((r) => ({
       from: Number(r.seq_from),
@@ -60,27 +70,27 @@ export async function storeSequenced<T extends { seq: number }>(
     const fresh = w.items.filter((it) => it.seq > wm0 && !inRanges(it.seq, pending0));
     const rejected: Rejection[] = [];
     const accepted: T[] = [];
+    const rejectedItems: T[] = [];
     for (const it of fresh) {
       const r = w.check(it);
-      if (r) rejected.push(r);
-      else accepted.push(it);
+      if (r) {
+        rejected.push(r);
+        rejectedItems.push(it);
+      } else accepted.push(it);
     }
     const inserted = accepted.length ? await w.insert(tx, accepted) : 0;
-    if (rejected.length) {
-      const byseq = new Map(fresh.map((it) => [it.seq, it]));
-      await tx.query(
-        `INSERT INTO quarantine (agent_id, stream, seq, code, message, payload)
-         SELECT $1, $2, s, c, m, p::jsonb FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS t(s, c, m, p)`,
-        [
-          w.agentId,
-          w.stream,
-          rejected.map((r) => r.seq),
-          rejected.map((r) => r.code),
-          rejected.map((r) => r.message),
-          rejected.map((r) => JSON.stringify(byseq.get(r.seq) ?? null)),
-        ],
-      );
-    }
+    const quarantinedBytes = await insertQuarantine(
+      tx,
+      rejected.map((r, i) => ({
+        agentId: w.agentId,
+        stream: w.stream,
+        incarnation: w.incarnation ?? '',
+        seq: r.seq,
+        code: r.code,
+        message: r.message,
+        payload: w.payloadOf ? w.payloadOf(rejectedItems[i]!) : rejectedItems[i],
+      })),
+    );
     const resolved = mergeRanges([
       ...rangesOf(fresh.map((it) => it.seq)),
       ...w.skipped.map(([from, to]) => ({ from, to })),
@@ -89,24 +99,30 @@ export async function storeSequenced<T extends { seq: number }>(
     const maxSeq = Math.max(maxSeq0, next.watermark, ...resolved.map((r) => r.to));
     const pendingChanged = JSON.stringify(next.pending) !== JSON.stringify(mergeRanges(pending0));
     if (pendingChanged) {
-      await tx.query('DELETE FROM ingest_pending WHERE agent_id = $1 AND stream = $2', [w.agentId, w.stream]);
+      await tx.query(
+        'DELETE FROM ingest_pending WHERE agent_id = $1 AND incarnation = $2 AND stream = $3',
+        key,
+      );
       if (next.pending.length)
         await tx.query(
-          `INSERT INTO ingest_pending (agent_id, stream, seq_from, seq_to)
-           SELECT $1, $2, f, t FROM unnest($3::bigint[], $4::bigint[]) AS x(f, t)`,
-          [w.agentId, w.stream, next.pending.map((r) => r.from), next.pending.map((r) => r.to)],
+          `INSERT INTO ingest_pending (agent_id, incarnation, stream, seq_from, seq_to)
+           SELECT $1, $2, $3, f, t FROM unnest($4::bigint[], $5::bigint[]) AS x(f, t)`,
+          [...key, next.pending.map((r) => r.from), next.pending.map((r) => r.to)],
         );
     }
     if (next.watermark !== wm0 || maxSeq !== maxSeq0)
       await tx.query(
-        'UPDATE ingest_watermarks SET watermark = $3, max_seq = $4, updated_at = now() WHERE agent_id = $1 AND stream = $2',
-        [w.agentId, w.stream, next.watermark, maxSeq],
+        `UPDATE ingest_watermarks SET watermark = $4, max_seq = $5, updated_at = now()
+         WHERE agent_id = $1 AND incarnation = $2 AND stream = $3`,
+        [...key, next.watermark, maxSeq],
       );
     return {
       watermark: next.watermark,
+      maxSeq,
       stored: inserted,
       duplicates: w.items.length - fresh.length + (accepted.length - inserted),
       rejected,
+      quarantinedBytes,
     };
   });
 }
@@ -228,14 +244,28 @@ export async function insertForecasts(
   return r.rowCount;
 }
 
-/** The stored watermarks of one agent (re-published as retained acks when it comes online). */
+/**
+ * The stored watermarks of one agent, the most recently updated incarnation per stream (re-published
+ * as retained acks when it comes online; an agent of another incarnation ignores them).
+ */
 export async function watermarksOf(
   db: Queryable,
   agentId: string,
-): Promise<Array<{ stream: SequencedStream; watermark: number }>> {
-  const r = await db.query<{ stream: SequencedStream; watermark: string | number }>(
-    'SELECT stream, watermark FROM ingest_watermarks WHERE agent_id = $1',
+): Promise<Array<{ stream: SequencedStream; incarnation: string; watermark: number; maxSeq: number }>> {
+  const r = await db.query<{
+    stream: SequencedStream;
+    incarnation: string;
+    watermark: string | number;
+    max_seq: string | number;
+  }>(
+    `SELECT DISTINCT ON (stream) stream, incarnation, watermark, max_seq FROM ingest_watermarks
+     WHERE agent_id = $1 ORDER BY stream, updated_at DESC`,
     [agentId],
   );
-  return r.rows.map((x) => ({ stream: x.stream, watermark: Number(x.watermark) }));
+  return r.rows.map((x) => ({
+    stream: x.stream,
+    incarnation: x.incarnation,
+    watermark: Number(x.watermark),
+    maxSeq: Number(x.max_seq),
+  }));
 }

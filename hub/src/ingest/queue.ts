@@ -1,0 +1,62 @@
+/** Bounds of the ingest queues (payload bytes waiting to be processed). */
+export interface QueueLimits {
+  perAgentBytes: number;
+  totalBytes: number;
+}
+
+/**
+ * Serial queues per key (one agent stream), bounded in payload bytes per agent and in total. A
+ * message that does not fit is shed, not queued: it is not acked, so the agent keeps it and resends —
+ * a hung database stops the acks and the agents buffer, instead of the hub growing until it dies.
+ */
+export class BoundedQueues {
+  private readonly tails = new Map<string, Promise<void>>();
+  private readonly agentBytes = new Map<string, number>();
+  private total = 0;
+
+  constructor(
+    private readonly limits: QueueLimits,
+    private readonly onBytes: (total: number) => void = () => undefined,
+  ) {}
+
+  get queuedBytes(): number {
+    return this.total;
+  }
+
+  /**
+   * Queues `fn` behind the key's previous work; returns the bound that refused it, or null. `force`
+   * takes the message whatever the bounds (tiny control messages such as the online status).
+   */
+  push(
+    key: string,
+    agentId: string,
+    bytes: number,
+    fn: () => Promise<void>,
+    force = false,
+  ): 'agent' | 'total' | null {
+    const mine = this.agentBytes.get(agentId) ?? 0;
+    if (!force && mine + bytes > this.limits.perAgentBytes) return 'agent';
+    if (!force && this.total + bytes > this.limits.totalBytes) return 'total';
+    this.account(agentId, bytes);
+    const next = (this.tails.get(key) ?? Promise.resolve()).then(fn).finally(() => this.account(agentId, -bytes));
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.finally(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return null;
+  }
+
+  /** Resolves when everything queued so far is processed. */
+  async idle(): Promise<void> {
+    while (this.tails.size) await Promise.all([...this.tails.values()]);
+  }
+
+  private account(agentId: string, delta: number) {
+    const n = (this.agentBytes.get(agentId) ?? 0) + delta;
+    if (n <= 0) this.agentBytes.delete(agentId);
+    else this.agentBytes.set(agentId, n);
+    this.total += delta;
+    this.onBytes(this.total);
+  }
+}
