@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
+import { OutboxStore } from '../src/storage/outbox-store.js';
+import { openDb } from '../src/storage/sqlite.js';
 import { FakeHub } from './helpers/fake-hub.js';
 import { sliceConfig } from './helpers/network.js';
 import { connect, pub, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
@@ -10,9 +12,13 @@ describe('clock skew is measured on live acks only', () => {
   it('a retained ack sent an hour ago does not set the skew, so live readings are not CF_TS_FUTURE', async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });
     await hub.start();
-    // the last ack the hub sent before going quiet, an hour ago, still retained by its broker
-    await hub.presetWatermark('summary', 5, Date.now() - 3_600_000);
     const tmp = tempDir();
+    // the database exists before the agent starts, so the hub's retained ack can name its incarnation
+    const db = openDb(tmp.dir);
+    const incarnation = new OutboxStore(db).incarnation('summary');
+    db.close();
+    // the last ack the hub sent before going quiet, an hour ago, still retained by its broker
+    await hub.presetWatermark('summary', 5, Date.now() - 3_600_000, incarnation);
     const agent = await startAgent({
       agentId: 'A-1',
       dataDir: tmp.dir,
@@ -26,8 +32,11 @@ describe('clock skew is measured on live acks only', () => {
       () => hub.stop(),
       () => agent.stop(),
     );
+    // watermark 5 above every seq of this empty database: applying it moves the stream to a new
+    // incarnation (the restored-image rule), which shows the retained ack was applied
     await waitFor(
-      () => (agent.status().streams as { summary: { watermark: number } }).summary.watermark === 5,
+      () =>
+        (agent.status().streams as { summary: { incarnation: string } }).summary.incarnation !== incarnation,
       'the retained ack applied',
     );
     expect((agent.status().clock as { skew_s: number | null }).skew_s).toBeNull();

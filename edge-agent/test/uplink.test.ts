@@ -137,7 +137,7 @@ describe('uplink: exactly once into the hub through an at-least-once link', () =
     await waitFor(() => hub.watermarks.get('summary') === 121, 'everything acked in the end', 15_000);
   }, 30_000);
 
-  it('a wiped agent whose hub remembers seq 1000 renumbers its pending rows from 1001', async () => {
+  it("a wiped agent (a new database, a new incarnation) ignores the old database's watermark 1000: seqs 1..4 are stored", async () => {
     const hub = new FakeHub({ agentId: 'A-1', config: sliceConfig() });
     await hub.start();
     await hub.presetWatermark('summary', 1000);
@@ -158,7 +158,7 @@ describe('uplink: exactly once into the hub through an at-least-once link', () =
         .storedItems('summary')
         .map((i) => i.seq)
         .sort(),
-    ).toEqual([1001, 1002, 1003, 1004]);
+    ).toEqual([1, 2, 3, 4]);
     await waitFor(() => agent.status().outbox_pending === 0, 'acked');
   });
 

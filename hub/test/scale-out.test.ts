@@ -15,7 +15,15 @@ import { openDb } from '../src/db/db.js';
 import { migrate } from '../src/db/migrations.js';
 import { writeMosquittoConfig } from '../src/mqtt/mosquitto-config.js';
 import { createAgent } from '../src/store/agents.js';
-import { TEST_REDIS_PREFIX, agentClient, summary, summaryBatch, until, gridNetwork, writeNetwork } from './helpers.js';
+import {
+  TEST_REDIS_PREFIX,
+  agentClient,
+  summary,
+  summaryBatch,
+  until,
+  gridNetwork,
+  writeNetwork,
+} from './helpers.js';
 import { startMosquitto } from './mosquitto.js';
 import { freshSchemaUrl } from './pg-schema.js';
 

@@ -164,7 +164,10 @@ export const AgentHealthSchema = Type.Object({
   uptime_s: Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxCounter }),
   rss_bytes: Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxCounter }),
   backlog: Type.Integer({ minimum: 0, maximum: UPLINK_LIMITS.maxBacklog }),
-  oldest_unsent_age_s: Type.Union([Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxCounter }), Type.Null()]),
+  oldest_unsent_age_s: Type.Union([
+    Type.Number({ minimum: 0, maximum: UPLINK_LIMITS.maxCounter }),
+    Type.Null(),
+  ]),
   readings_total: Counter,
   quarantined_total: Counter,
   dropped: Type.Record(Type.String({ maxLength: 64 }), Counter),

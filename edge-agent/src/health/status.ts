@@ -44,6 +44,7 @@ export function statusFromStore(
       bytes: st.bytes,
       watermark: st.watermark,
       highest_seq: st.highestSeq,
+      incarnation: outbox.incarnation(s),
     };
   }
   const runtime = meta.get<RuntimeState>(RUNTIME_KEY);

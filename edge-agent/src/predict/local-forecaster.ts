@@ -30,7 +30,8 @@ export class LocalForecaster {
   ) {
     // The hub accepts only the edge model names from an agent (protocol UPLINK rules).
     const name = EDGE_MODEL_NAMES.find((m) => m === model.modelVersion);
-    if (!name) throw new Error(`model ${model.modelVersion} is not an edge model (${EDGE_MODEL_NAMES.join(', ')})`);
+    if (!name)
+      throw new Error(`model ${model.modelVersion} is not an edge model (${EDGE_MODEL_NAMES.join(', ')})`);
     this.edgeModel = name;
   }
 

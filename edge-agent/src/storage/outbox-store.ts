@@ -41,6 +41,9 @@ export class OutboxStore {
   private readonly deleteUpTo: Statement;
   private readonly bumpTries: Statement;
 
+  /** rows created before this (the process start) belong to the database as it was found */
+  private readonly startedMs = Date.now();
+
   constructor(private readonly db: Db) {
     this.insertRow = db.prepare('INSERT INTO outbox (stream, seq, body, created_ms) VALUES (?, ?, ?, ?)');
     this.saveNext = db.prepare(
@@ -69,6 +72,17 @@ export class OutboxStore {
     this.nextSeq.set(stream, seq + 1);
     this.saveNext.run(stream, seq + 1, this.watermark(stream));
     return seq;
+  }
+
+  /**
+   * The incarnation a stream's batches carry ('' for a database older than the rule). A stream forked
+   * from a restored image moves to `<incarnation>.<n>` (see applyAck).
+   */
+  incarnation(stream: SequencedStream): string {
+    const kv = this.db.prepare('SELECT value FROM kv WHERE key = ?');
+    const own = kv.get(`incarnation.${stream}`) as { value: string } | undefined;
+    const base = kv.get('incarnation') as { value: string } | undefined;
+    return JSON.parse((own ?? base)?.value ?? '""') as string;
   }
 
   watermark(stream: SequencedStream): number {
@@ -113,38 +127,52 @@ export class OutboxStore {
   }
 
   /**
-   * Applies an ack watermark. Returns `renumbered` when the hub remembers more than this agent ever
-   * assigned (its SQLite was wiped): pending rows then move to watermark+1.. so the hub does not take
-   * them for duplicates of the previous life's rows.
+   * Applies an ack watermark of this stream's incarnation (the caller drops acks of other ones).
+   * A watermark above every seq this database ever assigned proves the database is an old copy of
+   * one that lived on (a restored SD image): the hub holds every seq up to it. Rows found in the
+   * database at start (`created_ms` before the process started) with such seqs are the image's own
+   * rows, which the hub already has: they are deleted. Rows created since are new data and move to a
+   * fresh incarnation of the stream, renumbered from 1, so the hub neither drops them as duplicates
+   * nor counts the image's rows twice (protocol/README.md "Agent incarnations").
    */
   applyAck(stream: SequencedStream, watermark: number): { deleted: number; renumbered: number } {
     return this.db.transaction(() => {
       const highest = this.highestSeq(stream);
       if (watermark > highest) {
+        const deleted = this.db
+          .prepare('DELETE FROM outbox WHERE stream = ? AND created_ms < ?')
+          .run(stream, this.startedMs).changes;
         const min = (
           this.db.prepare('SELECT min(seq) AS m FROM outbox WHERE stream = ?').get(stream) as {
             m: number | null;
           }
         ).m;
         let renumbered = 0;
-        let next = watermark + 1;
+        let next = 1;
+        this.db.prepare('DELETE FROM skipped WHERE stream = ?').run(stream);
         if (min !== null) {
-          const offset = watermark + 1 - min;
-          // offset > 0 and every new seq > every old one, so the UPDATE never collides on the key.
-          renumbered = this.db
-            .prepare('UPDATE outbox SET seq = seq + ? WHERE stream = ?')
-            .run(offset, stream).changes;
-          this.db
-            .prepare('UPDATE skipped SET from_seq = from_seq + ?, to_seq = to_seq + ? WHERE stream = ?')
-            .run(offset, offset, stream);
+          // offset < 0 and rows are moved in ascending order, so the UPDATE never collides on the key
+          const offset = 1 - min;
+          const rows = this.db
+            .prepare('SELECT seq FROM outbox WHERE stream = ? ORDER BY seq')
+            .all(stream) as Array<{
+            seq: number;
+          }>;
+          const move = this.db.prepare('UPDATE outbox SET seq = ?, sent = 0 WHERE stream = ? AND seq = ?');
+          for (const r of rows) move.run(r.seq + offset, stream, r.seq);
+          renumbered = rows.length;
           next = highest + offset + 1;
-        } else {
-          this.db.prepare('DELETE FROM skipped WHERE stream = ?').run(stream);
         }
+        const fork = `${this.incarnation(stream) || 'legacy'}-${Date.now().toString(36)}`;
+        this.db
+          .prepare(
+            'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          )
+          .run(`incarnation.${stream}`, JSON.stringify(fork.slice(-64)));
         this.nextSeq.set(stream, next);
-        this.watermarks.set(stream, watermark);
-        this.saveNext.run(stream, next, watermark);
-        return { deleted: 0, renumbered };
+        this.watermarks.set(stream, 0);
+        this.saveNext.run(stream, next, 0);
+        return { deleted, renumbered };
       }
       if (watermark <= this.watermark(stream)) return { deleted: 0, renumbered: 0 };
       const deleted = this.deleteUpTo.run(stream, watermark).changes;

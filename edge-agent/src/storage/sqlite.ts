@@ -96,6 +96,12 @@ const MIGRATIONS: string[] = [
   // v3: rows ever handed to the link; only never-sent rows may be rewritten by downsampling (the hub
   // may hold a sent row whose ack was lost, and it dedups by seq).
   `ALTER TABLE outbox ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;`,
+  // v4: the incarnation id, created with the database (protocol/README.md "Agent incarnations"): a
+  // wiped or re-imaged agent gets a new one, so the hub's watermark of the old database never applies
+  // to it. A database that already holds sequenced rows keeps the pre-incarnation identity ('').
+  `INSERT OR IGNORE INTO kv (key, value) SELECT 'incarnation', json_quote(
+     CASE WHEN EXISTS (SELECT 1 FROM streams) OR EXISTS (SELECT 1 FROM outbox) THEN ''
+          ELSE lower(hex(randomblob(8))) END);`,
 ];
 
 /** The schema version this build writes (`user_version` after all migrations). */

@@ -120,14 +120,22 @@ export class Drainer {
 
   onAck(ack: Ack): void {
     const stream = ack.stream;
+    // The retained ack may belong to another incarnation of this agent (its database before a wipe or
+    // re-image): its watermark says nothing about this database's rows.
+    if (ack.incarnation !== undefined && ack.incarnation !== this.outbox.incarnation(stream)) {
+      const st = this.state.get(stream);
+      if (st) st.gateUntil = 0; // the ack this link waited for exists and is not ours: send
+      return;
+    }
+    const forked = ack.watermark > this.outbox.highestSeq(stream);
     const before = this.outbox.watermark(stream);
     const { deleted, renumbered } = this.outbox.applyAck(stream, ack.watermark);
     if (ack.rejected?.length) this.events.rejected(stream, ack.rejected.length);
     const st = this.state.get(stream);
-    if (renumbered > 0) {
+    if (forked) {
       this.log.warn(
-        { stream, watermark: ack.watermark, renumbered },
-        'hub remembers more than this agent assigned: renumbered pending rows',
+        { stream, watermark: ack.watermark, renumbered, deleted },
+        'hub remembers more than this database assigned (a restored image): new rows moved to a new incarnation',
       );
       this.events.resend(stream, 'renumber');
       if (st) this.state.set(stream, { ...this.fresh(stream, Date.now()), gateUntil: 0 });
@@ -182,7 +190,13 @@ export class Drainer {
         const skipped = this.outbox.skipped(stream);
         st.skippedDirty = false;
         this.tokens -= Math.max(1, rows.length);
-        const payload = batchPayload(this.opts.agentId, stream, rows, skipped);
+        const payload = batchPayload(
+          this.opts.agentId,
+          stream,
+          rows,
+          skipped,
+          this.outbox.incarnation(stream),
+        );
         this.outbox.markSent(
           stream,
           rows.map((r) => r.seq),
@@ -230,8 +244,10 @@ export function batchPayload(
   stream: SequencedStream,
   rows: Array<{ seq: number; body: string }>,
   skipped: Array<[number, number]>,
+  incarnation = '',
 ): string {
   const items = rows.map((r) => `{"seq":${r.seq},${r.body.slice(1)}`);
-  const head = `{"v":1,"agent_id":${JSON.stringify(agentId)},"stream":"${stream}","sent_at":"${new Date().toISOString()}","items":[`;
+  const inc = incarnation ? `"incarnation":${JSON.stringify(incarnation)},` : '';
+  const head = `{"v":1,"agent_id":${JSON.stringify(agentId)},"stream":"${stream}",${inc}"sent_at":"${new Date().toISOString()}","items":[`;
   return `${head}${items.join(',')}]${skipped.length ? `,"skipped":${JSON.stringify(skipped)}` : ''}}`;
 }

@@ -32,6 +32,8 @@ export class FakeHub {
   readonly received = new Map<string, Map<number, number>>();
   readonly resolved = new Map<string, Set<number>>();
   readonly watermarks = new Map<string, number>();
+  /** stream -> the incarnation its seq space belongs to (a batch of another one starts a new space) */
+  readonly incarnations = new Map<string, string>();
   readonly messages: Array<{ topic: string; payload: unknown }> = [];
   readonly statuses: string[] = [];
   batches = 0;
@@ -88,6 +90,12 @@ export class FakeHub {
     }
     this.batches++;
     const s = t.stream;
+    const inc = r.value.incarnation ?? '';
+    if (this.incarnations.get(s) !== inc) {
+      // as the real hub: one watermark per (agent, incarnation, stream); shown here as a fresh space
+      for (const m of [this.stored, this.received, this.resolved, this.watermarks]) m.delete(s);
+      this.incarnations.set(s, inc);
+    }
     const stored = this.map(this.stored, s, () => new Map());
     const received = this.map(this.received, s, () => new Map());
     const resolved = this.map(this.resolved, s, () => new Set());
@@ -106,19 +114,39 @@ export class FakeHub {
     this.watermarks.set(s, w);
     void this.publish(
       topics.ack(this.opts.agentId, s),
-      { v: 1, agent_id: this.opts.agentId, stream: s, watermark: w, hub_ts: new Date().toISOString() },
+      {
+        v: 1,
+        agent_id: this.opts.agentId,
+        stream: s,
+        watermark: w,
+        incarnation: inc,
+        hub_ts: new Date().toISOString(),
+      },
       true,
     );
   }
 
   /** Pretend this hub already knew the agent (its SQLite got wiped): start the watermark at `w`. */
-  async presetWatermark(stream: 'summary' | 'forecast', w: number, hubTsMs = Date.now()): Promise<void> {
+  async presetWatermark(
+    stream: 'summary' | 'forecast',
+    w: number,
+    hubTsMs = Date.now(),
+    incarnation = 'old-database',
+  ): Promise<void> {
     this.watermarks.set(stream, w);
+    this.incarnations.set(stream, incarnation);
     const resolved = this.map(this.resolved, stream, () => new Set());
     for (let q = 1; q <= w; q++) resolved.add(q);
     await this.publish(
       topics.ack(this.opts.agentId, stream),
-      { v: 1, agent_id: this.opts.agentId, stream, watermark: w, hub_ts: new Date(hubTsMs).toISOString() },
+      {
+        v: 1,
+        agent_id: this.opts.agentId,
+        stream,
+        watermark: w,
+        incarnation,
+        hub_ts: new Date(hubTsMs).toISOString(),
+      },
       true,
     );
   }

@@ -3,7 +3,11 @@ import type { Logger } from 'pino';
 import type { HubMetrics } from '../metrics.js';
 import type { Rejection } from './refusal.js';
 
-export type Publish = (topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }) => Promise<void>;
+export type Publish = (
+  topic: string,
+  payload: unknown,
+  opts: { qos: 0 | 1; retain: boolean },
+) => Promise<void>;
 
 /**
  * Stage 7: the retained ack, published only after COMMIT. It names the incarnation it belongs to, so

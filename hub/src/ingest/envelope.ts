@@ -46,5 +46,8 @@ export const envelopeValidators = {
   diag: validateDiagResponse,
 } as const;
 
-export type EnvelopeOf<K extends keyof typeof envelopeValidators> =
-  (typeof envelopeValidators)[K] extends (v: unknown) => Validated<infer T> ? T : never;
+export type EnvelopeOf<K extends keyof typeof envelopeValidators> = (typeof envelopeValidators)[K] extends (
+  v: unknown,
+) => Validated<infer T>
+  ? T
+  : never;

@@ -57,7 +57,9 @@ export class Ingest {
   private readonly publisher: Publisher;
 
   constructor(private readonly d: IngestDeps) {
-    this.queues = new BoundedQueues({ ...INGEST_QUEUE_DEFAULTS, ...d.queue }, (n) => d.metrics.ingestQueuedBytes.set(n));
+    this.queues = new BoundedQueues({ ...INGEST_QUEUE_DEFAULTS, ...d.queue }, (n) =>
+      d.metrics.ingestQueuedBytes.set(n),
+    );
     this.authorizer = new Authorizer(d.net);
     this.quarantine = new Quarantine({
       db: d.db,
@@ -66,7 +68,12 @@ export class Ingest {
       maxBytes: d.quarantineMaxBytes ?? 256 << 20,
     });
     this.acker = new Acker(d);
-    this.publisher = new Publisher({ feed: new DataClockFeed(d.clock), metrics: d.metrics, bus: d.bus, cache: d.cache });
+    this.publisher = new Publisher({
+      feed: new DataClockFeed(d.clock),
+      metrics: d.metrics,
+      bus: d.bus,
+      cache: d.cache,
+    });
   }
 
   handle(topic: string, payload: Buffer): void {
@@ -78,13 +85,19 @@ export class Ingest {
       payload.length,
       () =>
         this.process(r, payload).catch((e) =>
-          this.d.log.error({ err: (e as Error).message, topic, code: 'CF_DB_ERROR' }, 'uplink handling failed'),
+          this.d.log.error(
+            { err: (e as Error).message, topic, code: 'CF_DB_ERROR' },
+            'uplink handling failed',
+          ),
         ),
       r.stream === 'status',
     );
     if (shed) {
       this.d.metrics.ingestShed.inc({ bound: shed });
-      this.d.log.warn({ agent_id: r.agentId, stream: r.stream, bound: shed }, 'ingest queue full: message shed (not acked)');
+      this.d.log.warn(
+        { agent_id: r.agentId, stream: r.stream, bound: shed },
+        'ingest queue full: message shed (not acked)',
+      );
     }
   }
 
@@ -164,7 +177,13 @@ export class Ingest {
       await this.quarantine.refuse(r, refuse('CF_INVALID_MESSAGE', u.errors, u.raw), incarnation);
     let out: Awaited<ReturnType<typeof storeBatch>>;
     try {
-      out = await storeBatch(this.d.db, { agentId: r.agentId, incarnation, stream, checked, skipped: env.skipped ?? [] });
+      out = await storeBatch(this.d.db, {
+        agentId: r.agentId,
+        incarnation,
+        stream,
+        checked,
+        skipped: env.skipped ?? [],
+      });
     } catch (e) {
       // No ack: the agent keeps the rows and resends after its timeout; nothing is lost.
       this.d.metrics.dbErrors.inc({ op: `ingest_${stream}` });

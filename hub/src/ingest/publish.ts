@@ -17,7 +17,8 @@ export class Publisher {
     for (const m of minutes) {
       const end = Date.parse(m) + 60_000;
       this.d.feed.observe(end);
-      if (stored) this.d.metrics.ingestLag.observe({ stream: 'summary' }, Math.max(0, (storedAtMs - end) / 1000));
+      if (stored)
+        this.d.metrics.ingestLag.observe({ stream: 'summary' }, Math.max(0, (storedAtMs - end) / 1000));
     }
   }
 
@@ -27,7 +28,10 @@ export class Publisher {
 
   async live(snapshotTs: string, roads: LiveRoad[]): Promise<void> {
     for (const x of roads) this.d.feed.observe(Date.parse(x.ts));
-    this.d.metrics.ingestLag.observe({ stream: 'live' }, Math.max(0, (Date.now() - Date.parse(snapshotTs)) / 1000));
+    this.d.metrics.ingestLag.observe(
+      { stream: 'live' },
+      Math.max(0, (Date.now() - Date.parse(snapshotTs)) / 1000),
+    );
     await this.d.cache.invalidate('live');
     for (const x of roads) {
       const { samples: _s, ...data } = x;

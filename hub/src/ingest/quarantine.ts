@@ -13,9 +13,7 @@ import type { Route } from './route.js';
 export class Quarantine {
   private sinceEnforce = 0;
 
-  constructor(
-    private readonly d: { db: Db; metrics: HubMetrics; log: Logger; maxBytes: number },
-  ) {}
+  constructor(private readonly d: { db: Db; metrics: HubMetrics; log: Logger; maxBytes: number }) {}
 
   async refuse(r: Route, refusal: Refusal, incarnation?: string): Promise<void> {
     this.d.metrics.invalid.inc({ code: refusal.code });
@@ -37,7 +35,10 @@ export class Quarantine {
       this.counted(refusal.code, bytes);
     } catch (e) {
       this.d.metrics.quarantineFailed.inc();
-      this.d.log.error({ agent_id: r.agentId, err: (e as Error).message, code: 'CF_DB_ERROR' }, 'quarantine write failed');
+      this.d.log.error(
+        { agent_id: r.agentId, err: (e as Error).message, code: 'CF_DB_ERROR' },
+        'quarantine write failed',
+      );
     }
   }
 
@@ -56,7 +57,10 @@ export class Quarantine {
       const n = await enforceQuarantineBytes(this.d.db, this.d.maxBytes);
       if (n) {
         this.d.metrics.quarantineEvicted.inc(n);
-        this.d.log.warn({ evicted: n, max_bytes: this.d.maxBytes }, 'quarantine over its byte bound: oldest rows deleted');
+        this.d.log.warn(
+          { evicted: n, max_bytes: this.d.maxBytes },
+          'quarantine over its byte bound: oldest rows deleted',
+        );
       }
       return n;
     } catch (e) {

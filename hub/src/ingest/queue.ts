@@ -38,7 +38,9 @@ export class BoundedQueues {
     if (!force && mine + bytes > this.limits.perAgentBytes) return 'agent';
     if (!force && this.total + bytes > this.limits.totalBytes) return 'total';
     this.account(agentId, bytes);
-    const next = (this.tails.get(key) ?? Promise.resolve()).then(fn).finally(() => this.account(agentId, -bytes));
+    const next = (this.tails.get(key) ?? Promise.resolve())
+      .then(fn)
+      .finally(() => this.account(agentId, -bytes));
     const tail = next.catch(() => undefined);
     this.tails.set(key, tail);
     void tail.finally(() => {

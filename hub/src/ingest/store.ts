@@ -1,10 +1,17 @@
 import type { SequencedStream } from '@cityflow/protocol';
 import type { Db, Queryable } from '../db/db.js';
-import { type StoreOutcome, insertForecasts, insertSummaries, storeSequenced } from '../store/ingest-store.js';
+import {
+  type StoreOutcome,
+  insertForecasts,
+  insertSummaries,
+  storeSequenced,
+} from '../store/ingest-store.js';
 import type { StreamItems } from './envelope.js';
 import type { Checked } from './validate.js';
 
-const inserts: { [S in SequencedStream]: (tx: Queryable, agentId: string, items: StreamItems[S][]) => Promise<number> } = {
+const inserts: {
+  [S in SequencedStream]: (tx: Queryable, agentId: string, items: StreamItems[S][]) => Promise<number>;
+} = {
   summary: insertSummaries,
   forecast: insertForecasts,
 };
@@ -31,7 +38,10 @@ export interface SequencedBatch<S extends SequencedStream> {
  * item the schema let through, the batch is retried item by item and the item it refuses is
  * rejected on its own (`CF_DB_ERROR`, quarantined), so the stream moves on.
  */
-export async function storeBatch<S extends SequencedStream>(db: Db, b: SequencedBatch<S>): Promise<StoreOutcome> {
+export async function storeBatch<S extends SequencedStream>(
+  db: Db,
+  b: SequencedBatch<S>,
+): Promise<StoreOutcome> {
   const run = (checked: Array<Checked<StreamItems[S]>>, skipped: Array<[number, number]>, refuse = false) =>
     storeSequenced(db, {
       agentId: b.agentId,
@@ -43,7 +53,12 @@ export async function storeBatch<S extends SequencedStream>(db: Db, b: Sequenced
         it.rejection ??
         (refuse ? { seq: it.seq, code: 'CF_DB_ERROR', message: 'the database refused this item' } : null),
       payloadOf: (it) => it.raw,
-      insert: (tx, xs) => inserts[b.stream](tx, b.agentId, xs.map((x) => x.value!)),
+      insert: (tx, xs) =>
+        inserts[b.stream](
+          tx,
+          b.agentId,
+          xs.map((x) => x.value!),
+        ),
     });
   try {
     return await run(b.checked, b.skipped);
@@ -51,7 +66,14 @@ export async function storeBatch<S extends SequencedStream>(db: Db, b: Sequenced
     if (!isDataError(e)) throw e;
   }
   let last: StoreOutcome | null = null;
-  const total: StoreOutcome = { watermark: 0, maxSeq: 0, stored: 0, duplicates: 0, rejected: [], quarantinedBytes: 0 };
+  const total: StoreOutcome = {
+    watermark: 0,
+    maxSeq: 0,
+    stored: 0,
+    duplicates: 0,
+    rejected: [],
+    quarantinedBytes: 0,
+  };
   for (const it of b.checked) {
     let out: StoreOutcome;
     try {

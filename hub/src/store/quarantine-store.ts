@@ -33,7 +33,10 @@ export function encodePayload(payload: unknown): { body: Buffer; json: string | 
   const body = truncated ? full.subarray(0, QUARANTINE_LIMITS.maxRowBytes) : full;
   const text = Buffer.isBuffer(payload) || truncated ? null : body.toString('utf8');
   // jsonb refuses the NUL character; such a value is kept in `body` only
-  const json = text !== null && body.length <= QUARANTINE_LIMITS.maxJsonbBytes && !text.includes('\\u0000') ? text : null;
+  const json =
+    text !== null && body.length <= QUARANTINE_LIMITS.maxJsonbBytes && !text.includes('\\u0000')
+      ? text
+      : null;
   return { body, json, truncated };
 }
 
@@ -137,5 +140,6 @@ export async function quarantinePayloads(
 }
 
 export async function markReplayed(q: Queryable, ids: number[]): Promise<void> {
-  if (ids.length) await q.query('UPDATE quarantine SET replayed_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+  if (ids.length)
+    await q.query('UPDATE quarantine SET replayed_at = now() WHERE id = ANY($1::bigint[])', [ids]);
 }
