@@ -44,6 +44,13 @@ export interface HubOptions {
   redisPrefix?: string;
   /** JSON file `[{"agent_id","password"}]` (owner-only permissions): these agents exist with exactly these secrets at start */
   agentsFile?: string;
+  /** quarantine byte bound, oldest rows deleted first (CITYFLOW_QUARANTINE_MAX_BYTES, default 256 MiB) */
+  quarantineMaxBytes?: number;
+  /** unprocessed uplink bytes per agent / in total before messages are shed unacked (default 8 MiB / 256 MiB) */
+  ingestQueueAgentBytes?: number;
+  ingestQueueTotalBytes?: number;
+  /** PostgreSQL statement and client query timeout, ms (CITYFLOW_PG_QUERY_TIMEOUT_MS, default 15,000) */
+  pgQueryTimeoutMs?: number;
 }
 
 export interface HubConfig {
@@ -73,6 +80,10 @@ export interface HubConfig {
   agentsFile: string | undefined;
   /** parsed from agentsFile (secrets: never log) */
   seedAgents: SeedAgent[];
+  quarantineMaxBytes: number;
+  ingestQueueAgentBytes: number;
+  ingestQueueTotalBytes: number;
+  pgQueryTimeoutMs: number;
 }
 
 const defaultNetworkFile = (): string | undefined =>
@@ -126,6 +137,16 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
     logLevel: env.LOG_LEVEL || undefined,
     redisPrefix: env.CITYFLOW_REDIS_PREFIX || undefined,
     agentsFile: env.CITYFLOW_AGENTS_FILE || undefined,
+    quarantineMaxBytes: env.CITYFLOW_QUARANTINE_MAX_BYTES
+      ? Number(env.CITYFLOW_QUARANTINE_MAX_BYTES)
+      : undefined,
+    ingestQueueAgentBytes: env.CITYFLOW_INGEST_QUEUE_AGENT_BYTES
+      ? Number(env.CITYFLOW_INGEST_QUEUE_AGENT_BYTES)
+      : undefined,
+    ingestQueueTotalBytes: env.CITYFLOW_INGEST_QUEUE_TOTAL_BYTES
+      ? Number(env.CITYFLOW_INGEST_QUEUE_TOTAL_BYTES)
+      : undefined,
+    pgQueryTimeoutMs: env.CITYFLOW_PG_QUERY_TIMEOUT_MS ? Number(env.CITYFLOW_PG_QUERY_TIMEOUT_MS) : undefined,
   };
   if (errors.length)
     throw new CityFlowError('CF_INVALID_CONFIG', `invalid configuration:\n  ${errors.join('\n  ')}`, errors);
@@ -177,6 +198,23 @@ export function resolveConfig(opts: HubOptions): HubConfig {
       `CITYFLOW_REDIS_PREFIX: expected 1-64 characters [A-Za-z0-9_.:-], got ${JSON.stringify(redisPrefix)}`,
     );
   const seedAgents = opts.agentsFile ? readAgentsFile(opts.agentsFile, errors) : [];
+  const positive = (name: string, v: number | undefined, dflt: number) => {
+    if (v === undefined) return dflt;
+    if (!(Number.isSafeInteger(v) && v > 0)) errors.push(`${name}: expected a positive integer, got ${v}`);
+    return v;
+  };
+  const quarantineMaxBytes = positive('CITYFLOW_QUARANTINE_MAX_BYTES', opts.quarantineMaxBytes, 256 << 20);
+  const ingestQueueAgentBytes = positive(
+    'CITYFLOW_INGEST_QUEUE_AGENT_BYTES',
+    opts.ingestQueueAgentBytes,
+    8 << 20,
+  );
+  const ingestQueueTotalBytes = positive(
+    'CITYFLOW_INGEST_QUEUE_TOTAL_BYTES',
+    opts.ingestQueueTotalBytes,
+    256 << 20,
+  );
+  const pgQueryTimeoutMs = positive('CITYFLOW_PG_QUERY_TIMEOUT_MS', opts.pgQueryTimeoutMs, 15_000);
   if (errors.length)
     throw new CityFlowError(
       'CF_INVALID_CONFIG',
@@ -209,5 +247,9 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     redisPrefix,
     agentsFile: opts.agentsFile,
     seedAgents,
+    quarantineMaxBytes,
+    ingestQueueAgentBytes,
+    ingestQueueTotalBytes,
+    pgQueryTimeoutMs,
   };
 }

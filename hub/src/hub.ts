@@ -86,8 +86,22 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     cleanup.length = 0;
   };
   try {
-    const db = await openDb(config.databaseUrl);
+    const db = await openDb(config.databaseUrl, {
+      queryTimeoutMs: config.pgQueryTimeoutMs,
+      name: 'cityflow-hub-api',
+    });
     cleanup.push(() => db.close());
+    // Ingest and agent logins get their own pool: a flood of API requests cannot starve them of
+    // connections (PGlite is one in-process engine: shared).
+    const ingestDb =
+      db.kind === 'pg'
+        ? await openDb(config.databaseUrl, {
+            max: 5,
+            queryTimeoutMs: config.pgQueryTimeoutMs,
+            name: 'cityflow-hub-ingest',
+          })
+        : db;
+    if (ingestDb !== db) cleanup.push(() => ingestDb.close());
     const applied = await migrate(db);
     const policy = await applyStoragePolicy(db, log);
     log.info({ applied, storage: policy }, 'database ready');
@@ -130,7 +144,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         {
           hubSecret,
           verifyAgent: async (username, password) => {
-            const c = await credentialHash(db, username);
+            const c = await credentialHash(ingestDb, username);
             return c && verifyAgentSecret(password, c.sha256) ? c.agentId : null;
           },
         },
@@ -169,8 +183,10 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       log: log.child({ module: 'cycles' }),
     });
     const ingest: Ingest = new Ingest({
-      db,
+      db: ingestDb,
       net,
+      queue: { perAgentBytes: config.ingestQueueAgentBytes, totalBytes: config.ingestQueueTotalBytes },
+      quarantineMaxBytes: config.quarantineMaxBytes,
       clock,
       metrics,
       bus,

@@ -23,10 +23,12 @@ describe('TimescaleDB SQL (emitted when the extension is detected)', () => {
     expect(sql[4]).toMatch(/speed_weighted_sum/);
     expect(sql[5]).toMatch(/add_continuous_aggregate_policy\('traffic_hourly'/);
   });
-  it('plain PostgreSQL: retention counts from the newest row not in the future (data), from now() (wall)', () => {
+  it('plain PostgreSQL: retention counts from the newest row not in the future (data), from the earlier of now() and it (wall)', () => {
     expect(retentionStatements('data')[0]).toContain(
       "minute < (SELECT max(minute) FROM traffic_minute WHERE minute <= now() + INTERVAL '1 day') - INTERVAL '90 days'",
     );
-    expect(retentionStatements('wall')[0]).toContain("minute < now() - INTERVAL '90 days'");
+    expect(retentionStatements('wall')[0]).toContain(
+      "minute < least(now(), (SELECT max(minute) FROM traffic_minute WHERE minute <= now() + INTERVAL '1 day')) - INTERVAL '90 days'",
+    );
   });
 });

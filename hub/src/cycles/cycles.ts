@@ -98,9 +98,10 @@ export class Cycles {
       await this.timed('reroute', () => this.reroutes(nowMs));
       if (Date.now() - this.lastRetentionMs > RETENTION_EVERY_MS) {
         this.lastRetentionMs = Date.now();
-        await runRetention(this.d.db, this.d.clock.mode).catch((e) =>
-          this.d.log.warn({ err: (e as Error).message }, 'retention failed'),
-        );
+        await runRetention(this.d.db, this.d.clock.mode, {
+          nowMs: this.d.clock.now(),
+          quarantineMaxBytes: this.d.config.quarantineMaxBytes,
+        }).catch((e) => this.d.log.warn({ err: (e as Error).message }, 'retention failed'));
       }
       this.runs++;
       return true;

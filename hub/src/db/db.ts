@@ -55,12 +55,16 @@ class PgDb implements Db {
       };
       const out = await fn(tx);
       await client.query('COMMIT');
+      client.release();
       return out;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A timed-out connection may still be waiting on a hung server: destroy it, never reuse it.
+      const broken = await client.query('ROLLBACK').then(
+        () => false,
+        () => true,
+      );
+      client.release(broken || isConnectionError(e) ? (e as Error) : undefined);
       throw e;
-    } finally {
-      client.release();
     }
   }
 
@@ -172,8 +176,27 @@ export function lockPgliteDir(dir: string): () => void {
   throw new CityFlowError('CF_DB_ERROR', `cannot lock the embedded database ${dir}`);
 }
 
+/** A timeout or a lost connection (not an SQL error the server answered with). */
+function isConnectionError(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: string };
+  if (typeof err?.code === 'string' && /^(08|57P)/.test(err.code)) return true;
+  return /timeout|terminated|ECONNRESET|EPIPE|Connection/i.test(err?.message ?? '');
+}
+
+export interface OpenDbOptions {
+  /** connections of this pool (PostgreSQL only); default CITYFLOW_PG_POOL or 10 */
+  max?: number;
+  /**
+   * Statement timeout (server side) and query timeout (client side, which also ends a wait on a hung
+   * server that accepts connections and answers nothing), ms. Default 15,000.
+   */
+  queryTimeoutMs?: number;
+  /** `application_name`, so pg_stat_activity shows which pool a connection belongs to */
+  name?: string;
+}
+
 /** Opens `postgres://…`, `pglite://<dir>` or `pglite://memory`. */
-export async function openDb(url: string): Promise<Db> {
+export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Db> {
   if (url.startsWith('pglite://')) {
     const target = url.slice('pglite://'.length);
     if (target === 'memory') return new PgliteDb(await PGlite.create(), () => undefined);
@@ -189,7 +212,17 @@ export async function openDb(url: string): Promise<Db> {
       );
     }
   }
-  const pool = new pg.Pool({ connectionString: url, max: Number(process.env.CITYFLOW_PG_POOL ?? 10) });
+  const timeout = opts.queryTimeoutMs ?? 15_000;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? Number(process.env.CITYFLOW_PG_POOL ?? 10),
+    statement_timeout: timeout,
+    query_timeout: timeout,
+    connectionTimeoutMillis: timeout,
+    idle_in_transaction_session_timeout: timeout * 2,
+    keepAlive: true,
+    application_name: opts.name ?? 'cityflow-hub',
+  });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
   return new PgDb(pool);

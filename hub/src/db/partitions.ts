@@ -69,23 +69,26 @@ export async function ensureMonthPartition(db: Db, ms: number): Promise<string> 
 
 /**
  * Month partitions for the newest data's month and the next; drops months entirely past retention,
- * counted from now in `wall` mode and from the newest data in `data` mode. "Newest" ignores rows more
- * than a day ahead of the wall clock (one future timestamp must not age out the history).
+ * counted from the newest data in `data` mode and, in `wall` mode, from the earlier of the hub clock
+ * (`nowMs`) and the newest data — a hub clock jumping a year ahead must not drop the history. "Newest"
+ * ignores rows more than a day ahead of the clock (one future timestamp must not age out the history).
  */
 export async function maintainPartitions(
   db: Db,
   mode: ClockMode = 'data',
+  nowMs: number = Date.now(),
 ): Promise<{ created: string[]; dropped: string[] }> {
   const kind = await db.query<{ relkind: string }>(
     "SELECT relkind::text AS relkind FROM pg_class WHERE oid = to_regclass('traffic_minute')",
   );
   if (kind.rows[0]?.relkind !== 'p') return { created: [], dropped: [] };
   const newest = await db.query<{ m: Date | null }>(
-    "SELECT max(minute) AS m FROM traffic_minute WHERE minute <= now() + INTERVAL '1 day'",
+    "SELECT max(minute) AS m FROM traffic_minute WHERE minute <= $1::timestamptz + INTERVAL '1 day'",
+    [new Date(nowMs).toISOString()],
   );
-  const ref = newest.rows[0]?.m ? new Date(newest.rows[0].m).getTime() : Date.now();
+  const ref = newest.rows[0]?.m ? new Date(newest.rows[0].m).getTime() : nowMs;
   const created = [await ensureMonthPartition(db, ref), await ensureMonthPartition(db, monthStart(ref, 1))];
-  const cutoff = (mode === 'wall' ? Date.now() : ref) - RETENTION_DAYS.traffic_minute * 86_400_000;
+  const cutoff = (mode === 'wall' ? Math.min(nowMs, ref) : ref) - RETENTION_DAYS.traffic_minute * 86_400_000;
   const parts = await listMonthPartitions(db);
   const dropped: string[] = [];
   for (const p of parts)

@@ -3,6 +3,7 @@ import type { ClockMode } from '../config.js';
 import type { Db, Queryable } from './db.js';
 
 import { COMPRESS_AFTER_DAYS, RETENTION_DAYS } from './storage-policy-constants.js';
+import { QUARANTINE_LIMITS, enforceQuarantineBytes } from '../store/quarantine-store.js';
 import { maintainPartitions, partitionTrafficMinute } from './partitions.js';
 
 export { COMPRESS_AFTER_DAYS, RETENTION_DAYS };
@@ -29,22 +30,26 @@ export function timescaleStatements(): string[] {
 }
 
 /**
- * Plain PostgreSQL / PGlite: the retention the Timescale policies would do. In `wall` mode ages count
- * from the hub clock (`now()`). In `data` mode they count from the newest row, so a replay of last
- * spring's dataset is not deleted as it arrives; rows more than a day ahead of the wall clock are not
- * taken as the newest, so one future timestamp cannot age out the whole history.
+ * Plain PostgreSQL / PGlite: the retention the Timescale policies would do. Ages count from the newest
+ * row of each table: in `data` mode so a replay of last spring's dataset is not deleted as it arrives,
+ * and in `wall` mode too whenever the newest row is older than the hub clock (`now`, an ISO time) — a
+ * hub clock jumping a year ahead deletes nothing whose data lies within retention of the newest data.
+ * Rows more than a day ahead of the clock are not taken as the newest, so one future timestamp cannot
+ * age out the whole history. The quarantine is also bounded in bytes (oldest rows first).
  */
-export function retentionStatements(mode: ClockMode = 'data'): string[] {
+export function retentionStatements(mode: ClockMode = 'data', now?: string): string[] {
+  const clock = now ? `'${new Date(now).toISOString()}'::timestamptz` : 'now()';
+  const newest = (table: string, col: string) =>
+    `(SELECT max(${col}) FROM ${table} WHERE ${col} <= ${clock} + INTERVAL '1 day')`;
   const ref = (table: string, col: string) =>
-    mode === 'wall' ? 'now()' : `(SELECT max(${col}) FROM ${table} WHERE ${col} <= now() + INTERVAL '1 day')`;
+    mode === 'wall' ? `least(${clock}, ${newest(table, col)})` : newest(table, col);
   return [
     // (whole months of traffic_minute are dropped by maintainPartitions; this catches the DEFAULT partition)
     `DELETE FROM traffic_minute WHERE minute < ${ref('traffic_minute', 'minute')} - INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
     `DELETE FROM predictions WHERE ts < ${ref('predictions', 'ts')} - INTERVAL '${RETENTION_DAYS.predictions} days'`,
     `DELETE FROM reroutes WHERE ts < ${ref('reroutes', 'ts')} - INTERVAL '${RETENTION_DAYS.reroutes} days'`,
-    `DELETE FROM quarantine WHERE received_at < now() - INTERVAL '${RETENTION_DAYS.quarantine} days'`,
-    'DELETE FROM quarantine WHERE id < (SELECT max(id) - 100000 FROM quarantine)',
-    'DELETE FROM revoked_tokens WHERE expires_at < now()',
+    `DELETE FROM quarantine WHERE received_at < least(${clock}, ${newest('quarantine', 'received_at')}) - INTERVAL '${RETENTION_DAYS.quarantine} days'`,
+    `DELETE FROM revoked_tokens WHERE expires_at < ${clock}`,
   ];
 }
 
@@ -83,7 +88,25 @@ export async function applyStoragePolicy(db: Db, log: Logger): Promise<StoragePo
   return 'plain';
 }
 
-export async function runRetention(db: Db, mode: ClockMode = 'data'): Promise<void> {
-  await maintainPartitions(db, mode);
-  for (const sql of retentionStatements(mode)) await db.query(sql);
+export interface RetentionOptions {
+  /** the hub clock (default the system clock); injected by tests of a clock jump */
+  nowMs?: number;
+  /** the quarantine's byte bound (default QUARANTINE_LIMITS.defaultMaxTotalBytes) */
+  quarantineMaxBytes?: number;
+}
+
+/** Runs retention; returns the quarantine rows evicted by the byte bound. */
+export async function runRetention(
+  db: Db,
+  mode: ClockMode = 'data',
+  opts: RetentionOptions = {},
+): Promise<{ quarantineEvicted: number }> {
+  const nowMs = opts.nowMs ?? Date.now();
+  await maintainPartitions(db, mode, nowMs);
+  for (const sql of retentionStatements(mode, new Date(nowMs).toISOString())) await db.query(sql);
+  const quarantineEvicted = await enforceQuarantineBytes(
+    db,
+    opts.quarantineMaxBytes ?? QUARANTINE_LIMITS.defaultMaxTotalBytes,
+  );
+  return { quarantineEvicted };
 }

@@ -35,8 +35,10 @@ export class BoundedQueues {
     force = false,
   ): 'agent' | 'total' | null {
     const mine = this.agentBytes.get(agentId) ?? 0;
-    if (!force && mine + bytes > this.limits.perAgentBytes) return 'agent';
-    if (!force && this.total + bytes > this.limits.totalBytes) return 'total';
+    // An agent with nothing queued always gets one message in, however large (the broker bounds a
+    // packet): otherwise a batch above the bound could never be taken and its stream would wedge.
+    if (!force && mine > 0 && mine + bytes > this.limits.perAgentBytes) return 'agent';
+    if (!force && mine > 0 && this.total + bytes > this.limits.totalBytes) return 'total';
     this.account(agentId, bytes);
     const next = (this.tails.get(key) ?? Promise.resolve())
       .then(fn)
