@@ -7,15 +7,19 @@ import type { ClockMode } from './config.js';
  */
 export class HubClock {
   private latestDataMs = 0;
-  constructor(readonly mode: ClockMode) {}
+  /** `wallNow` is the system clock unless a test injects one (a clock jump) */
+  constructor(
+    readonly mode: ClockMode,
+    private readonly wallNow: () => number = Date.now,
+  ) {}
 
   observe(tsMs: number): void {
     if (Number.isFinite(tsMs) && tsMs > this.latestDataMs) this.latestDataMs = tsMs;
   }
 
   now(): number {
-    if (this.mode === 'wall') return Date.now();
-    return this.latestDataMs || Date.now();
+    if (this.mode === 'wall') return this.wallNow();
+    return this.latestDataMs || this.wallNow();
   }
 
   nowIso(): string {
