@@ -8,6 +8,7 @@ import { migrate } from './db/migrations.js';
 import { startHub } from './hub.js';
 import { HUB_USERNAME } from './mqtt/acl.js';
 import { writeMosquittoConfig } from './mqtt/mosquitto-config.js';
+import { registerQuarantineCommands } from './quarantine-cli.js';
 import { createAgent, rotateAgentCredentials } from './store/agents.js';
 import { upsertUser } from './store/users.js';
 
@@ -167,5 +168,10 @@ program
       `wrote ${join(o.out, 'passwd')} (${r.agents} agents + ${HUB_USERNAME}) and ${join(o.out, 'acl')}`,
     );
   });
+
+registerQuarantineCommands(program, withDb, () => {
+  const cfg = resolveConfig({ ...optionsFromEnv(), jwtSecret: 'unused-by-this-verb', agentsFile: undefined });
+  return { file: cfg.networkFile, clock: cfg.clock };
+});
 
 program.parseAsync(process.argv).catch(fail);

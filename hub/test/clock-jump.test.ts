@@ -54,7 +54,9 @@ describe('a hub clock jump in wall mode deletes nothing within retention of the 
        VALUES ($1, 'R00-10', 'alt', 'test', 1, 1, '[]', 'N00', 0.1, $2, 1)`,
       [iso(now - 3_600_000), iso(now)],
     );
-    await insertQuarantine(db, [{ agentId: 'A1', stream: 'summary', code: 'CF_TS_FUTURE', message: 'm', payload: {} }]);
+    await insertQuarantine(db, [
+      { agentId: 'A1', stream: 'summary', code: 'CF_TS_FUTURE', message: 'm', payload: {} },
+    ]);
     const partitionsBefore = (await listMonthPartitions(db)).map((p) => p.name);
 
     const r = loadNetwork(gridNetwork());
@@ -75,9 +77,13 @@ describe('a hub clock jump in wall mode deletes nothing within retention of the 
     });
     expect(await cycles.runOnce()).toBe(true); // predictions, reroutes, then retention on the jumped clock
     const count = async (sql: string) => (await db.query<{ n: number }>(sql)).rows[0]!.n;
-    const sensors = await db.query<{ sensor_id: string }>('SELECT sensor_id FROM traffic_minute ORDER BY minute');
+    const sensors = await db.query<{ sensor_id: string }>(
+      'SELECT sensor_id FROM traffic_minute ORDER BY minute',
+    );
     expect(sensors.rows.map((x) => x.sensor_id)).toEqual(['S-10D', 'S-NEW']); // 100 days before the newest: gone
-    expect(await count("SELECT count(*)::int AS n FROM predictions WHERE model_version = 'cityflow-edge'")).toBe(1);
+    expect(
+      await count("SELECT count(*)::int AS n FROM predictions WHERE model_version = 'cityflow-edge'"),
+    ).toBe(1);
     expect(await count("SELECT count(*)::int AS n FROM reroutes WHERE alt_route_id = 'alt'")).toBe(1);
     expect(await count('SELECT count(*)::int AS n FROM quarantine')).toBe(1);
     const after = (await listMonthPartitions(db)).map((p) => p.name);
