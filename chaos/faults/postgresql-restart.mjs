@@ -1,0 +1,54 @@
+/**
+ * PostgreSQL restarts: every connection is cut and new ones are refused for 10 s (a TCP proxy in front
+ * of the shared server stands in for the restart), while 20 agents publish.
+ */
+import { fleetNetwork, hubCounts, pgSchema, sleep, spawnHub, startFleet, tcpProxy, until } from '../lib/hub-fleet.mjs';
+
+export default {
+  name: 'PostgreSQL restart (10 s)',
+  async run() {
+    const schema = await pgSchema();
+    const proxy = await tcpProxy(schema.url);
+    const hub = await spawnHub({ databaseUrl: proxy.url, network: fleetNetwork(20) });
+    const fleet = await startFleet(hub, 20);
+    try {
+      await fleet.produce(10);
+      await until(async () => fleet.allAcked(), 60_000, 'first batches acked');
+      await proxy.cut();
+      const downAt = Date.now();
+      while (Date.now() - downAt < 10_000) {
+        await fleet.produce(2);
+        await fleet.resend();
+        await sleep(1000);
+      }
+      await proxy.restore();
+      const upAt = Date.now();
+      await until(
+        async () => {
+          await fleet.resend();
+          return fleet.allAcked();
+        },
+        120_000,
+        'every agent acked after the restart',
+        1000,
+      );
+      const recover_s = Math.round((Date.now() - upAt) / 100) / 10;
+      const c = await hubCounts(schema);
+      const sent = fleet.items * 5;
+      return {
+        sent,
+        acked: fleet.acked * 5,
+        stored: c.readings,
+        lost: Math.max(0, sent - c.readings),
+        duplicated: Math.max(0, c.readings - sent) + (c.rows - c.distinct),
+        recover_s,
+        note: 'restart simulated by a proxy that cuts and refuses connections; protocol-level agents',
+      };
+    } finally {
+      await fleet.close();
+      await hub.stop();
+      await proxy.close();
+      await schema.drop();
+    }
+  },
+};
