@@ -256,7 +256,7 @@ export async function startFleet(hub, count, { batchMax = 200, incarnation } = {
   }
   const publish = (a, from, to, over) => {
     const items = [];
-    for (let s = from; s <= Math.min(to, from + batchMax - 1); s++) items.push(item(a.i, s, over?.(s)));
+    for (let s = from; s <= Math.min(to, from + batchMax - 1); s++) items.push(item(a.i, s, over?.(s, a.i)));
     if (!items.length) return Promise.resolve();
     const batch = { v: 1, agent_id: `H${a.i}`, stream: 'summary', sent_at: new Date().toISOString(), items };
     if (incarnation) batch.incarnation = incarnation;
