@@ -208,7 +208,9 @@ export async function spawnHub({ databaseUrl, redisUrl, network, env = {} }) {
   };
 }
 
-const minuteOf = (seq) => new Date(Date.UTC(2026, 11, 1, 0, 0) + seq * 60_000).toISOString();
+/** Item minutes start two days ago, so they are in the past (wall clock) and within every retention. */
+const BASE_MS = Math.floor(Date.now() / 60_000) * 60_000 - 2 * 86_400_000;
+const minuteOf = (seq) => new Date(BASE_MS + seq * 60_000).toISOString();
 
 /** A summary item of agent `i` (one reading-minute of `count` readings). */
 export function item(i, seq, over = {}) {
