@@ -21,9 +21,11 @@ function capturingLogger(): { log: pino.Logger; lines: string[] } {
 describe('hub link', () => {
   const cleanups = useCleanups();
 
-  it('redactUrl strips user:password and keeps the rest', () => {
-    expect(redactUrl('mqtts://A-01:s3cret@hub.example:8883')).toBe('mqtts://hub.example:8883');
-    expect(redactUrl('mqtt://A-01@hub.example:1883/x')).toBe('mqtt://hub.example:1883/x');
+  it('redactUrl (the one of @cityflow/protocol) hides the password and keeps the rest', () => {
+    expect(redactUrl('mqtts://A-01:s3cret@hub.example:8883')).toBe(
+      'mqtts://A-01:[REDACTED]@hub.example:8883',
+    );
+    expect(redactUrl('mqtt://A-01@hub.example:1883/x')).toBe('mqtt://A-01@hub.example:1883/x');
     expect(redactUrl('mqtt://hub.example:1883')).toBe('mqtt://hub.example:1883');
     expect(redactUrl('not a url s3cret')).toBe('(unparsable url)');
   });
@@ -43,14 +45,14 @@ describe('hub link', () => {
     await waitFor(() => link.connected, 'connected');
     await waitFor(() => lines.some((l) => l.includes('hub connected')), 'connect logged');
     expect(lines.join('')).not.toContain('s3cret-pw');
-    expect(lines.join('')).toContain(`mqtt://127.0.0.1:${hub.port}`);
+    expect(lines.join('')).toContain(`mqtt://A-1:[REDACTED]@127.0.0.1:${hub.port}`);
     await link.stop(); // the agent below uses the same client id
 
     const tmp = tempDir();
     const agent = await startAgent({ agentId: 'A-1', dataDir: tmp.dir, hubUrl: url });
     cleanups.push(tmp.cleanup, () => agent.stop());
     await waitFor(() => agent.status().hub_connected, 'agent connected');
-    expect(agent.status().hub_url).toBe(`mqtt://127.0.0.1:${hub.port}`);
+    expect(agent.status().hub_url).toBe(`mqtt://A-1:[REDACTED]@127.0.0.1:${hub.port}`);
   });
 });
 

@@ -1,13 +1,9 @@
 import pino, { type Logger } from 'pino';
 
-/**
- * URLs in logs carry no secret: no `?token=` (the WebSocket passes it in the query) and no password in
- * the userinfo (`mqtt://user:secret@host` → `mqtt://user:[REDACTED]@host`).
- */
-export const redactUrl = (url: string) =>
-  url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#]*@/i, '$1:[REDACTED]@')
-    .replace(/([?&](?:token|access_token|password)=)[^&#]*/gi, '$1[REDACTED]');
+import { redactUrl } from '@cityflow/protocol';
+
+/** URLs in logs carry no secret: the one redactor of @cityflow/protocol. */
+export { redactUrl };
 
 /**
  * The hub's pino logger. Fastify logs requests through these serializers, so the `?token=` of

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { topics } from '@cityflow/protocol';
+import { redactUrl, topics } from '@cityflow/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { HUB_USERNAME } from './acl.js';
@@ -46,11 +46,7 @@ export class HubMqttClient {
     await new Promise<void>((resolve, reject) => {
       const onErr = (e: Error) => {
         client.end(true);
-        reject(
-          new Error(
-            `cannot connect to the MQTT broker ${this.url.replace(/\/\/[^@/]*@/, '//***@')}: ${e.message}`,
-          ),
-        );
+        reject(new Error(`cannot connect to the MQTT broker ${redactUrl(this.url)}: ${e.message}`));
       };
       client.once('connect', () => {
         client.off('error', onErr);
