@@ -18,6 +18,18 @@ export const ErrorCodes = {
   CF_PORT_IN_USE: 'a port is already in use',
   CF_DB_ERROR: 'database error',
   CF_REJECTED_BY_HUB: 'the hub rejected this record',
+  // HTTP API (hub) and local HTTP/CLI (agent)
+  CF_BAD_REQUEST: 'the request is invalid (400)',
+  CF_UNAUTHORIZED: 'no valid token (401)',
+  CF_FORBIDDEN: 'the role does not allow this, or registration is closed (403)',
+  CF_NOT_FOUND: 'no such route or resource (404)',
+  CF_CONFLICT: 'the resource exists already (409)',
+  CF_PAYLOAD_TOO_LARGE: 'the request body is too large (413)',
+  CF_RATE_LIMITED: 'too many requests (429)',
+  CF_INTERNAL: 'internal error; details are in the server log, never in the answer (500)',
+  CF_AGENT_TIMEOUT: 'the agent did not answer in time',
+  CF_METHOD: 'HTTP method not allowed',
+  CF_CLI: 'a command-line verb failed',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

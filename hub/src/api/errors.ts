@@ -1,15 +1,7 @@
-/** Codes of API errors beyond protocol's ErrorCodes (HTTP-level problems). */
-export type ApiErrorCode =
-  | 'CF_BAD_REQUEST'
-  | 'CF_UNAUTHORIZED'
-  | 'CF_FORBIDDEN'
-  | 'CF_CONFLICT'
-  | 'CF_NOT_FOUND'
-  | 'CF_RATE_LIMITED'
-  | 'CF_PAYLOAD_TOO_LARGE'
-  | 'CF_INTERNAL'
-  | 'CF_AGENT_TIMEOUT'
-  | 'CF_DB_ERROR';
+import type { ErrorCode } from '@cityflow/protocol';
+
+/** API error codes come from the one table of @cityflow/protocol (`ErrorCodes`). */
+export type ApiErrorCode = ErrorCode;
 
 /** An HTTP error with a stable code; the error handler renders it as `{error:{code,message}}`. */
 export class ApiError extends Error {
