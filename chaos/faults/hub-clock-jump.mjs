@@ -19,10 +19,15 @@ export default {
     try {
       const over = (seq, i) => (seq % 10 === 0 ? { sensor_id: `S-UNKNOWN${i}` } : {}); // some dead letters
       for (let k = 0; k < 3; k++) await fleet.produce(20, over);
-      await until(async () => {
-        await fleet.resend(over);
-        return fleet.allAcked();
-      }, 60_000, 'every item acked', 1000);
+      await until(
+        async () => {
+          await fleet.resend(over);
+          return fleet.allAcked();
+        },
+        60_000,
+        'every item acked',
+        1000,
+      );
       await fleet.close();
       const before = await hubCounts(schema);
       const [q0] = await schema.query('SELECT count(*)::int AS n FROM quarantine');
@@ -52,7 +57,10 @@ export default {
         sent,
         acked: fleet.acked * 5,
         stored: after.readings,
-        lost: Math.max(0, before.readings - after.readings) + Math.max(0, sent - refused - after.readings) + Math.max(0, q0.n - q1.n),
+        lost:
+          Math.max(0, before.readings - after.readings) +
+          Math.max(0, sent - refused - after.readings) +
+          Math.max(0, q0.n - q1.n),
         duplicated: Math.max(0, after.rows - after.distinct),
         recover_s: Math.round((Date.now() - t) / 100) / 10,
         note: `hub restarted under FAKETIME=+365d; ${before.rows} minute rows and ${q0.n} dead letters before, ${after.rows} and ${q1.n} after retention`,

@@ -3,7 +3,16 @@
  * agents (CHAOS_AGENTS) publish: the hub stops acking, keeps its queues bounded (RSS < 1 GB), and
  * once the socket moves again stores everything exactly once, by itself.
  */
-import { fleetNetwork, hubCounts, pgSchema, sleep, spawnHub, startFleet, tcpProxy, until } from '../lib/hub-fleet.mjs';
+import {
+  fleetNetwork,
+  hubCounts,
+  pgSchema,
+  sleep,
+  spawnHub,
+  startFleet,
+  tcpProxy,
+  until,
+} from '../lib/hub-fleet.mjs';
 
 const AGENTS = Number(process.env.CHAOS_AGENTS ?? 100);
 const STALL_S = Number(process.env.CHAOS_STALL_S ?? 300);

@@ -2,7 +2,16 @@
  * PostgreSQL restarts: every connection is cut and new ones are refused for 10 s (a TCP proxy in front
  * of the shared server stands in for the restart), while 20 agents publish.
  */
-import { fleetNetwork, hubCounts, pgSchema, sleep, spawnHub, startFleet, tcpProxy, until } from '../lib/hub-fleet.mjs';
+import {
+  fleetNetwork,
+  hubCounts,
+  pgSchema,
+  sleep,
+  spawnHub,
+  startFleet,
+  tcpProxy,
+  until,
+} from '../lib/hub-fleet.mjs';
 
 export default {
   name: 'PostgreSQL restart (10 s)',

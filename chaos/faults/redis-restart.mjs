@@ -2,7 +2,17 @@
  * Redis restarts (cache, WebSocket fan-out, rate limits): every connection is cut and refused for 10 s
  * while 20 agents publish. Ingest must not wait on Redis: acks go on, nothing is lost or doubled.
  */
-import { REDIS_URL, fleetNetwork, hubCounts, pgSchema, sleep, spawnHub, startFleet, tcpProxy, until } from '../lib/hub-fleet.mjs';
+import {
+  REDIS_URL,
+  fleetNetwork,
+  hubCounts,
+  pgSchema,
+  sleep,
+  spawnHub,
+  startFleet,
+  tcpProxy,
+  until,
+} from '../lib/hub-fleet.mjs';
 
 export default {
   name: 'Redis restart (10 s)',

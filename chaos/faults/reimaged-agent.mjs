@@ -23,7 +23,10 @@ export default {
       await back.drained();
       const recover_s = Math.round((Date.now() - t) / 100) / 10;
       await back.stop();
-      return lives.row(recover_s, '3 summaries acked in the first life, 5 recorded offline by the wiped card');
+      return lives.row(
+        recover_s,
+        '3 summaries acked in the first life, 5 recorded offline by the wiped card',
+      );
     } finally {
       await lives.close();
     }

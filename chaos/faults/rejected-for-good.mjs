@@ -5,15 +5,27 @@
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { HUB_BIN, fleetNetwork, hubCounts, pgSchema, spawnHub, startFleet, until } from '../lib/hub-fleet.mjs';
+import {
+  HUB_BIN,
+  fleetNetwork,
+  hubCounts,
+  pgSchema,
+  spawnHub,
+  startFleet,
+  until,
+} from '../lib/hub-fleet.mjs';
 
 const AGENTS = 10;
 
 function replay(schema, networkFile) {
-  const r = spawnSync(process.execPath, [HUB_BIN, 'quarantine', 'replay', '--code', 'CF_UNKNOWN_SENSOR', '--json'], {
-    env: { ...process.env, DATABASE_URL: schema.url, NETWORK_FILE: networkFile, LOG_LEVEL: 'warn' },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [HUB_BIN, 'quarantine', 'replay', '--code', 'CF_UNKNOWN_SENSOR', '--json'],
+    {
+      env: { ...process.env, DATABASE_URL: schema.url, NETWORK_FILE: networkFile, LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`quarantine replay: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -29,10 +41,15 @@ export default {
       // every third item comes from the sensor the hub does not know
       const over = (seq, i) => (seq % 3 === 0 ? { sensor_id: `S-X${i}` } : {});
       for (let k = 0; k < 5; k++) await fleet.produce(30, over);
-      await until(async () => {
-        await fleet.resend(over);
-        return fleet.allAcked();
-      }, 60_000, 'every item acked (stored or rejected)', 1000);
+      await until(
+        async () => {
+          await fleet.resend(over);
+          return fleet.allAcked();
+        },
+        60_000,
+        'every item acked (stored or rejected)',
+        1000,
+      );
       const rejected = fleet.agents.reduce((n, a) => n + a.rejected.size, 0);
       const fixed = fleetNetwork(AGENTS);
       for (let i = 0; i < AGENTS; i++)

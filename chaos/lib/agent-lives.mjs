@@ -30,7 +30,14 @@ export async function startLives() {
   const cfg = join(dir, 'agent.json');
   writeFileSync(
     cfg,
-    JSON.stringify({ logLevel: 'fatal', liveIntervalS: 3600, forecastIntervalS: 3600, ackTimeoutS: 2, backoffBaseMs: 100, backoffMaxMs: 1000 }),
+    JSON.stringify({
+      logLevel: 'fatal',
+      liveIntervalS: 3600,
+      forecastIntervalS: 3600,
+      ackTimeoutS: 2,
+      backoffBaseMs: 100,
+      backoffMaxMs: 1000,
+    }),
   );
   const sent = new Map(); // minute -> readings PUBACKed by the agent
   let published = 0;
@@ -38,7 +45,9 @@ export async function startLives() {
   const stored = async () =>
     new Map(
       (
-        await schema.query("SELECT minute, sum(count)::int AS n FROM traffic_minute WHERE sensor_id = 'S-H0' GROUP BY minute")
+        await schema.query(
+          "SELECT minute, sum(count)::int AS n FROM traffic_minute WHERE sensor_id = 'S-H0' GROUP BY minute",
+        )
       ).map((r) => [new Date(r.minute).getTime(), r.n]),
     );
   const lives = {
@@ -53,8 +62,28 @@ export async function startLives() {
     async agent(dataDir, online) {
       const hubUrl = online ? hub.mqttUrl : `mqtt://127.0.0.1:${await freePort()}`;
       const { child, ready } = await spawnAgent([
-        ...['--config', cfg, '--agent-id', 'H0', '--data-dir', dataDir, '--mqtt-port', '0', '--http-port', '0'],
-        ...['--hub-url', hubUrl, '--hub-username', cred.username, '--hub-password', cred.password, '--clock', 'wall'],
+        ...[
+          '--config',
+          cfg,
+          '--agent-id',
+          'H0',
+          '--data-dir',
+          dataDir,
+          '--mqtt-port',
+          '0',
+          '--http-port',
+          '0',
+        ],
+        ...[
+          '--hub-url',
+          hubUrl,
+          '--hub-username',
+          cred.username,
+          '--hub-password',
+          cred.password,
+          '--clock',
+          'wall',
+        ],
       ]);
       running.push(child);
       const status = async () => (await fetch(`${ready.http_url}/status`)).json();
@@ -68,21 +97,41 @@ export async function startLives() {
             const ts = new Date(minute + 1000 * (i + 1)).toISOString();
             await c.publishAsync(
               'cityflow/traffic/S-H0',
-              JSON.stringify({ ts, sensor_id: 'S-H0', road_id: 'R0', speed_kmh: 30 + i, flow_rate: 600, occupancy: 0.1 }),
+              JSON.stringify({
+                ts,
+                sensor_id: 'S-H0',
+                road_id: 'R0',
+                speed_kmh: 30 + i,
+                flow_rate: 600,
+                occupancy: 0.1,
+              }),
               { qos: 1 },
             );
             sent.set(minute, (sent.get(minute) ?? 0) + 1);
           }
           await c.endAsync();
-          if (!online) await until(async () => (await status()).streams.summary.pending >= before + 1, 60_000, 'minute summarised');
-          else await until(async () => (await stored()).get(minute) === sent.get(minute), 60_000, 'minute stored by the hub');
+          if (!online)
+            await until(
+              async () => (await status()).streams.summary.pending >= before + 1,
+              60_000,
+              'minute summarised',
+            );
+          else
+            await until(
+              async () => (await stored()).get(minute) === sent.get(minute),
+              60_000,
+              'minute stored by the hub',
+            );
         },
         /** every reading PUBACKed so far is in the hub, and the summary outbox is empty */
         async drained() {
           await until(
             async () => {
               const got = await stored();
-              return [...sent].every(([m, n]) => (got.get(m) ?? 0) >= n) && (await status()).streams.summary.pending === 0;
+              return (
+                [...sent].every(([m, n]) => (got.get(m) ?? 0) >= n) &&
+                (await status()).streams.summary.pending === 0
+              );
             },
             120_000,
             'the hub to hold every reading',
@@ -107,7 +156,15 @@ export async function startLives() {
         else lost -= d;
       }
       const acked = [...sent.values()].reduce((a, b) => a + b, 0);
-      return { sent: published, acked, stored: [...got.values()].reduce((a, b) => a + b, 0), lost, duplicated, recover_s, note };
+      return {
+        sent: published,
+        acked,
+        stored: [...got.values()].reduce((a, b) => a + b, 0),
+        lost,
+        duplicated,
+        recover_s,
+        note,
+      };
     },
     async close() {
       for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');

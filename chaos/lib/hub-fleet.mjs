@@ -17,8 +17,10 @@ import mqtt from 'mqtt';
 import pg from 'pg';
 
 export const HUB_BIN = fileURLToPath(new URL('../../hub/bin/cityflow-hub.js', import.meta.url));
-export const PG_URL = process.env.CHAOS_PG_URL ?? process.env.CITYFLOW_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const REDIS_URL = process.env.CHAOS_REDIS_URL ?? process.env.CITYFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const PG_URL =
+  process.env.CHAOS_PG_URL ?? process.env.CITYFLOW_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL =
+  process.env.CHAOS_REDIS_URL ?? process.env.CITYFLOW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function until(fn, timeoutMs, what, stepMs = 200) {
@@ -115,12 +117,28 @@ export async function tcpProxy(targetUrl) {
 export function fleetNetwork(count) {
   const pos = (x) => [2.35 + x * 0.002, 48.85];
   const features = [
-    { type: 'Feature', geometry: { type: 'Point', coordinates: pos(0) }, properties: { kind: 'intersection', node_id: 'N0' } },
-    { type: 'Feature', geometry: { type: 'Point', coordinates: pos(1) }, properties: { kind: 'intersection', node_id: 'N1' } },
+    {
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: pos(0) },
+      properties: { kind: 'intersection', node_id: 'N0' },
+    },
+    {
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: pos(1) },
+      properties: { kind: 'intersection', node_id: 'N1' },
+    },
     {
       type: 'Feature',
       geometry: { type: 'LineString', coordinates: [pos(0), pos(1)] },
-      properties: { kind: 'road', road_id: 'R0', from_node: 'N0', to_node: 'N1', length_m: 200, lanes: 2, speed_limit_kmh: 50 },
+      properties: {
+        kind: 'road',
+        road_id: 'R0',
+        from_node: 'N0',
+        to_node: 'N1',
+        length_m: 200,
+        lanes: 2,
+        speed_limit_kmh: 50,
+      },
     },
   ];
   for (let i = 0; i < count; i++)
@@ -143,7 +161,9 @@ export async function spawnHub({ databaseUrl, redisUrl, network, env = {} }) {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
-      ...(redisUrl ? { REDIS_URL: redisUrl, CITYFLOW_REDIS_PREFIX: `chaos-${randomBytes(3).toString('hex')}:` } : {}),
+      ...(redisUrl
+        ? { REDIS_URL: redisUrl, CITYFLOW_REDIS_PREFIX: `chaos-${randomBytes(3).toString('hex')}:` }
+        : {}),
       NETWORK_FILE: networkFile,
       PORT: '0',
       MQTT_PORT: '0',
@@ -262,7 +282,9 @@ export async function startFleet(hub, count, { batchMax = 200, incarnation } = {
     if (!items.length) return Promise.resolve();
     const batch = { v: 1, agent_id: `H${a.i}`, stream: 'summary', sent_at: new Date().toISOString(), items };
     if (incarnation) batch.incarnation = incarnation;
-    return a.client.publishAsync(`cityflow/v1/agents/H${a.i}/up/summary`, JSON.stringify(batch), { qos: 1 }).catch(() => {});
+    return a.client
+      .publishAsync(`cityflow/v1/agents/H${a.i}/up/summary`, JSON.stringify(batch), { qos: 1 })
+      .catch(() => {});
   };
   return {
     agents,
@@ -282,7 +304,9 @@ export async function startFleet(hub, count, { batchMax = 200, incarnation } = {
       );
     },
     resend(over) {
-      return Promise.all(agents.map((a) => (a.watermark < a.sent ? publish(a, a.watermark + 1, a.sent, over) : undefined)));
+      return Promise.all(
+        agents.map((a) => (a.watermark < a.sent ? publish(a, a.watermark + 1, a.sent, over) : undefined)),
+      );
     },
     allAcked() {
       return agents.every((a) => a.watermark >= a.sent);

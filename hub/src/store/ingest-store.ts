@@ -1,4 +1,10 @@
-import type { ForecastRecord, SequencedStream, SummaryRecord } from '@cityflow/protocol';
+import {
+  type ForecastRecord,
+  type SequencedStream,
+  type SummaryRecord,
+  mergeSummaryStats,
+  summaryMergeSql,
+} from '@cityflow/protocol';
 import type { Queryable } from '../db/db.js';
 import { type SeqRange, advanceWatermark, inRanges, mergeRanges, rangesOf } from './watermark.js';
 
@@ -129,27 +135,10 @@ export async function storeSequenced<T extends { seq: number }>(
 
 /**
  * Two summaries of one sensor and minute (the agent sends a late one for readings that arrived after the
- * minute closed) merged into one: counts added, speed mean weighted by the non-null speed counts, min/max
- * combined, flow and occupancy means weighted by count. The same formulas as the SQL upsert below.
+ * minute closed) merged into one, by the protocol's one merge rule (the SQL upsert below is its SQL form).
  */
 export function mergeSummaries(a: SummaryRecord, b: SummaryRecord): SummaryRecord {
-  const w = (x: SummaryRecord) => (x.speed_mean === null ? 0 : x.count - x.null_speed_count);
-  const ws = w(a) + w(b);
-  const pick = (f: (...xs: number[]) => number, x: number | null, y: number | null) =>
-    x === null ? y : y === null ? x : f(x, y);
-  const count = a.count + b.count;
-  return {
-    ...a,
-    seq: Math.max(a.seq, b.seq),
-    count,
-    null_speed_count: a.null_speed_count + b.null_speed_count,
-    speed_mean: ws > 0 ? ((a.speed_mean ?? 0) * w(a) + (b.speed_mean ?? 0) * w(b)) / ws : null,
-    speed_min: pick(Math.min, a.speed_min, b.speed_min),
-    speed_max: pick(Math.max, a.speed_max, b.speed_max),
-    flow_mean: (a.flow_mean * a.count + b.flow_mean * b.count) / count,
-    occupancy_mean: (a.occupancy_mean * a.count + b.occupancy_mean * b.count) / count,
-    flagged: Boolean(a.flagged || b.flagged),
-  };
+  return { ...a, ...mergeSummaryStats([a, b]), seq: Math.max(a.seq, b.seq) };
 }
 
 /**
@@ -171,9 +160,6 @@ export async function insertSummaries(
   }
   const items = [...byKey.values()];
   const col = <K extends keyof SummaryRecord>(k: K) => items.map((it) => it[k] ?? null);
-  // weight of a row's speed mean: its non-null speed count, 0 when it has no speed
-  const w = (t: string) =>
-    `(CASE WHEN ${t}.speed_mean IS NULL THEN 0 ELSE ${t}.count - ${t}.null_speed_count END)`;
   const r = await tx.query(
     `INSERT INTO traffic_minute AS t (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count,
        speed_mean, speed_min, speed_max, flow_mean, occupancy_mean, flagged)
@@ -182,17 +168,8 @@ export async function insertSummaries(
        $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::bool[])
        AS x(m, s, r, q, c, n, sm, smin, smax, f, o, fl)
      ON CONFLICT (sensor_id, minute) DO UPDATE SET
-       count = t.count + EXCLUDED.count,
-       null_speed_count = t.null_speed_count + EXCLUDED.null_speed_count,
-       speed_mean = (coalesce(t.speed_mean, 0) * ${w('t')} + coalesce(EXCLUDED.speed_mean, 0) * ${w('EXCLUDED')})
-         / nullif(${w('t')} + ${w('EXCLUDED')}, 0),
-       speed_min = least(t.speed_min, EXCLUDED.speed_min),
-       speed_max = greatest(t.speed_max, EXCLUDED.speed_max),
-       flow_mean = (t.flow_mean * t.count + EXCLUDED.flow_mean * EXCLUDED.count) / (t.count + EXCLUDED.count),
-       occupancy_mean = (t.occupancy_mean * t.count + EXCLUDED.occupancy_mean * EXCLUDED.count)
-         / (t.count + EXCLUDED.count),
-       seq = greatest(t.seq, EXCLUDED.seq),
-       flagged = t.flagged OR EXCLUDED.flagged`,
+       ${summaryMergeSql('t', 'EXCLUDED')},
+       seq = greatest(t.seq, EXCLUDED.seq)`,
     [
       agentId,
       col('minute'),
