@@ -45,7 +45,7 @@ describe('cityflow-hub CLI', () => {
     const rotated = run(['agents', 'add', 'A1', '--json', '--rotate'], env);
     expect(rotated.code).toBe(0);
     expect(JSON.parse(rotated.stdout).password).not.toBe(creds.password);
-  });
+  }, 120_000); // three spawns, the first creating the PGlite cluster: ~12 s each on a loaded 2-core machine
 
   it('users add takes the password from --password or CITYFLOW_PASSWORD, and fails without one off a terminal', () => {
     const env = baseEnv();
