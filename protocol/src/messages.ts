@@ -169,8 +169,24 @@ export const RerouteSchema = Type.Object({
   diverted_share: Type.Number({ minimum: 0, maximum: 1 }),
   valid_until: Time,
   co2_gain_g_per_vehicle: Type.Number(),
+  /** set when a detected incident on `route_id` caused this advice (see `/api/incidents`) */
+  incident_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
 });
 export type Reroute = Static<typeof RerouteSchema>;
+
+/**
+ * A detected incident: a road that stopped passing vehicles while its upstream fills, or a sudden
+ * speed drop with high upstream occupancy. `cleared_at` is null while it is active.
+ */
+export const IncidentSchema = Type.Object({
+  incident_id: Type.String({ maxLength: 64 }),
+  road_id: Id,
+  detected_at: Time,
+  cleared_at: Type.Union([Time, Type.Null()]),
+  confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  reason: Type.String({ maxLength: 500 }),
+});
+export type Incident = Static<typeof IncidentSchema>;
 
 /** Hub -> agent, retained; the agent re-publishes it locally (with its age) for roadside signs. */
 export const AdviceSchema = Type.Object({
