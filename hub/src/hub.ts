@@ -74,6 +74,11 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       'JWT_SECRET is not set: using a random secret for this process (tokens die with it; replicas cannot share them)',
     );
   const net: Network = loadNetworkFile(config.networkFile);
+  if (net.uncoveredSensors.size)
+    log.warn(
+      { sensors: net.uncoveredSensors.size, example: [...net.uncoveredSensors.keys()].slice(0, 3) },
+      'network file: sensors that no agent covers (agent_id null or missing); their readings are ignored (CF_SENSOR_UNCOVERED)',
+    );
   const cleanup: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const f of cleanup.reverse()) {
@@ -228,6 +233,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         return exists ? rotateAgentCredentials(db, id) : null;
       },
       cycleLeader: () => cycles.leader,
+      lastCycleAt: () => cycles.lastRunAtMs,
       publish,
       ready: async () => {
         const checks: Record<string, string> = {};

@@ -12,6 +12,11 @@ export async function systemRoutes(app: FastifyInstance, ctx: AppContext) {
       clock: ctx.config.clock,
       now: ctx.clock.nowIso(),
       cycle_leader: ctx.cycleLeader(),
+      // The SUMO closed loop waits on it: advice computed from data up to this time is being served.
+      last_cycle_at: (() => {
+        const t = ctx.lastCycleAt();
+        return t === null ? null : new Date(t).toISOString();
+      })(),
     };
   });
 
