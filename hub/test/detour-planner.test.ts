@@ -119,22 +119,24 @@ describe('incident detection', () => {
   const feed = (d: IncidentDetector, over: Record<string, Partial<RoadInput>>, minute: number) =>
     d.observe(state(over), minute * 60_000);
 
-  it('a sudden drop with occupancy up opens an incident after two cycles and clears on recovery', () => {
+  it('a sudden drop lasting three cycles opens an incident (occupancy up: more confident), cleared on recovery', () => {
     const d = new IncidentDetector();
     for (let m = 0; m < 16; m++) expect(feed(d, {}, m).opened).toHaveLength(0);
     const hit = { [JAM]: { speedKmh: 12, occupancy: 0.2 } };
-    expect(feed(d, hit, 16).opened).toHaveLength(0); // persistence: one cycle is not enough
-    const opened = feed(d, hit, 17).opened;
+    expect(feed(d, hit, 16).opened).toHaveLength(0); // persistence: a one- or two-minute dip is a signal
+    expect(feed(d, hit, 17).opened).toHaveLength(0);
+    const opened = feed(d, hit, 18).opened;
     expect(opened).toHaveLength(1);
     expect(opened[0]!.road_id).toBe(JAM);
     expect(opened[0]!.cleared_at).toBeNull();
-    expect(opened[0]!.confidence).toBeGreaterThanOrEqual(0.5);
+    expect(opened[0]!.confidence).toBeCloseTo(0.6, 6);
+    expect(opened[0]!.reason).toMatch(/occupancy up/);
     expect(d.activeOn(JAM)?.incident_id).toBe(opened[0]!.incident_id);
-    expect(feed(d, hit, 18).cleared).toHaveLength(0);
-    expect(feed(d, {}, 19).cleared).toHaveLength(0);
-    const cleared = feed(d, {}, 20).cleared;
+    expect(feed(d, hit, 19).cleared).toHaveLength(0);
+    expect(feed(d, {}, 20).cleared).toHaveLength(0);
+    const cleared = feed(d, {}, 21).cleared;
     expect(cleared).toHaveLength(1);
-    expect(cleared[0]!.cleared_at).toBe(new Date(20 * 60_000).toISOString());
+    expect(cleared[0]!.cleared_at).toBe(new Date(21 * 60_000).toISOString());
     expect(d.activeOn(JAM)).toBeUndefined();
   });
 

@@ -84,6 +84,7 @@ export class DetourPlanner {
 
   /** Roads whose advice ended in the last `plan` (their rows are closed at once). */
   ended: string[] = [];
+  private lastConds = new Map<string, RoadCondition>();
 
   plan(
     conds: Map<string, RoadCondition>,
@@ -92,6 +93,7 @@ export class DetourPlanner {
     validForMs: number,
   ): Reroute[] {
     const s = this.settings;
+    this.lastConds = conds;
     const added = new Map<string, number>();
     const candidates: RoadCondition[] = [];
     this.ended = [];
@@ -231,8 +233,9 @@ export class DetourPlanner {
   ): Option | null {
     if (!alt.length || alt.includes(c.road.road_id)) return null;
     for (const id of alt) if (!this.net.roads.has(id)) return null;
-    const demand = Math.max(c.flowVph, c.dischargeVph);
-    const diverted = demand * this.settings.compliance * coverage;
+    // Every complying driver leaves the road, whichever way it came: the path is loaded with all of
+    // them (conservative), while the option is ranked by the share it fits (coverage).
+    const diverted = this.demand(c, conds) * this.settings.compliance;
     for (const id of alt) {
       const a = conds.get(id);
       if (a && (a.flowVph + (added.get(id) ?? 0) + diverted) / a.capacity > PLANNER.maxAltSaturation)
@@ -280,6 +283,18 @@ export class DetourPlanner {
     };
   }
 
+  /** Traffic that wants to cross the road: its flow, or for a road passing nothing, what feeds it. */
+  private demand(c: RoadCondition, conds: Map<string, RoadCondition>): number {
+    if (c.flowVph > 0) return c.flowVph;
+    let inflow = 0;
+    for (const f of this.graph.into.get(c.road.from_node) ?? []) {
+      if (f.from_node === c.road.to_node) continue;
+      const outs = (this.graph.out.get(f.to_node) ?? []).filter((r) => r.to_node !== f.from_node).length;
+      inflow += (conds.get(f.road_id)?.flowVph ?? 0) / Math.max(1, outs);
+    }
+    return inflow;
+  }
+
   private toReroute(
     c: RoadCondition,
     o: Option,
@@ -287,10 +302,8 @@ export class DetourPlanner {
     nowMs: number,
     validForMs: number,
   ): Reroute {
-    const share =
-      c.flowVph > 0
-        ? Math.min(1, o.divertedVph / Math.max(c.flowVph, c.dischargeVph))
-        : this.settings.compliance;
+    const demand = this.demand(c, this.lastConds);
+    const share = demand > 0 ? Math.min(1, o.divertedVph / demand) : this.settings.compliance;
     return {
       ts: new Date(nowMs).toISOString(),
       route_id: c.road.road_id,

@@ -10,7 +10,7 @@ import type { RoadCondition } from './road-conditions.js';
  * - `stopped`: no vehicle passes while the road upstream fills (blocked), or a standing queue sits on
  *   the loops while the road upstream fills.
  * - `drop`: speed falls to at most 60 % of the road's median of 5–15 minutes before and below 60 % of
- *   its limit, with the road upstream filling or its own occupancy up by half.
+ *   its limit, for three cycles; more confident with the road upstream filling or its own occupancy up.
  * A road whose downstream neighbour is blocked, standing or already an incident is spillback of that
  * incident, not a new one.
  * Cleared when speed is back to 80 % of the pre-incident median (or the road flows freely) on two
@@ -24,8 +24,12 @@ export const INCIDENT = {
   dropRatio: 0.6,
   limitRatio: 0.6,
   occupancyRise: 1.5,
+  /** and by at least this much (a rise from 2 to 3 % is noise) */
+  occupancyRiseAbs: 0.03,
   recoverRatio: 0.8,
   persistCycles: 2,
+  /** a speed drop must last this many cycles: one-minute dips at a signal are not incidents */
+  dropPersistCycles: 3,
   noDataClearCycles: 15,
 } as const;
 
@@ -100,7 +104,7 @@ export class IncidentDetector {
       else {
         const hit = spillbackFrom(c) ? null : this.detect(c, sample, h);
         const n = hit ? (this.pending.get(id) ?? 0) + 1 : 0;
-        if (n >= INCIDENT.persistCycles && hit) {
+        if (hit && n >= hit.persist) {
           this.pending.delete(id);
           const incident: Incident = {
             incident_id: `inc-${id}-${nowMs}`,
@@ -126,29 +130,37 @@ export class IncidentDetector {
     c: RoadCondition,
     s: Sample,
     h: Sample[],
-  ): { confidence: number; reason: string; baseline: number | null } | null {
+  ): { confidence: number; reason: string; baseline: number | null; persist: number } | null {
     const past = h.slice(-INCIDENT.baselineTo, -INCIDENT.baselineFrom + 1 || undefined);
     const speeds = past.map((x) => x.speedKmh).filter((v): v is number => v !== null);
     const baseline = speeds.length >= INCIDENT.minBaseline ? median(speeds) : null;
     if (c.kind === 'blocked')
-      return { confidence: 0.9, reason: 'no vehicle passes while the road upstream fills', baseline };
+      return {
+        confidence: 0.9,
+        reason: 'no vehicle passes while the road upstream fills',
+        baseline,
+        persist: INCIDENT.persistCycles,
+      };
     if (c.kind === 'standing' && s.upstreamFilling)
       return {
         confidence: 0.8,
         reason: 'standing queue on the loops while the road upstream fills',
         baseline,
+        persist: INCIDENT.persistCycles,
       };
     if (baseline === null || s.speedKmh === null) return null;
     const limit = c.road.speed_limit_kmh;
     if (s.speedKmh > INCIDENT.dropRatio * baseline || s.speedKmh > INCIDENT.limitRatio * limit) return null;
     const occBase = median(past.map((x) => x.occupancy)) ?? 0;
-    const occUp = s.occupancy >= INCIDENT.occupancyRise * Math.max(occBase, 0.01);
-    if (!s.upstreamFilling && !occUp) return null;
-    const confidence = Math.min(0.95, 0.5 + (s.upstreamFilling ? 0.25 : 0) + (occUp ? 0.2 : 0));
+    const occUp =
+      s.occupancy >= INCIDENT.occupancyRise * Math.max(occBase, 0.01) &&
+      s.occupancy - occBase >= INCIDENT.occupancyRiseAbs;
+    const confidence = 0.4 + (s.upstreamFilling ? 0.3 : 0) + (occUp ? 0.2 : 0);
     return {
       confidence,
       reason: `speed fell from ${Math.round(baseline)} to ${Math.round(s.speedKmh)} km/h${s.upstreamFilling ? ', road upstream filling' : ''}${occUp ? `, occupancy up from ${Math.round(occBase * 100)} to ${Math.round(s.occupancy * 100)} %` : ''}`,
       baseline,
+      persist: INCIDENT.dropPersistCycles,
     };
   }
 

@@ -35,6 +35,8 @@ export interface ClosedLoopResult {
   minutes: number;
   adviceMinutes: number;
   wallS: number;
+  /** wall seconds spent in each phase of the loop */
+  phasesS: { sumo: number; publish: number; waitHub: number; advice: number };
 }
 
 const MINUTE_S = 60;
@@ -106,6 +108,14 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
       minutes: 0,
       adviceMinutes: 0,
       wallS: 0,
+      phasesS: { sumo: 0, publish: 0, waitHub: 0, advice: 0 },
+    };
+    const ph = r.phasesS;
+    let mark = Date.now();
+    const lap = (k: keyof typeof ph) => {
+      const now = Date.now();
+      ph[k] += (now - mark) / 1000;
+      mark = now;
     };
     out.write(`sumo closed loop: ${roadOf.size} loops, ${s.endS - s.beginS} s to simulate\n`);
     let t = s.beginS;
@@ -125,7 +135,9 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
       // The reading of minute [t, end) is stamped one second before its end (an E1 detector reports
       // at the end of its period): it lands in minute t at the agents and closes minute t − 1 there.
       const readings = loops.close(s.t0Ms + (end - 1) * 1000, end - t);
+      lap('sumo');
       await publishAll(pool, readings, agentOf);
+      lap('publish');
       r.minutes++;
       if (paceMs) {
         due += paceMs;
@@ -135,11 +147,13 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
         const rest = due - Date.now();
         if (rest > 0) await new Promise((res) => setTimeout(res, rest));
       } else if (!(await advice.waitForCycle(s.t0Ms + t * 1000, 15_000))) r.lateMinutes++;
+      lap('waitHub');
       const items: Reroute[] = await advice.current();
       if (items.length) r.adviceMinutes++;
       // The platform's own estimate: kg CO2 per hour over all diverted traffic, for one minute.
       r.platformCo2GainG += items.reduce((g, a) => g + (a.estimated_co2_gain * 1000 * (end - t)) / 3600, 0);
       await driver.apply(traci, [...vehicles], items);
+      lap('advice');
       t = end;
       if (r.minutes % 30 === 0)
         out.write(
@@ -152,6 +166,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     if (code !== 0) throw new Error(`sumo exited ${code}: ${sumo.stderr()}`);
     r.reroutedVehicles = driver.rerouted.size;
     r.wallS = Math.round((Date.now() - started) / 1000);
+    for (const k of Object.keys(ph) as Array<keyof typeof ph>) ph[k] = Math.round(ph[k]);
     return r;
   } finally {
     await traci?.close().catch(() => undefined);

@@ -18,6 +18,7 @@ export interface EvaluationReport {
     advice_minutes: number;
     late_minutes: number;
     driver: ClosedLoopResult['driver'];
+    loop_phases_s: ClosedLoopResult['phasesS'];
   };
   sumo_device: RunFigures;
   /** advice / no_advice and sumo_device / no_advice ratios of the headline figures */
@@ -74,6 +75,7 @@ export async function evaluate(o: {
       advice_minutes: loop.adviceMinutes,
       late_minutes: loop.lateMinutes,
       driver: loop.driver,
+      loop_phases_s: loop.phasesS,
     },
     sumo_device: f2,
     ratios: {
