@@ -117,14 +117,15 @@ do_install() {
   if [ -n "$CONFIG" ]; then
     [ -f "$CONFIG" ] || die "$CONFIG: no such config file"
     "$new" config check "$CONFIG" >&2 || die "$CONFIG is not a valid agent config (see above)"
-  elif [ ! -f "$ETC/agent.yaml" ]; then
+  elif [ ! -f "$ETC/agent.yaml" ] && [ "$SYSTEM" = 1 ]; then
     die "no /etc/cityflow/agent.yaml yet: pass --config FILE (see agent.example.yaml)"
   fi
 
   sys ensure_user
   mkdir -p "$LIB" "$ETC" "$STATE" "$CACHE" "$(dirname "$BIN_LINK")"
   if [ -n "$CONFIG" ] && put "$CONFIG" "$ETC/agent.yaml" 0640; then changed=1; say "config installed"; fi
-  sys chown root:"$USER_NAME" "$ETC" "$ETC/agent.yaml"
+  # root owns the config, the agent's group reads it (agent.yaml, agent.env, tls/ from the first boot)
+  sys chown -R root:"$USER_NAME" "$ETC"
   chmod 0750 "$ETC"
   sys chown "$USER_NAME:$USER_NAME" "$STATE" "$CACHE"
   chmod 0750 "$STATE"

@@ -1,88 +1,20 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
   existsSync,
   lstatSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, useCleanups, waitFor } from '../../../edge-agent/test/helpers/util.js';
+import { useCleanups, waitFor } from '../../../edge-agent/test/helpers/util.js';
 import { ensureExecutables, executable } from './executables.js';
-
-const EDGE = fileURLToPath(new URL('..', import.meta.url));
-const INSTALL = join(EDGE, 'install.sh');
-const SHIMS = join(EDGE, 'test', 'shims');
-const GOOD = executable('linux-x64');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/**
- * A throwaway root for install.sh (--root), with systemctl/useradd/getent/chown replaced by the
- * shims in test/shims (PATH first): they log their calls, and the systemctl shim really runs the
- * unit's ExecStart from the root, so health checks hit a real agent.
- */
-async function sandbox(cleanups: Array<() => void | Promise<void>>) {
-  const tmp = tempDir('cf-install-');
-  const root = join(tmp.dir, 'root');
-  const state = join(tmp.dir, 'shim');
-  const log = join(state, 'calls.log');
-  mkdirSync(state, { recursive: true });
-  writeFileSync(log, '');
-  const http = await freePort();
-  const config = join(tmp.dir, 'agent.yaml');
-  writeFileSync(config, `agentId: A-42\nmqttPort: ${await freePort()}\nhttpPort: ${http}\n`);
-  const env = { PATH: `${SHIMS}:${process.env.PATH}`, CF_ROOT: root, SHIM_STATE: state, SHIM_LOG: log };
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(
-        'bash',
-        [INSTALL, ...args, '--root', root, '--health-url', `http://127.0.0.1:${http}/health`],
-        { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-      });
-      child.stderr.on('data', (d) => {
-        out += d;
-      });
-      child.once('exit', (code) => resolve({ code, out }));
-    });
-  const pidFile = join(state, 'agent.pid');
-  cleanups.push(tmp.cleanup, () => {
-    if (existsSync(pidFile))
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-  });
-  const calls = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
-  const health = () =>
-    fetch(`http://127.0.0.1:${http}/health`).then(
-      (r) => r.json() as Promise<{ agent_id: string }>,
-      () => null,
-    );
-  return { dir: tmp.dir, root, config, run, calls, health, pidFile };
-}
-
-const lib = (root: string, f = 'cityflow-agent') => join(root, 'usr/local/lib/cityflow', f);
-const same = (a: string, b: string) => readFileSync(a).equals(readFileSync(b));
+import { EDGE, GOOD, lib, same, sandbox } from './sandbox.js';
 
 describe('deploy/edge/install.sh against a throwaway root', () => {
   const cleanups = useCleanups();
@@ -123,7 +55,7 @@ describe('deploy/edge/install.sh against a throwaway root', () => {
     // (is-active is polled until healthy: how often depends on the machine's speed)
     expect(s.calls().filter((c) => !c.startsWith('systemctl is-active'))).toEqual([
       expect.stringMatching(/^useradd --system .*--shell \/usr\/sbin\/nologin .*cityflow$/),
-      'chown root:cityflow ' + join(s.root, 'etc/cityflow') + ' ' + cfg,
+      `chown -R root:cityflow ${join(s.root, 'etc/cityflow')}`,
       `chown cityflow:cityflow ${join(s.root, 'var/lib/cityflow')} ${join(s.root, 'var/cache/cityflow')}`,
       'systemctl daemon-reload',
       'systemctl enable --quiet cityflow-agent.service',
