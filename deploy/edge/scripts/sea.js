@@ -1,9 +1,10 @@
 // One target's executable: SEA blob (bundle + the SQLite addon as an asset) from this machine's
 // node --experimental-sea-config, injected with postject into a copy of that target's Node binary.
-import { copyFileSync, chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { inject } from 'postject';
-import { readFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 import { ADDON_ASSET, run } from './lib.js';
 import { SEA_FUSE } from './node-binary.js';
 
@@ -30,6 +31,26 @@ export async function buildExecutable({ target, bundle, nodeBin, addon, out, wor
   rmSync(out, { force: true });
   copyFileSync(nodeBin, out);
   chmodSync(out, 0o755);
-  await inject(out, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+  inject(out, blob);
   return out;
+}
+
+/**
+ * postject's CLI in a child process, so that LIEF's harmless complaint about Node's unnamed note
+ * sections (one line per note, a screenful per target) can be dropped from the output.
+ */
+function inject(exe, blob) {
+  const cli = join(createRequire(import.meta.url).resolve('postject'), '..', 'cli.js');
+  const r = spawnSync(process.execPath, [cli, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // LIEF's complaint, and postject's own progress lines (coloured)
+  const noise = /^(warning: Can't find string offset for section name|Start injection|💉 Injection done)/;
+  const said = `${r.stdout}${r.stderr}`
+    .split('\n')
+    .map((l) => stripVTControlCharacters(l))
+    .filter((l) => l.trim() && !noise.test(l));
+  if (r.status !== 0) throw new Error(`postject failed (${r.status}):\n${said.join('\n')}`);
+  for (const l of said) process.stderr.write(`${l}\n`);
 }

@@ -66,7 +66,7 @@ function crossBuildArm64() {
   try {
     run(
       process.execPath,
-      [nodeGyp(), 'rebuild', '--arch=arm64', `--nodedir=${nodeDir()}`, `--jobs=${jobs}`],
+      [nodeGyp(), 'rebuild', '--loglevel=warn', '--arch=arm64', `--nodedir=${nodeDir()}`, `--jobs=${jobs}`],
       {
         cwd: dir,
         env,
