@@ -20,6 +20,7 @@ export async function packageEdge({ force = false, targets = TARGETS } = {}) {
     return;
   }
   const started = Date.now();
+  const inputs = inputsHash(); // before building: an edit made meanwhile leaves the result stale
   const work = join(DIST_DIR, 'build');
   mkdirSync(work, { recursive: true });
   const bundle = await bundleAgent(join(work, 'cityflow-agent.cjs'));
@@ -37,7 +38,7 @@ export async function packageEdge({ force = false, targets = TARGETS } = {}) {
     });
     log(`${out}: ${mb(out)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
-  if (targets.length === TARGETS.length) writeFileSync(STAMP, `${inputsHash()}\n`);
+  if (targets.length === TARGETS.length) writeFileSync(STAMP, `${inputs}\n`);
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
