@@ -12,7 +12,7 @@
 # (the service does not come up, or /health does not answer) within --health-timeout seconds, the
 # previous one is put back and restarted, the failed one is kept as cityflow-agent.failed, exit 1.
 #
-# Options: --binary FILE (default: cityflow-agent-linux-<arch> beside this script),
+# Options: --binary FILE (default: cityflow-agent-linux-<arch> beside this script, else in dist/),
 #   --config FILE (installed as /etc/cityflow/agent.yaml; an existing one is kept when omitted),
 #   --health-url URL (default http://127.0.0.1:9464/health), --health-timeout S (default 90),
 #   --root DIR (install under DIR instead of /, for images and tests),
@@ -63,12 +63,15 @@ CACHE=$ROOT/var/cache/cityflow
 # System changes (user, ownership, systemctl) only when not --no-system.
 sys() { if [ "$SYSTEM" = 1 ]; then "$@"; fi; }
 
+# Beside this script in a release folder; in dist/ in the repository.
 default_binary() {
+  local name
   case "$(uname -m)" in
-    aarch64 | arm64) echo "$HERE/cityflow-agent-linux-arm64" ;;
-    x86_64 | amd64) echo "$HERE/cityflow-agent-linux-x64" ;;
+    aarch64 | arm64) name=cityflow-agent-linux-arm64 ;;
+    x86_64 | amd64) name=cityflow-agent-linux-x64 ;;
     *) die "no CityFlow build for $(uname -m) (arm64 and x64 only; a 32-bit Raspberry Pi OS needs the 64-bit image)" ;;
   esac
+  if [ -f "$HERE/$name" ]; then echo "$HERE/$name"; else echo "$HERE/dist/$name"; fi
 }
 
 # A file that does not run here (wrong architecture, truncated copy, glibc too old) is refused before

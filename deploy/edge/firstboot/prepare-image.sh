@@ -11,7 +11,8 @@ EDGE=$(cd "$HERE/.." && pwd)
 ROOT=${1:?usage: prepare-image.sh IMAGE_ROOT [--binary FILE]}
 ROOT=${ROOT%/}
 shift
-BINARY=$EDGE/dist/cityflow-agent-linux-arm64
+BINARY=$EDGE/cityflow-agent-linux-arm64 # in a release folder; in the repository, dist/
+[ -f "$BINARY" ] || BINARY=$EDGE/dist/cityflow-agent-linux-arm64
 [ "${1:-}" = --binary ] && BINARY=$2
 [ -d "$ROOT/etc" ] || { echo "prepare-image: $ROOT does not look like a root filesystem (no etc/)" >&2; exit 1; }
 [ -f "$BINARY" ] || { echo "prepare-image: $BINARY missing (npm run package:edge)" >&2; exit 1; }

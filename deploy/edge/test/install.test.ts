@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useCleanups, waitFor } from '../../../edge-agent/test/helpers/util.js';
 import { ensureExecutables, executable } from './executables.js';
+import { releaseFolder } from '../scripts/release.js';
 import { EDGE, GOOD, lib, same, sandbox } from './sandbox.js';
 
 describe('deploy/edge/install.sh against a throwaway root', () => {
@@ -84,6 +86,26 @@ describe('deploy/edge/install.sh against a throwaway root', () => {
     );
     expect(sec.stdout).toMatch(/Overall exposure level for cityflow-agent.service: 1\.\d/);
     expect(sec.status, sec.stdout).toBe(0);
+  }, 120_000);
+
+  it('from a release folder (package:edge --release), install.sh finds its executable by itself', async () => {
+    const s = await sandbox(cleanups);
+    const dir = releaseFolder('linux-x64', 'test');
+    cleanups.push(
+      () => rmSync(dir, { recursive: true, force: true }),
+      () => rmSync(`${dir}.tar.gz`),
+    );
+    const listed = spawnSync('tar', ['-tzf', `${dir}.tar.gz`], { encoding: 'utf8' }).stdout.split('\n');
+    for (const f of [
+      'install.sh',
+      'cityflow-agent.service',
+      'cityflow-agent-linux-x64',
+      'firstboot/firstboot.sh',
+    ])
+      expect(listed).toContain(`cityflow-agent-test-linux-x64/${f}`);
+    const r = await s.run(['install', '--config', s.config], join(dir, 'install.sh'));
+    expect(r.code, r.out).toBe(0);
+    expect(same(lib(s.root), GOOD)).toBe(true);
   }, 120_000);
 
   it('is idempotent: a second install changes no file, restarts nothing, creates no user', async () => {
