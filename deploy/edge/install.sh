@@ -161,6 +161,8 @@ do_install() {
     say "$version failed its health check ($HEALTH_URL): rolling back"
     mv -f "$CURRENT" "$FAILED"
     mv -f "$PREVIOUS" "$CURRENT"
+    # the failing one may have used up StartLimitBurst: systemd would refuse to start the good one
+    systemctl reset-failed "$SERVICE" || true
     systemctl restart "$SERVICE" || true
     if healthy; then
       die "rolled back to $("$CURRENT" --version 2>&1); the failed executable is $FAILED (journalctl -u $SERVICE)"

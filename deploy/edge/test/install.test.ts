@@ -149,6 +149,7 @@ describe('deploy/edge/install.sh against a throwaway root', () => {
     expect(r.out).toContain('rolled back to 0.1.0');
     expect(same(lib(s.root), v2)).toBe(true);
     expect(same(lib(s.root, 'cityflow-agent.failed'), bad)).toBe(true);
+    expect(s.calls()).toContain('systemctl reset-failed cityflow-agent.service'); // past StartLimitBurst
     await waitFor(() => s.health(), 'the rolled-back agent serving /health', 30_000, 200);
   }, 180_000);
 
