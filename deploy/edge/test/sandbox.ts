@@ -34,7 +34,14 @@ export async function sandbox(cleanups: Array<() => void | Promise<void>>) {
   const http = await freePort();
   const config = join(tmp.dir, 'agent.yaml');
   writeFileSync(config, `agentId: A-42\nmqttPort: ${await freePort()}\nhttpPort: ${http}\n`);
-  const env = { PATH: `${SHIMS}:${process.env.PATH}`, CF_ROOT: root, SHIM_STATE: state, SHIM_LOG: log };
+  const env = {
+    PATH: `${SHIMS}:${process.env.PATH}`,
+    CF_ROOT: root,
+    SHIM_STATE: state,
+    SHIM_LOG: log,
+    // the executable's CLI runs (--version, config check) unpack their addon here, not in ~/.cache
+    CITYFLOW_ADDON_DIR: join(tmp.dir, 'addon-cli'),
+  };
   /** Runs install.sh (or `script`, which passes its options on to it) against the root. */
   const run = (args: string[], script = INSTALL) =>
     new Promise<{ code: number | null; out: string }>((resolve) => {
