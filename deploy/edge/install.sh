@@ -164,6 +164,8 @@ do_install() {
     # the failing one may have used up StartLimitBurst: systemd would refuse to start the good one
     systemctl reset-failed "$SERVICE" || true
     systemctl restart "$SERVICE" || true
+    # the previous one is known to work: give it at least the default time, whatever --health-timeout was
+    HEALTH_TIMEOUT=$((HEALTH_TIMEOUT > 90 ? HEALTH_TIMEOUT : 90))
     if healthy; then
       die "rolled back to $("$CURRENT" --version 2>&1); the failed executable is $FAILED (journalctl -u $SERVICE)"
     fi
