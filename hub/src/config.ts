@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CityFlowError } from '@cityflow/protocol';
 import * as protocol from '@cityflow/protocol';
 import { type SeedAgent, readAgentsFile } from './agents-file.js';
+import { FLEET_METRICS_MAX_AGENTS_DEFAULT } from './fleet-metrics.js';
 
 export type ClockMode = 'wall' | 'data';
 
@@ -44,6 +45,8 @@ export interface HubOptions {
   redisPrefix?: string;
   /** JSON file `[{"agent_id","password"}]` (owner-only permissions): these agents exist with exactly these secrets at start */
   agentsFile?: string;
+  /** cap on the agents exported one series each in /metrics (CITYFLOW_METRICS_MAX_AGENTS, default 1000) */
+  metricsMaxAgents?: number;
 }
 
 export interface HubConfig {
@@ -73,6 +76,7 @@ export interface HubConfig {
   agentsFile: string | undefined;
   /** parsed from agentsFile (secrets: never log) */
   seedAgents: SeedAgent[];
+  metricsMaxAgents: number;
 }
 
 const defaultNetworkFile = (): string | undefined =>
@@ -126,6 +130,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
     logLevel: env.LOG_LEVEL || undefined,
     redisPrefix: env.CITYFLOW_REDIS_PREFIX || undefined,
     agentsFile: env.CITYFLOW_AGENTS_FILE || undefined,
+    metricsMaxAgents: env.CITYFLOW_METRICS_MAX_AGENTS ? Number(env.CITYFLOW_METRICS_MAX_AGENTS) : undefined,
   };
   if (errors.length)
     throw new CityFlowError('CF_INVALID_CONFIG', `invalid configuration:\n  ${errors.join('\n  ')}`, errors);
@@ -176,6 +181,9 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     errors.push(
       `CITYFLOW_REDIS_PREFIX: expected 1-64 characters [A-Za-z0-9_.:-], got ${JSON.stringify(redisPrefix)}`,
     );
+  const metricsMaxAgents = opts.metricsMaxAgents ?? FLEET_METRICS_MAX_AGENTS_DEFAULT;
+  if (!(Number.isInteger(metricsMaxAgents) && metricsMaxAgents >= 0))
+    errors.push(`CITYFLOW_METRICS_MAX_AGENTS: expected an integer >= 0, got ${metricsMaxAgents}`);
   const seedAgents = opts.agentsFile ? readAgentsFile(opts.agentsFile, errors) : [];
   if (errors.length)
     throw new CityFlowError(
@@ -209,5 +217,6 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     redisPrefix,
     agentsFile: opts.agentsFile,
     seedAgents,
+    metricsMaxAgents,
   };
 }

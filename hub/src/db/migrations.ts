@@ -139,6 +139,12 @@ CREATE TABLE quarantine (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'agent alarms',
+    // The active alarms of the agent's latest health message (fleet metrics count them; NULL = none reported).
+    sql: 'ALTER TABLE agents ADD COLUMN alarms jsonb',
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */
