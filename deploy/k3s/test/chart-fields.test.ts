@@ -202,6 +202,53 @@ describe('TLS and the broker', () => {
   });
 });
 
+describe('network policies', () => {
+  const objs = render();
+  const labelsOf = (suffix: string) => find(objs, 'Deployment', suffix).spec.template.metadata.labels;
+
+  it('the database accepts only the hubs and Mosquitto (its auth containers), Redis only the hubs', () => {
+    const db = find(objs, 'NetworkPolicy', '-timescaledb');
+    expect(db.spec.podSelector.matchLabels).toEqual(
+      find(objs, 'StatefulSet', '-timescaledb').spec.template.metadata.labels,
+    );
+    expect(db.spec.ingress).toEqual([
+      {
+        from: [
+          { podSelector: { matchLabels: labelsOf('-hub') } },
+          { podSelector: { matchLabels: labelsOf('-mosquitto') } },
+        ],
+        ports: [{ port: 5432, protocol: 'TCP' }],
+      },
+    ]);
+    const redis = find(objs, 'NetworkPolicy', '-redis');
+    expect(redis.spec.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: labelsOf('-hub') } }],
+        ports: [{ port: 6379, protocol: 'TCP' }],
+      },
+    ]);
+  });
+
+  it('Mosquitto: 1883 from the hubs only, 8883 from anywhere; the hub itself is not restricted', () => {
+    const m = find(objs, 'NetworkPolicy', '-mosquitto');
+    expect(m.spec.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: labelsOf('-hub') } }],
+        ports: [{ port: 1883, protocol: 'TCP' }],
+      },
+      { ports: [{ port: 8883, protocol: 'TCP' }] },
+    ]);
+    const hubLabels = labelsOf('-hub');
+    for (const p of objs.filter((o) => o.kind === 'NetworkPolicy'))
+      expect(p.spec.podSelector.matchLabels['app.kubernetes.io/component']).not.toBe(
+        hubLabels['app.kubernetes.io/component'],
+      );
+    expect(render({ set: { 'networkPolicy.enabled': false } }).some((o) => o.kind === 'NetworkPolicy')).toBe(
+      false,
+    );
+  });
+});
+
 describe('observability wiring', () => {
   const rules = parse(readFileSync(chartFile('rules/cityflow-alerts.yaml'), 'utf8'));
 

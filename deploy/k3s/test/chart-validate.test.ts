@@ -39,6 +39,8 @@ const ARGOCD = ['project.yaml', 'example-city.yaml'].map((f) =>
   fileURLToPath(new URL(`../argocd/${f}`, import.meta.url)),
 );
 
+const PROJECT = parseManifests(readFileSync(ARGOCD[0]!, 'utf8'))[0]!;
+
 describe('the chart renders valid Kubernetes objects', () => {
   for (const [name, opts] of Object.entries(SCENARIOS)) {
     it(`${name}: helm lint --strict passes and every object matches its API schema`, async () => {
@@ -51,6 +53,14 @@ describe('the chart renders valid Kubernetes objects', () => {
       expect(new Set(ids).size).toBe(ids.length);
       for (const o of objs)
         expect(o.metadata.labels?.['app.kubernetes.io/instance'], ids.join()).toBeTruthy();
+      // ArgoCD would refuse to sync a kind its AppProject does not allow.
+      const allowed = PROJECT.spec.namespaceResourceWhitelist.map(
+        (k: { group: string; kind: string }) => `${k.group}/${k.kind}`,
+      );
+      for (const o of objs) {
+        const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+        expect(allowed).toContain(`${group}/${o.kind}`);
+      }
     });
   }
 
