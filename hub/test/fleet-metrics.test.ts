@@ -98,6 +98,26 @@ describe('fleet metrics from the agents health messages', () => {
     await c.client.endAsync();
   });
 
+  it('a health message with more alarms than the schema allows is refused and counted, the gauges unchanged', async () => {
+    const c = await publishAs(hub, 'A3', true, health('A3', { backlog: 3 }));
+    await until(
+      async () => sampleOf(await scrape(hub), 'cityflow_hub_agent_backlog', { agent_id: 'A3' })?.value === 3,
+      15_000,
+    );
+    const refused = async () =>
+      sampleOf(await scrape(hub), 'cityflow_hub_invalid_messages_total', { code: 'CF_INVALID_MESSAGE' })
+        ?.value ?? 0;
+    const before = await refused();
+    const alarm = { code: 'CF_X', since: new Date().toISOString(), message: 'x' };
+    const flood = health('A3', { backlog: 99, alarms: Array.from({ length: 33 }, () => alarm) });
+    await c.client.publishAsync(topics.uplink('A3', 'health'), JSON.stringify(flood), { qos: 1 });
+    await until(async () => (await refused()) > before, 15_000);
+    const s = await scrape(hub);
+    expect(sampleOf(s, 'cityflow_hub_agent_backlog', { agent_id: 'A3' })?.value).toBe(3);
+    expect(sampleOf(s, 'cityflow_hub_agent_alarms', { agent_id: 'A3' })?.value).toBe(0);
+    await c.client.endAsync();
+  });
+
   it('beyond CITYFLOW_METRICS_MAX_AGENTS the agents left out are counted, not exported', async () => {
     const hub = await testHub({ metricsMaxAgents: 2 });
     hubs.push(hub);
