@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CityFlowError } from '@cityflow/protocol';
 import * as protocol from '@cityflow/protocol';
 import { type SeedAgent, readAgentsFile } from './agents-file.js';
+import { FLEET_METRICS_MAX_AGENTS_DEFAULT } from './fleet-metrics.js';
 
 export type ClockMode = 'wall' | 'data';
 
@@ -49,6 +50,8 @@ export interface HubOptions {
   rerouteClear?: number;
   /** reroutes: share of drivers expected to follow advice, the load it puts on a detour (0.5) */
   rerouteCompliance?: number;
+  /** cap on the agents exported one series each in /metrics (CITYFLOW_METRICS_MAX_AGENTS, default 1000) */
+  metricsMaxAgents?: number;
 }
 
 export interface HubConfig {
@@ -81,6 +84,7 @@ export interface HubConfig {
   rerouteThreshold: number;
   rerouteClear: number;
   rerouteCompliance: number;
+  metricsMaxAgents: number;
 }
 
 const defaultNetworkFile = (): string | undefined =>
@@ -137,6 +141,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
     rerouteThreshold: env.CITYFLOW_REROUTE_THRESHOLD ? Number(env.CITYFLOW_REROUTE_THRESHOLD) : undefined,
     rerouteClear: env.CITYFLOW_REROUTE_CLEAR ? Number(env.CITYFLOW_REROUTE_CLEAR) : undefined,
     rerouteCompliance: env.CITYFLOW_REROUTE_COMPLIANCE ? Number(env.CITYFLOW_REROUTE_COMPLIANCE) : undefined,
+    metricsMaxAgents: env.CITYFLOW_METRICS_MAX_AGENTS ? Number(env.CITYFLOW_METRICS_MAX_AGENTS) : undefined,
   };
   if (errors.length)
     throw new CityFlowError('CF_INVALID_CONFIG', `invalid configuration:\n  ${errors.join('\n  ')}`, errors);
@@ -187,6 +192,9 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     errors.push(
       `CITYFLOW_REDIS_PREFIX: expected 1-64 characters [A-Za-z0-9_.:-], got ${JSON.stringify(redisPrefix)}`,
     );
+  const metricsMaxAgents = opts.metricsMaxAgents ?? FLEET_METRICS_MAX_AGENTS_DEFAULT;
+  if (!(Number.isInteger(metricsMaxAgents) && metricsMaxAgents >= 0))
+    errors.push(`CITYFLOW_METRICS_MAX_AGENTS: expected an integer >= 0, got ${metricsMaxAgents}`);
   const seedAgents = opts.agentsFile ? readAgentsFile(opts.agentsFile, errors) : [];
   const rerouteThreshold = opts.rerouteThreshold ?? protocol.CONGESTED_THRESHOLD;
   const rerouteClear = opts.rerouteClear ?? Math.max(0, rerouteThreshold - 0.1);
@@ -237,5 +245,6 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     rerouteThreshold,
     rerouteClear,
     rerouteCompliance,
+    metricsMaxAgents,
   };
 }

@@ -24,6 +24,7 @@ import { applyStoragePolicy } from './db/storage-policy.js';
 import { LiveBus } from './live/bus.js';
 import { ResponseCache } from './live/cache.js';
 import { createLogger, redactUrl } from './logger.js';
+import { registerFleetMetrics } from './fleet-metrics.js';
 import { createMetrics } from './metrics.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import { HubMqttClient, embeddedCredentials } from './mqtt/hub-client.js';
@@ -103,6 +104,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       log.info({ agents: config.seedAgents.length }, 'agents from CITYFLOW_AGENTS_FILE');
 
     const metrics = createMetrics();
+    registerFleetMetrics(metrics.registry, db, config.metricsMaxAgents, metrics.dbErrors);
     const clock = new HubClock(config.clock);
     const bus = new LiveBus(config.redisUrl, log.child({ module: 'bus' }), config.redisPrefix);
     await bus.start();

@@ -109,6 +109,14 @@ export const AgentStatusSchema = Type.Object({
 });
 export type AgentStatus = Static<typeof AgentStatusSchema>;
 
+/** A condition the agent raises until it clears (DESIGN.md: `alarms: [{code, since, message}]`). */
+export const AgentAlarmSchema = Type.Object({
+  code: Type.String({ minLength: 1, maxLength: 64 }),
+  since: Time,
+  message: Type.String({ maxLength: 200 }),
+});
+export type AgentAlarm = Static<typeof AgentAlarmSchema>;
+
 /** Periodic health (QoS 0). */
 export const AgentHealthSchema = Type.Object({
   v: V,
@@ -124,6 +132,8 @@ export const AgentHealthSchema = Type.Object({
   quarantined_total: Type.Integer({ minimum: 0 }),
   dropped: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
   clock: ClockStateSchema,
+  /** active alarms; absent = none (agents older than this field send none) */
+  alarms: Type.Optional(Type.Array(AgentAlarmSchema, { maxItems: 32 })),
 });
 export type AgentHealth = Static<typeof AgentHealthSchema>;
 

@@ -20,6 +20,10 @@ export async function systemRoutes(app: FastifyInstance, ctx: AppContext) {
     };
   });
 
+  // Liveness: the process answers. Not the dependencies: a database outage must take replicas out of
+  // the Service (readiness on /health), not restart them all (the hub recovers by itself when it returns).
+  app.get('/health/live', { schema: { tags: ['system'] } }, async () => ({ status: 'ok' }));
+
   app.get('/metrics', { schema: { tags: ['system'] } }, async (req, reply) => {
     if (ctx.config.metricsToken && req.headers.authorization !== `Bearer ${ctx.config.metricsToken}`)
       throw new ApiError(401, 'CF_UNAUTHORIZED', 'metrics need the metrics token');

@@ -142,6 +142,9 @@ export class Cycles {
     const end = this.d.metrics.cycleDuration.startTimer({ cycle });
     try {
       return await fn();
+    } catch (e) {
+      this.d.metrics.cycleFailures.inc({ cycle });
+      throw e;
     } finally {
       end();
     }

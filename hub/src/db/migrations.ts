@@ -156,6 +156,12 @@ CREATE INDEX incidents_active ON incidents (road_id) WHERE cleared_at IS NULL;
 ALTER TABLE reroutes ADD COLUMN incident_id text;
 `,
   },
+  {
+    version: 3,
+    name: 'agent alarms',
+    // The active alarms of the agent's latest health message (fleet metrics count them; NULL = none reported).
+    sql: 'ALTER TABLE agents ADD COLUMN alarms jsonb',
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */

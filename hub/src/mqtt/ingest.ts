@@ -164,7 +164,14 @@ export class Ingest {
       case 'health': {
         const r = validateAgentHealth(value);
         if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
-        await setAgentHealth(this.d.db, agentId, r.value.backlog, r.value.clock.skew_s, r.value.version);
+        await setAgentHealth(
+          this.d.db,
+          agentId,
+          r.value.backlog,
+          r.value.clock.skew_s,
+          r.value.version,
+          r.value.alarms,
+        );
         return this.announce(agentId);
       }
       case 'status': {
