@@ -55,7 +55,9 @@ describeWithService('PG', 'a hub process started with its clock a year ahead (li
        VALUES ($1, 'R00-10', 'alt', 'test', 1, 1, '[]', 'N00', 0.1, $2, 1)`,
       [iso(now - 3_600_000), iso(now)],
     );
-    await insertQuarantine(db, [{ agentId: 'A1', stream: 'summary', code: 'CF_TS_FUTURE', message: 'm', payload: {} }]);
+    await insertQuarantine(db, [
+      { agentId: 'A1', stream: 'summary', code: 'CF_TS_FUTURE', message: 'm', payload: {} },
+    ]);
     const counts = async () => {
       const r = await db.query<{ m: number; p: number; r: number; q: number }>(
         `SELECT (SELECT count(*)::int FROM traffic_minute) AS m, (SELECT count(*)::int FROM predictions) AS p,
@@ -102,7 +104,11 @@ describeWithService('PG', 'a hub process started with its clock a year ahead (li
     expect(after.m).toBe(2);
     expect(after.q).toBe(1);
     expect(after.r).toBeGreaterThanOrEqual(1);
-    expect(await db.query("SELECT 1 FROM predictions WHERE model_version = 'cityflow-edge'").then((r) => r.rows.length)).toBe(1);
+    expect(
+      await db
+        .query("SELECT 1 FROM predictions WHERE model_version = 'cityflow-edge'")
+        .then((r) => r.rows.length),
+    ).toBe(1);
     await db.close();
   }, 180_000);
 });

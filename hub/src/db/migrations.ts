@@ -141,6 +141,29 @@ CREATE TABLE quarantine (
   },
   {
     version: 2,
+    name: 'incidents, and the incident behind a reroute',
+    sql: `
+CREATE TABLE incidents (
+  incident_id text PRIMARY KEY,
+  road_id text NOT NULL,
+  detected_at timestamptz NOT NULL,
+  cleared_at timestamptz,
+  confidence double precision NOT NULL,
+  reason text NOT NULL
+);
+CREATE INDEX incidents_detected ON incidents (detected_at DESC, incident_id DESC);
+CREATE INDEX incidents_active ON incidents (road_id) WHERE cleared_at IS NULL;
+ALTER TABLE reroutes ADD COLUMN incident_id text;
+`,
+  },
+  {
+    version: 3,
+    name: 'agent alarms',
+    // The active alarms of the agent's latest health message (fleet metrics count them; NULL = none reported).
+    sql: 'ALTER TABLE agents ADD COLUMN alarms jsonb',
+  },
+  {
+    version: 4,
     name: 'agent incarnations, quarantine kept as bytes',
     sql: `
 -- One watermark per (agent, incarnation, stream): a wiped or re-imaged agent starts a new seq space

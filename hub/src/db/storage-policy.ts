@@ -48,6 +48,7 @@ export function retentionStatements(mode: ClockMode = 'data', now?: string): str
     `DELETE FROM traffic_minute WHERE minute < ${ref('traffic_minute', 'minute')} - INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
     `DELETE FROM predictions WHERE ts < ${ref('predictions', 'ts')} - INTERVAL '${RETENTION_DAYS.predictions} days'`,
     `DELETE FROM reroutes WHERE ts < ${ref('reroutes', 'ts')} - INTERVAL '${RETENTION_DAYS.reroutes} days'`,
+    `DELETE FROM incidents WHERE cleared_at < ${ref('incidents', 'detected_at')} - INTERVAL '${RETENTION_DAYS.incidents} days'`,
     `DELETE FROM quarantine WHERE received_at < least(${clock}, ${newest('quarantine', 'received_at')}) - INTERVAL '${RETENTION_DAYS.quarantine} days'`,
     `DELETE FROM revoked_tokens WHERE expires_at < ${clock}`,
   ];

@@ -32,6 +32,11 @@ export class Authorizer {
     if (!this.net.roads.has(it.road_id))
       return reject('CF_REJECTED_BY_HUB', `road_id ${it.road_id} is not a road of the network`);
     if (it.sensor_id !== undefined) {
+      if (this.net.uncoveredSensors.has(it.sensor_id))
+        return reject(
+          'CF_SENSOR_UNCOVERED',
+          `sensor_id ${it.sensor_id} is covered by no agent in the network file`,
+        );
       const sensor = this.net.sensors.get(it.sensor_id);
       if (!sensor) return reject('CF_UNKNOWN_SENSOR', `sensor_id ${it.sensor_id} is not in the network`);
       if (sensor.agent_id !== agentId)

@@ -127,7 +127,7 @@ export class Ingest {
         return this.live(r, v.value as EnvelopeOf<'live'>);
       case 'health': {
         const h = v.value as EnvelopeOf<'health'>;
-        await setAgentHealth(this.d.db, r.agentId, h.backlog, h.clock.skew_s, h.version);
+        await setAgentHealth(this.d.db, r.agentId, h.backlog, h.clock.skew_s, h.version, h.alarms);
         return this.announce(r.agentId);
       }
       case 'status': {
