@@ -19,8 +19,9 @@ async function freePort() {
   return port;
 }
 
-/** Start of the minute `k` minutes ago. */
-export const minuteAgo = (k) => Math.floor(Date.now() / 60_000) * 60_000 - k * 60_000;
+/** Start of the minute `k` minutes before the module was loaded (fixed, so minutes never collide). */
+const LOADED_MINUTE = Math.floor(Date.now() / 60_000) * 60_000;
+export const minuteAgo = (k) => LOADED_MINUTE - k * 60_000;
 
 export async function startLives() {
   const dir = mkdtempSync(join(tmpdir(), 'cf-chaos-lives-'));

@@ -121,7 +121,8 @@ describe('e2e: agent incarnations (wiped agent, restored SD image)', () => {
 
   it('a wiped agent that produced more rows offline than the old watermark loses none of them', async () => {
     const ctx = await hubWithAgent();
-    const m = (k: number) => closedMinute(12 - k);
+    const base = closedMinute(12); // fixed once: a minute boundary may pass during the test
+    const m = (k: number) => base + k * 60_000;
     const first = await agentOn(join(dir, 'wipe-a'), ctx, true);
     await feed(first.agent, m(0), 2, ctx.hub);
     await feed(first.agent, m(1), 3, ctx.hub);
@@ -150,7 +151,8 @@ describe('e2e: agent incarnations (wiped agent, restored SD image)', () => {
 
   it('a restored old SD image counts nothing twice and loses nothing it records after the restore', async () => {
     const ctx = await hubWithAgent();
-    const m = (k: number) => closedMinute(12 - k);
+    const base = closedMinute(12); // fixed once: a minute boundary may pass during the test
+    const m = (k: number) => base + k * 60_000;
     const card = join(dir, 'card');
     // minute 0 is recorded offline and still pending when the image is taken
     const offline = await agentOn(card, ctx, false);
