@@ -59,6 +59,8 @@ export class Cycles {
   private incidentsResumed = false;
   private readonly predictor: PredictionCycle;
   private readonly adviceByAgent = new Map<string, Advice>();
+  /** road -> the agents whose slice holds it (advice goes to each) */
+  private readonly agentsOfRoad = new Map<string, string[]>();
   /** cycles this process ran (tests and scale-out checks) */
   runs = 0;
   /** active-clock time of the last completed cycle */
@@ -71,6 +73,9 @@ export class Cycles {
       compliance: d.config.rerouteCompliance,
     });
     this.predictor = new PredictionCycle(d.db, d.net);
+    for (const [agentId, slice] of d.net.agents)
+      for (const road of slice.roads)
+        this.agentsOfRoad.set(road, [...(this.agentsOfRoad.get(road) ?? []), agentId]);
   }
 
   get leader(): boolean {
@@ -197,10 +202,15 @@ export class Cycles {
 
   /** Each agent gets, retained, the reroutes that touch its roads (possibly none, which clears old advice). */
   private async publishAdvice(items: Reroute[], nowMs: number) {
-    for (const [agentId, slice] of this.d.net.agents) {
-      const mine = items.filter(
-        (r) => slice.roads.includes(r.route_id) || r.path.some((p) => slice.roads.includes(p)),
-      );
+    const byAgent = new Map<string, Reroute[]>();
+    for (const r of items) {
+      const agents = new Set<string>();
+      for (const road of [r.route_id, ...r.path])
+        for (const a of this.agentsOfRoad.get(road) ?? []) agents.add(a);
+      for (const a of agents) byAgent.set(a, [...(byAgent.get(a) ?? []), r]);
+    }
+    for (const agentId of this.d.net.agents.keys()) {
+      const mine = byAgent.get(agentId) ?? [];
       const prev = this.adviceByAgent.get(agentId);
       if (!mine.length && !prev?.items.length) continue;
       const advice: Advice = {

@@ -213,3 +213,22 @@ export function timeWithLoadS(c: RoadCondition, addedVph: number): number {
 }
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
+
+/**
+ * The condition of a road with an active incident that its loops read as empty: nothing passes
+ * because something blocks it upstream of them, so it is priced as blocked, not as free.
+ */
+export function blockedByIncident(c: RoadCondition): RoadCondition {
+  if (c.kind !== 'empty' && c.kind !== 'unknown') return c;
+  const discharge = c.capacity * 0.1;
+  const q = standingQueueDelayS(c.road, 0.5, discharge);
+  return {
+    ...c,
+    kind: 'blocked',
+    dischargeVph: discharge,
+    score: 1,
+    timeS: c.timeS + q,
+    delayS: c.delayS + q,
+    why: 'incident: no vehicle passes the loops',
+  };
+}

@@ -19,6 +19,7 @@ export interface EvaluationReport {
     late_minutes: number;
     driver: ClosedLoopResult['driver'];
     loop_phases_s: ClosedLoopResult['phasesS'];
+    incidents_detected: ClosedLoopResult['incidents'];
   };
   sumo_device: RunFigures;
   /** advice / no_advice and sumo_device / no_advice ratios of the headline figures */
@@ -76,6 +77,7 @@ export async function evaluate(o: {
       late_minutes: loop.lateMinutes,
       driver: loop.driver,
       loop_phases_s: loop.phasesS,
+      incidents_detected: loop.incidents,
     },
     sumo_device: f2,
     ratios: {
