@@ -167,6 +167,10 @@ describe('incident detection', () => {
     const opened = feed(d, silent, 18).opened;
     expect(opened.map((i) => i.road_id)).toEqual([JAM]);
     expect(opened[0]!.reason).toMatch(/arrive upstream/);
+    // still silent while fed: the blockage goes on, it is not a recovery
+    for (let m = 19; m < 23; m++) expect(feed(d, silent, m).cleared).toHaveLength(0);
+    feed(d, {}, 23);
+    expect(feed(d, {}, 24).cleared.map((i) => i.road_id)).toEqual([JAM]);
   });
 
   it('a road that is usually empty reading empty is no incident', () => {

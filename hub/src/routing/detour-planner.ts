@@ -1,9 +1,10 @@
 import type { Network, Reroute, Road } from '@cityflow/protocol';
 import { roadCo2Grams } from './emissions.js';
 import type { Incident } from '@cityflow/protocol';
-import { freeFlowS } from './delay-model.js';
+import { freeFlowS, incrementalDelayS, uniformDelayS } from './delay-model.js';
 import { blockedByIncident, type RoadCondition, timeWithLoadS } from './road-conditions.js';
 import { RoadGraph } from './road-graph.js';
+import { movementDelay, turnBetween } from './turns.js';
 
 export interface PlannerSettings {
   /** a road forecast at or above this congestion score gets advice (DESIGN: congested ≥ 0.5) */
@@ -304,9 +305,29 @@ export class DetourPlanner {
       const load = (added.get(id) ?? 0) + extra;
       return cc ? timeWithLoadS(cc, load) : freeFlowS(this.net.roads.get(id)!);
     };
-    const baseNow = base.reduce((t, id) => t + with_(id, 0), 0);
-    const baseAfter = base.reduce((t, id) => t + with_(id, id === c.road.road_id ? -diverted : 0), 0);
-    const altLoaded = alt.reduce((t, id) => t + with_(id, diverted), 0);
+    // Turning movements inside a stretch are priced on their own capacity: a detour trades straight
+    // movements for turns, and a left-turn pocket saturates long before its road does.
+    const turns = (ids: string[], extra: number): number | null => {
+      let t = 0;
+      for (let i = 0; i + 1 < ids.length; i++) {
+        const cc = conds.get(ids[i]!);
+        if (!cc?.signalised) continue;
+        const turn = turnBetween(cc.road, this.net.roads.get(ids[i + 1]!)!);
+        const load = (added.get(ids[i]!) ?? 0) + extra;
+        const m = movementDelay(cc.road, cc.capacity, cc.flowVph, turn, load);
+        if (extra > 0 && m.x > PLANNER.maxAltSaturation) return null;
+        const x = (cc.flowVph + load) / cc.capacity;
+        t += Math.max(0, m.delayS - (uniformDelayS(x) + incrementalDelayS(x, cc.capacity)));
+      }
+      return t;
+    };
+    const altTurns = turns(alt, diverted);
+    if (altTurns === null) return null;
+    const baseTurns = turns(base, 0) ?? 0;
+    const baseNow = base.reduce((t, id) => t + with_(id, 0), 0) + baseTurns;
+    const baseAfter =
+      base.reduce((t, id) => t + with_(id, id === c.road.road_id ? -diverted : 0), 0) + baseTurns;
+    const altLoaded = alt.reduce((t, id) => t + with_(id, diverted), 0) + altTurns;
     const co2 = (ids: string[], extra: (id: string) => number) =>
       ids.reduce((g, id) => {
         const cc = conds.get(id);

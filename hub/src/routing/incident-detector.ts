@@ -199,15 +199,13 @@ export class IncidentDetector {
   private follow(t: Tracked, c: RoadCondition, s: Sample, nowMs: number, changes: IncidentChanges) {
     if (c.kind === 'unknown') t.quiet++;
     else t.quiet = 0;
+    // Traffic flows again near its old speed, or the road is empty with nothing arriving to fill it.
+    // (Empty loops while traffic still arrives are the blockage itself, not a recovery.)
+    const ref = t.baselineSpeed ?? c.road.speed_limit_kmh;
     const recovered =
       c.kind === 'free' ||
-      c.kind === 'empty' ||
-      (s.speedKmh !== null &&
-        t.baselineSpeed !== null &&
-        s.speedKmh >= INCIDENT.recoverRatio * t.baselineSpeed) ||
-      (s.speedKmh !== null &&
-        t.baselineSpeed === null &&
-        s.speedKmh >= INCIDENT.recoverRatio * c.road.speed_limit_kmh);
+      (s.speedKmh !== null && s.speedKmh >= INCIDENT.recoverRatio * ref) ||
+      (c.kind === 'empty' && s.inflowVph < INCIDENT.minFlowVph);
     t.recovering = recovered ? t.recovering + 1 : 0;
     if (t.recovering >= INCIDENT.persistCycles || t.quiet >= INCIDENT.noDataClearCycles) {
       t.incident = { ...t.incident, cleared_at: new Date(nowMs).toISOString() };
