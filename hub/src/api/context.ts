@@ -5,6 +5,7 @@ import type { TokenClaims, TokenService } from '../auth/tokens.js';
 import type { HubClock } from '../clock.js';
 import type { HubConfig } from '../config.js';
 import type { Db } from '../db/db.js';
+import type { StorageInfo } from '../db/storage-policy.js';
 import type { LiveBus } from '../live/bus.js';
 import type { ResponseCache } from '../live/cache.js';
 import type { HubMetrics } from '../metrics.js';
@@ -28,6 +29,8 @@ export interface AppContext {
   publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** whether this replica currently runs the singleton cycle */
   cycleLeader(): boolean;
+  /** storage backend and TimescaleDB features in place (read at start) */
+  storage: StorageInfo;
   /** true when the hub can take data (database and broker up) */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
 }

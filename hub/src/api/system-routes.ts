@@ -12,6 +12,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: AppContext) {
       clock: ctx.config.clock,
       now: ctx.clock.nowIso(),
       cycle_leader: ctx.cycleLeader(),
+      storage: ctx.storage,
     };
   });
 
