@@ -25,7 +25,8 @@ export function describeEachBackend(
   for (const b of backends) {
     if (b === 'postgres')
       describeWithService('PG', `${title} [postgres]`, (url) => fn(b, () => freshSchemaUrl(url)));
-    else describe(`${title} [${b}]`, () => fn(b, async () => ({ url: `${b}://memory`, drop: async () => {} })));
+    else
+      describe(`${title} [${b}]`, () => fn(b, async () => ({ url: `${b}://memory`, drop: async () => {} })));
   }
 }
 

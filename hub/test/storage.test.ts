@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../../test-support/services.js';
 import { type Db, openDb } from '../src/db/db.js';
 import { MIGRATIONS, migrate } from '../src/db/migrations.js';
@@ -83,42 +83,42 @@ function storageSuite(timescale: boolean, backend: () => Promise<BackendDb>) {
 
   if (!timescale)
     it('plain engines: traffic_minute is partitioned by month; rows move out of DEFAULT; old months are dropped', async () => {
-    expect(await partitionTrafficMinute(db)).toBe(true);
-    expect(await partitionTrafficMinute(db)).toBe(false); // idempotent
-    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute');
-    const { created } = await maintainPartitions(db);
-    expect(created).toEqual(['traffic_minute_y2026m03', 'traffic_minute_y2026m04']);
-    const inMarch = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute_y2026m03');
-    expect(inMarch.rows[0]!.n).toBe(before.rows[0]!.n); // moved from DEFAULT, nothing lost
-    // a row far in the past lands in DEFAULT, gets its own month, which retention drops whole
-    await db.query(
-      `INSERT INTO traffic_minute (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count, flow_mean, occupancy_mean)
+      expect(await partitionTrafficMinute(db)).toBe(true);
+      expect(await partitionTrafficMinute(db)).toBe(false); // idempotent
+      const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute');
+      const { created } = await maintainPartitions(db);
+      expect(created).toEqual(['traffic_minute_y2026m03', 'traffic_minute_y2026m04']);
+      const inMarch = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute_y2026m03');
+      expect(inMarch.rows[0]!.n).toBe(before.rows[0]!.n); // moved from DEFAULT, nothing lost
+      // a row far in the past lands in DEFAULT, gets its own month, which retention drops whole
+      await db.query(
+        `INSERT INTO traffic_minute (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count, flow_mean, occupancy_mean)
        VALUES ('2025-10-01T00:00:00Z', 'S-OLD', 'R1', 'OLD', 1, 5, 0, 100, 0.1)`,
-    );
-    expect((await db.query("SELECT 1 FROM traffic_minute_default WHERE agent_id = 'OLD'")).rows).toHaveLength(
-      1,
-    );
-    await ensureMonthPartition(db, Date.UTC(2025, 9, 1));
-    expect(
-      (await db.query("SELECT 1 FROM traffic_minute_y2025m10 WHERE agent_id = 'OLD'")).rows,
-    ).toHaveLength(1);
-    expect((await listMonthPartitions(db)).map((p) => p.name)).toContain('traffic_minute_y2025m10');
-    const { dropped } = await maintainPartitions(db);
-    expect(dropped).toEqual(['traffic_minute_y2025m10']);
-    expect((await db.query("SELECT 1 FROM traffic_minute WHERE agent_id = 'OLD'")).rows).toHaveLength(0);
-    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute')).rows[0]!.n).toBe(
-      before.rows[0]!.n,
-    );
-  });
+      );
+      expect(
+        (await db.query("SELECT 1 FROM traffic_minute_default WHERE agent_id = 'OLD'")).rows,
+      ).toHaveLength(1);
+      await ensureMonthPartition(db, Date.UTC(2025, 9, 1));
+      expect(
+        (await db.query("SELECT 1 FROM traffic_minute_y2025m10 WHERE agent_id = 'OLD'")).rows,
+      ).toHaveLength(1);
+      expect((await listMonthPartitions(db)).map((p) => p.name)).toContain('traffic_minute_y2025m10');
+      const { dropped } = await maintainPartitions(db);
+      expect(dropped).toEqual(['traffic_minute_y2025m10']);
+      expect((await db.query("SELECT 1 FROM traffic_minute WHERE agent_id = 'OLD'")).rows).toHaveLength(0);
+      expect(
+        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute')).rows[0]!.n,
+      ).toBe(before.rows[0]!.n);
+    });
 
   if (timescale)
     it('timescaledb: traffic_minute is a hypertable in 1-day chunks that partitioning and a restart leave alone', async () => {
       const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute');
       expect(await partitionTrafficMinute(db)).toBe(false); // never copies a hypertable into partitions
       expect(await applyStoragePolicy(db, silentLog, 'wall')).toBe('timescaledb'); // a restart: idempotent
-      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute')).rows[0]!.n).toBe(
-        before.rows[0]!.n,
-      );
+      expect(
+        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute')).rows[0]!.n,
+      ).toBe(before.rows[0]!.n);
       const chunks = await db.query<{ start: Date; end: Date }>(
         `SELECT range_start AS start, range_end AS end FROM timescaledb_information.chunks
          WHERE hypertable_schema = current_schema() AND hypertable_name = 'traffic_minute'`,

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CityFlowError } from '@cityflow/protocol';
 import pg from 'pg';
-import { type PgliteEngine, assertDirEngine, markDirEngine } from './pglite-dir.js';
+import { type PgliteEngine, assertDirEngine, markDirEngine, pgDataDirOf } from './pglite-dir.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -221,7 +221,7 @@ export async function openDb(url: string): Promise<Db> {
     try {
       // Before PGlite touches it: the other build's directory is refused with the URL that opens it.
       assertDirEngine(dir, engine);
-      const handle = await createPglite(engine, dir);
+      const handle = await createPglite(engine, pgDataDirOf(dir, engine));
       try {
         markDirEngine(dir, engine);
       } catch (e) {

@@ -17,21 +17,35 @@ export type PgliteEngine = 'pglite' | 'pglite+timescaledb';
  */
 export const PG_MAJOR_OF_ENGINE: Record<PgliteEngine, string> = { pglite: '18', 'pglite+timescaledb': '17' };
 
-/** Written by the hub next to PG_VERSION once a directory opens: names the build that owns it. */
+/** Written by the hub at the top of the directory once it opens: names the build that owns it. */
 export const ENGINE_MARKER = 'CITYFLOW_PGLITE_ENGINE';
+
+/**
+ * Where PostgreSQL's own files go. The TimescaleDB build's initdb refuses a non-empty directory, and the
+ * directory already holds the hub's lock file (and marker) when PGlite starts, so that build keeps its
+ * files one level down. The plain build keeps them at the top, as before.
+ */
+export function pgDataDirOf(dir: string, engine: PgliteEngine): string {
+  return engine === 'pglite' ? dir : join(dir, 'pgdata');
+}
 
 const ENGINES = Object.keys(PG_MAJOR_OF_ENGINE) as PgliteEngine[];
 
 /** Which build made `dir` (null: new or empty directory, or a PostgreSQL major no build here writes). */
 export function engineOfDir(dir: string): { engine: PgliteEngine | null; pgMajor: string | null } {
   const marker = join(dir, ENGINE_MARKER);
-  const pgVersion = join(dir, 'PG_VERSION');
-  const pgMajor = existsSync(pgVersion) ? readFileSync(pgVersion, 'utf8').trim() : null;
   if (existsSync(marker)) {
     const named = readFileSync(marker, 'utf8').trim();
-    if ((ENGINES as string[]).includes(named)) return { engine: named as PgliteEngine, pgMajor };
+    if ((ENGINES as string[]).includes(named)) return { engine: named as PgliteEngine, pgMajor: null };
   }
-  return { engine: ENGINES.find((e) => PG_MAJOR_OF_ENGINE[e] === pgMajor) ?? null, pgMajor };
+  // No marker (made before it existed, or it was lost): PG_VERSION in one of the two layouts.
+  for (const e of ENGINES) {
+    const pgVersion = join(pgDataDirOf(dir, e), 'PG_VERSION');
+    if (!existsSync(pgVersion)) continue;
+    const pgMajor = readFileSync(pgVersion, 'utf8').trim();
+    return { engine: ENGINES.find((x) => PG_MAJOR_OF_ENGINE[x] === pgMajor) ?? null, pgMajor };
+  }
+  return { engine: null, pgMajor: null };
 }
 
 /**

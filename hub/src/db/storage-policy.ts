@@ -48,7 +48,11 @@ export type StoragePolicy = 'timescaledb' | 'plain';
  * convert a partitioned table. A hypertable is never turned into partitions, even when a policy
  * statement fails at a later start.
  */
-export async function applyStoragePolicy(db: Db, log: Logger, mode: ClockMode = 'wall'): Promise<StoragePolicy> {
+export async function applyStoragePolicy(
+  db: Db,
+  log: Logger,
+  mode: ClockMode = 'wall',
+): Promise<StoragePolicy> {
   if (await timescaleAvailable(db)) {
     try {
       await db.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
@@ -66,10 +70,16 @@ export async function applyStoragePolicy(db: Db, log: Logger, mode: ClockMode = 
       return 'timescaledb';
     } catch (e) {
       if (await isHypertable(db)) {
-        log.error({ err: (e as Error).message }, 'TimescaleDB policy setup failed; traffic_minute stays a hypertable');
+        log.error(
+          { err: (e as Error).message },
+          'TimescaleDB policy setup failed; traffic_minute stays a hypertable',
+        );
         return 'timescaledb';
       }
-      log.warn({ err: (e as Error).message }, 'TimescaleDB present but not usable; plain tables with a retention job');
+      log.warn(
+        { err: (e as Error).message },
+        'TimescaleDB present but not usable; plain tables with a retention job',
+      );
     }
   }
   const converted = await partitionTrafficMinute(db);

@@ -35,10 +35,16 @@ export class TimescaleJobRunner {
       try {
         await this.db.query(`CALL run_job(${Number(j.job_id)})`);
         ran.push(j.job_id);
-        this.log.debug({ job_id: j.job_id, proc: j.proc_name, ms: this.now() - started }, 'TimescaleDB job ran');
+        this.log.debug(
+          { job_id: j.job_id, proc: j.proc_name, ms: this.now() - started },
+          'TimescaleDB job ran',
+        );
       } catch (e) {
         // One failing job must not stop the others (nor the cycle); it is retried at its next interval.
-        this.log.warn({ job_id: j.job_id, proc: j.proc_name, err: (e as Error).message }, 'TimescaleDB job failed');
+        this.log.warn(
+          { job_id: j.job_id, proc: j.proc_name, err: (e as Error).message },
+          'TimescaleDB job failed',
+        );
       }
     }
     return ran;

@@ -67,7 +67,9 @@ export async function timescaleAvailable(db: Queryable): Promise<boolean> {
 
 /** Installed TimescaleDB version in this database, or null. */
 export async function timescaleVersion(db: Queryable): Promise<string | null> {
-  const r = await db.query<{ v: string }>("SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'");
+  const r = await db.query<{ v: string }>(
+    "SELECT extversion AS v FROM pg_extension WHERE extname = 'timescaledb'",
+  );
   return r.rows[0]?.v ?? null;
 }
 
