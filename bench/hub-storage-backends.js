@@ -196,7 +196,13 @@ async function measure(backend) {
       );
     m.rss_mb = Math.round(process.memoryUsage().rss / 2 ** 20);
     await hub.stop();
-    if (backend !== 'postgres') m.dir_mb = duMb(join(work, 'db'));
+    if (backend !== 'postgres') {
+      // the whole directory, and its base/ alone (tables and indexes; the rest is mostly pg_wal segments)
+      const pgdata = backend === 'pglite' ? join(work, 'db') : join(work, 'db', 'pgdata');
+      m.dir_mb = duMb(join(work, 'db'));
+      m.dir_base_mb = duMb(join(pgdata, 'base'));
+      m.dir_wal_mb = duMb(join(pgdata, 'pg_wal'));
+    }
     t = performance.now();
     hub = await startHub(opts);
     m.start_reopen_s = +((performance.now() - t) / 1000).toFixed(2);
