@@ -152,9 +152,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
 export function resolveConfig(opts: HubOptions): HubConfig {
   const errors: string[] = [];
   const databaseUrl = opts.databaseUrl ?? 'pglite://./data/hub';
-  if (!/^(postgres(ql)?:\/\/.+|pglite:\/\/.+)$/.test(databaseUrl))
+  if (!/^(postgres(ql)?:\/\/.+|pglite(\+timescaledb)?:\/\/.+)$/.test(databaseUrl))
     errors.push(
-      `DATABASE_URL: expected postgres://..., pglite://<dir> or pglite://memory, got ${JSON.stringify(databaseUrl)}`,
+      `DATABASE_URL: expected postgres://..., pglite://<dir>|memory or pglite+timescaledb://<dir>|memory, got ${JSON.stringify(databaseUrl)}`,
     );
   if (opts.redisUrl !== undefined && !/^rediss?:\/\/.+/.test(opts.redisUrl))
     errors.push(`REDIS_URL: expected redis://host:port, got ${JSON.stringify(opts.redisUrl)}`);

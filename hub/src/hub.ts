@@ -20,7 +20,8 @@ import { type HubConfig, type HubOptions, resolveConfig } from './config.js';
 import { Cycles } from './cycles/cycles.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrations.js';
-import { applyStoragePolicy } from './db/storage-policy.js';
+import { applyStoragePolicy, describeStorage } from './db/storage-policy.js';
+import { TimescaleJobRunner } from './db/timescale-jobs.js';
 import { LiveBus } from './live/bus.js';
 import { ResponseCache } from './live/cache.js';
 import { createLogger, redactUrl } from './logger.js';
@@ -95,8 +96,9 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const db = await openDb(config.databaseUrl);
     cleanup.push(() => db.close());
     const applied = await migrate(db);
-    const policy = await applyStoragePolicy(db, log);
-    log.info({ applied, storage: policy }, 'database ready');
+    const policy = await applyStoragePolicy(db, log, config.clock);
+    const storage = await describeStorage(db);
+    log.info({ applied, storage: policy, backend: storage.backend }, 'database ready');
     if (config.adminEmail && config.adminPassword)
       await upsertUser(db, config.adminEmail, config.adminPassword, 'admin');
     for (const a of config.seedAgents) await ensureAgent(db, a.agent_id, a.password);
@@ -174,6 +176,11 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       config,
       publish,
       log: log.child({ module: 'cycles' }),
+      // PGlite has no background workers: the cycle runs TimescaleDB's policy jobs there.
+      timescaleJobs:
+        storage.timescaledb.jobs_run_by === 'hub'
+          ? new TimescaleJobRunner(db, log.child({ module: 'timescale-jobs' }))
+          : undefined,
     });
     const ingest: Ingest = new Ingest({
       db,
@@ -236,6 +243,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       },
       cycleLeader: () => cycles.leader,
       lastCycleAt: () => cycles.lastRunAtMs,
+      storage,
       publish,
       ready: async () => {
         const checks: Record<string, string> = {};

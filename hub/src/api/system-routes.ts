@@ -17,6 +17,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: AppContext) {
         const t = ctx.lastCycleAt();
         return t === null ? null : new Date(t).toISOString();
       })(),
+      storage: ctx.storage,
     };
   });
 

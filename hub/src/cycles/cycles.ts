@@ -11,6 +11,7 @@ import type { HubClock } from '../clock.js';
 import type { HubConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { runRetention } from '../db/storage-policy.js';
+import type { TimescaleJobRunner } from '../db/timescale-jobs.js';
 import type { LiveBus } from '../live/bus.js';
 import type { ResponseCache } from '../live/cache.js';
 import type { HubMetrics } from '../metrics.js';
@@ -32,6 +33,8 @@ export interface CycleDeps {
   config: HubConfig;
   log: Logger;
   publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
+  /** on PGlite with TimescaleDB (no background workers): runs the due policy jobs each cycle */
+  timescaleJobs?: Pick<TimescaleJobRunner, 'runDue'>;
 }
 
 /**
@@ -127,6 +130,10 @@ export class Cycles {
           this.d.log.warn({ err: (e as Error).message }, 'retention failed'),
         );
       }
+      if (this.d.timescaleJobs)
+        await this.timed('timescale_jobs', () => this.d.timescaleJobs!.runDue()).catch((e) =>
+          this.d.log.warn({ err: (e as Error).message }, 'TimescaleDB jobs failed'),
+        );
       this.runs++;
       this.lastRunAtMs = nowMs;
       return true;
