@@ -80,6 +80,8 @@ export async function testHub(opts: HubOptions = {}): Promise<RunningHub> {
     logLevel: 'silent',
     cycleIntervalS: 3600,
     redisPrefix: TEST_REDIS_PREFIX,
+    // tests create their users through the API (viewers); the default (closed) is tested on its own
+    openRegistration: true,
     ...opts,
   });
 }

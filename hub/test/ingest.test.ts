@@ -8,7 +8,7 @@ describe('ingest over MQTT (embedded broker, real mqtt.js agent)', () => {
   let agent: Awaited<ReturnType<typeof agentClient>>;
 
   beforeAll(async () => {
-    hub = await testHub();
+    hub = await testHub({ adminEmail: 'diag@city.test', adminPassword: 'password123' });
     agent = await agentClient(hub, await hub.addAgent('A1'));
   });
   afterAll(async () => {
@@ -211,7 +211,8 @@ describe('ingest over MQTT (embedded broker, real mqtt.js agent)', () => {
     const token = (
       await hub.app.inject({
         method: 'POST',
-        url: '/api/auth/register',
+        // diagnostics need an operator (self-registered accounts are viewers)
+        url: '/api/auth/login',
         payload: { email: 'diag@city.test', password: 'password123' },
       })
     ).json().token;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { consolePublicDir } from '@cityflow/console';
 import { ApiErrorSchema } from '@cityflow/protocol';
 import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -19,6 +20,8 @@ import { ApiError } from './errors.js';
 import { forecastRoutes } from './forecast-routes.js';
 import { systemRoutes } from './system-routes.js';
 import { trafficRoutes } from './traffic-routes.js';
+import { userRoutes } from './user-routes.js';
+import { WS_MAX_FRAME_BYTES } from './ws-frames.js';
 import { wsLive } from './ws-live.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -31,6 +34,13 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
     trustProxy: ctx.config.trustProxy,
   });
   app.addSchema({ $id: 'ApiError', ...ApiErrorSchema });
+  // Fastify's JSON parser refuses an empty body under `Content-Type: application/json`, which is what
+  // fetch clients send for body-less POSTs (logout). Empty means "no body"; routes with a body schema
+  // still answer 400. Everything else goes to the default parser (prototype-poisoning checks kept).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    body === '' ? done(null, undefined) : jsonParser(req, String(body), done),
+  );
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError)
@@ -63,6 +73,24 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
       .send({ error: { code: 'CF_NOT_FOUND', message: `no route ${req.method} ${redactUrl(req.url)}` } }),
   );
 
+  // Security headers on every response. The CSP fits what the hub serves: the console (module scripts
+  // and styles of its own origin, fetch + WebSocket to the same origin) and Swagger UI at /docs (its
+  // inline styles and data: images). No upgrade-insecure-requests: a hub on a plain-HTTP LAN address
+  // would have the browser rewrite the console's own requests to https and break it.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
   if (ctx.config.corsOrigins.length)
     await app.register(fastifyCors, { origin: ctx.config.corsOrigins, credentials: false });
   // With Redis the login limit is shared by all replicas; if Redis fails, requests pass (skipOnError)
@@ -94,7 +122,7 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  await app.register(fastifyWebsocket, { options: { maxPayload: 65_536 } });
+  await app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_FRAME_BYTES } });
 
   await app.register(async (a) => systemRoutes(a, ctx));
   await app.register(async (a) => authRoutes(a, ctx));
@@ -102,6 +130,7 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   await app.register(async (a) => forecastRoutes(a, ctx));
   await app.register(async (a) => agentRoutes(a, ctx));
   await app.register(async (a) => diagRoutes(a, ctx));
+  await app.register(async (a) => userRoutes(a, ctx));
   await app.register(async (a) => wsLive(a, ctx));
   if (existsSync(consolePublicDir))
     await app.register(fastifyStatic, { root: consolePublicDir, prefix: '/', wildcard: false });

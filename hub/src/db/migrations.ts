@@ -139,6 +139,13 @@ CREATE TABLE quarantine (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'user token versions',
+    // Every token carries its user's version (claim `tv`); a role change, password reset or removal
+    // bumps it, which ends every token issued before at once (logout still revokes one token by jti).
+    sql: 'ALTER TABLE users ADD COLUMN token_version integer NOT NULL DEFAULT 0;',
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */
