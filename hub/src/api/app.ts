@@ -35,11 +35,12 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   });
   app.addSchema({ $id: 'ApiError', ...ApiErrorSchema });
   // Fastify's JSON parser refuses an empty body under `Content-Type: application/json`, which is what
-  // fetch clients send for body-less POSTs (logout). Empty means "no body"; routes with a body schema
-  // still answer 400. Everything else goes to the default parser (prototype-poisoning checks kept).
+  // fetch clients send for body-less POSTs (logout). An empty body is read as `{}`: routes whose schema
+  // requires members still answer 400. Everything else goes to the default parser (its
+  // prototype-poisoning checks kept).
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
-    body === '' ? done(null, undefined) : jsonParser(req, String(body), done),
+    body === '' ? done(null, {}) : jsonParser(req, String(body), done),
   );
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {

@@ -39,7 +39,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext) {
     },
   );
 
-  app.post<{ Params: { email: string }; Body: { password?: string } | undefined }>(
+  app.post<{ Params: { email: string }; Body: { password?: string } }>(
     '/api/users/:email/password',
     {
       preHandler: admin,
@@ -47,7 +47,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext) {
         tags: ['users'],
         security: [{ bearer: [] }],
         params: EmailParams,
-        body: Type.Optional(Type.Object({ password: Type.Optional(CredentialsSchema.properties.password) })),
+        body: Type.Object({ password: Type.Optional(CredentialsSchema.properties.password) }),
         response: {
           200: Type.Object({ user: UserSchema, password: Type.Optional(Type.String()) }),
           ...errorResponses,
@@ -56,7 +56,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
     async (req) => {
-      const given = req.body?.password;
+      const given = req.body.password;
       const password = given ?? newUserPassword();
       const user = applied(await resetUserPassword(ctx.db, req.params.email, password));
       ctx.revocations.userChanged(user.id, user.token_version);
