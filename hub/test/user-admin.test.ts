@@ -7,21 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TokenService } from '../src/auth/tokens.js';
 import type { RunningHub } from '../src/hub.js';
-import { testHub } from './helpers.js';
+import { openLive, testHub } from './helpers.js';
 
 const SECRET = 'test-secret-0123456789abcdef';
 const ADMIN = { email: 'root@city.test', password: 'root-pass-1' };
-
-/** Opens /ws/live with a token; `closed` resolves with the close code. */
-export async function openLive(apiUrl: string, token: string) {
-  const ws = new WebSocket(`${apiUrl.replace('http', 'ws')}/ws/live?token=${token}`);
-  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { ws, closed };
-}
 
 describe('admin user actions end the user’s tokens at once', () => {
   let hub: RunningHub;
