@@ -35,6 +35,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext) {
     async (req) => {
       const user = applied(await setUserRole(ctx.db, req.params.email, req.body.role));
       ctx.revocations.userChanged(user.id, user.token_version);
+      req.log.info({ by: req.claims?.email, user: user.email, role: user.role }, 'user role changed');
       return user;
     },
   );
@@ -60,6 +61,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext) {
       const password = given ?? newUserPassword();
       const user = applied(await resetUserPassword(ctx.db, req.params.email, password));
       ctx.revocations.userChanged(user.id, user.token_version);
+      req.log.info({ by: req.claims?.email, user: user.email }, 'user password reset');
       // a generated password is shown once, here; one the admin chose is not echoed
       return given ? { user } : { user, password };
     },
@@ -79,6 +81,7 @@ export async function userRoutes(app: FastifyInstance, ctx: AppContext) {
     async (req, reply) => {
       const user = applied(await removeUser(ctx.db, req.params.email));
       ctx.revocations.userChanged(user.id, null);
+      req.log.info({ by: req.claims?.email, user: user.email }, 'user removed');
       reply.code(204).send();
     },
   );
