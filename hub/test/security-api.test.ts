@@ -277,3 +277,26 @@ describe('registration default', () => {
     }
   });
 });
+
+describe('rate limits with Redis down', () => {
+  it('still refuse (429) when the configured Redis does not answer: each replica counts on its own', async () => {
+    // a port nothing listens on: REDIS_URL set, Redis unreachable from the start
+    const hub = await testHub({ redisUrl: 'redis://127.0.0.1:9', loginRateLimit: 3 });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i++)
+        codes.push(
+          (
+            await hub.app.inject({
+              method: 'POST',
+              url: '/api/auth/login',
+              payload: { email: 'down@city.test', password: 'wrong-password' },
+            })
+          ).statusCode,
+        );
+      expect(codes).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await hub.stop();
+    }
+  });
+});

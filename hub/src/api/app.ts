@@ -3,7 +3,7 @@ import { consolePublicDir } from '@cityflow/console';
 import { ApiErrorSchema } from '@cityflow/protocol';
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
-import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyRateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -17,6 +17,7 @@ import { authRoutes } from './auth-routes.js';
 import { diagRoutes } from './diag-routes.js';
 import type { AppContext } from './context.js';
 import { ApiError } from './errors.js';
+import { redisWithLocalFallbackStore } from './rate-limit-store.js';
 import { forecastRoutes } from './forecast-routes.js';
 import { systemRoutes } from './system-routes.js';
 import { trafficRoutes } from './traffic-routes.js';
@@ -94,8 +95,8 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   });
   if (ctx.config.corsOrigins.length)
     await app.register(fastifyCors, { origin: ctx.config.corsOrigins, credentials: false });
-  // With Redis the login limit is shared by all replicas; if Redis fails, requests pass (skipOnError)
-  // rather than locking everyone out.
+  // With Redis the limits are shared by all replicas; while Redis does not answer, each replica counts
+  // on its own (never "no limit": see rate-limit-store.ts).
   const limiterRedis = ctx.config.redisUrl
     ? new Redis(ctx.config.redisUrl, {
         enableOfflineQueue: false,
@@ -109,7 +110,12 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   await app.register(fastifyRateLimit, {
     global: false,
     ...(limiterRedis
-      ? { redis: limiterRedis, nameSpace: `${ctx.config.redisPrefix}ratelimit:`, skipOnError: true }
+      ? {
+          store: redisWithLocalFallbackStore(
+            limiterRedis,
+            `${ctx.config.redisPrefix}ratelimit:`,
+          ) as unknown as FastifyRateLimitStoreCtor,
+        }
       : {}),
     errorResponseBuilder: (_req, c) => ({
       statusCode: 429,
