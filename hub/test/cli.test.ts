@@ -67,7 +67,11 @@ describe('cityflow-hub CLI', () => {
   });
 
   it('users reset-password prints a generated password once; users role/remove refuse the last admin and unknown users', () => {
-    const env = baseEnv();
+    // its own database: the file's shared one has other admins
+    const env = {
+      ...baseEnv(),
+      DATABASE_URL: `pglite://${mkdtempSync(join(tmpdir(), 'cityflow-hub-cli-'))}`,
+    };
     expect(
       run(['users', 'add', 'only-admin@city.test', '--role', 'admin', '--password', 'secret-pass-4'], env)
         .code,

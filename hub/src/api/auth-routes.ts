@@ -50,6 +50,7 @@ export async function authRoutes(app: FastifyInstance, ctx: AppContext) {
           400: { $ref: 'ApiError#' },
           403: { $ref: 'ApiError#' },
           409: { $ref: 'ApiError#' },
+          429: { $ref: 'ApiError#' },
         },
       },
     },
