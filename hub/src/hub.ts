@@ -99,6 +99,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const policy = await applyStoragePolicy(db, log, config.clock);
     const storage = await describeStorage(db);
     log.info({ applied, storage: policy, backend: storage.backend }, 'database ready');
+    // (a changed admin password ends that admin's old tokens: every replica reloads versions)
     if (config.adminEmail && config.adminPassword)
       await upsertUser(db, config.adminEmail, config.adminPassword, 'admin');
     for (const a of config.seedAgents) await ensureAgent(db, a.agent_id, a.password);
@@ -121,7 +122,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     );
     await cache.start();
     cleanup.push(() => cache.stop());
-    const revocations = new Revocations(db, bus);
+    const revocations = new Revocations(db, bus, log.child({ module: 'auth' }), config.revocationPollMs);
     await revocations.start();
     cleanup.push(() => revocations.stop());
 
@@ -247,9 +248,13 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       publish,
       ready: async () => {
         const checks: Record<string, string> = {};
+        // /health is public: the database's error text (host, user, database names) goes to the log only.
         checks.database = await db.query('SELECT 1').then(
           () => 'ok',
-          (e) => `error: ${(e as Error).message}`,
+          (e) => {
+            log.warn({ err: (e as Error).message }, 'health check: database unavailable');
+            return 'unavailable';
+          },
         );
         checks.mqtt = client?.connected ? 'ok' : 'disconnected';
         return { ok: Object.values(checks).every((v) => v === 'ok'), checks };

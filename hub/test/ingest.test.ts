@@ -12,7 +12,11 @@ describeEachBackend('ingest over MQTT (embedded broker, real mqtt.js agent)', (_
 
   beforeAll(async () => {
     target = await backendDb();
-    hub = await testHub({ databaseUrl: target.url });
+    hub = await testHub({
+      databaseUrl: target.url,
+      adminEmail: 'diag@city.test',
+      adminPassword: 'password123',
+    });
     agent = await agentClient(hub, await hub.addAgent('A1'));
   });
   afterAll(async () => {
@@ -216,7 +220,8 @@ describeEachBackend('ingest over MQTT (embedded broker, real mqtt.js agent)', (_
     const token = (
       await hub.app.inject({
         method: 'POST',
-        url: '/api/auth/register',
+        // diagnostics need an operator (self-registered accounts are viewers)
+        url: '/api/auth/login',
         payload: { email: 'diag@city.test', password: 'password123' },
       })
     ).json().token;

@@ -77,6 +77,17 @@ export const HistoryBucketSchema = Type.Object({
 });
 export type HistoryBucket = Static<typeof HistoryBucketSchema>;
 export const HISTORY_BUCKETS = ['1m', '5m', '15m', '1h'] as const;
+/**
+ * Widest `to − from` per bucket size (seconds): a request scans every sensor-minute of its range, so
+ * the range is bounded by what its bucket makes readable (≈ 1,440–8,800 buckets per road). Wider
+ * answers 400 `CF_RANGE_TOO_LARGE`; clients pick a coarser bucket.
+ */
+export const HISTORY_MAX_RANGE_S: Record<(typeof HISTORY_BUCKETS)[number], number> = {
+  '1m': 86_400,
+  '5m': 7 * 86_400,
+  '15m': 31 * 86_400,
+  '1h': 366 * 86_400,
+};
 
 export const AgentInfoSchema = Type.Object({
   agent_id: Type.String(),

@@ -60,7 +60,8 @@ export function requireRole(ctx: AppContext, min: Role) {
     const token = bearer(req);
     if (!token) throw new ApiError(401, 'CF_UNAUTHORIZED', 'missing bearer token');
     const claims = await ctx.tokens.verify(token);
-    if (!claims || ctx.revocations.has(claims.jti))
+    // signature, expiry, logout, and the user's token version (role change, password reset, removal)
+    if (!claims || !(await ctx.revocations.validOrLookup(claims)))
       throw new ApiError(401, 'CF_UNAUTHORIZED', 'invalid or expired token');
     if (RANK[claims.role] < RANK[min]) throw new ApiError(403, 'CF_FORBIDDEN', `this needs the ${min} role`);
     req.claims = claims;

@@ -162,6 +162,13 @@ ALTER TABLE reroutes ADD COLUMN incident_id text;
     // The active alarms of the agent's latest health message (fleet metrics count them; NULL = none reported).
     sql: 'ALTER TABLE agents ADD COLUMN alarms jsonb',
   },
+  {
+    version: 4,
+    name: 'user token versions',
+    // Every token carries its user's version (claim `tv`); a role change, password reset or removal
+    // bumps it, which ends every token issued before at once (logout still revokes one token by jti).
+    sql: 'ALTER TABLE users ADD COLUMN token_version integer NOT NULL DEFAULT 0;',
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */

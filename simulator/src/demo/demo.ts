@@ -187,6 +187,8 @@ export class Demo {
           CITYFLOW_ADMIN_EMAIL: DEMO_EMAIL,
           CITYFLOW_ADMIN_PASSWORD: password,
           CITYFLOW_AGENTS_FILE: agentsFile.path,
+          // the demo is a sandbox: visitors may create their own (viewer) accounts
+          CITYFLOW_OPEN_REGISTRATION: 'true',
           ...o.hubEnv,
         },
       });
