@@ -17,6 +17,7 @@ import pino from 'pino';
 
 export const ADMIN = { email: 'ops@console.test', password: 'console-password-1' };
 export const VIEWER = { email: 'viewer@console.test', password: 'viewer-password-1' };
+export const OPERATOR = { email: 'operator@console.test', password: 'operator-password-1' };
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SIM_BIN = join(ROOT, 'simulator/bin/cityflow-sim.js');
 const AGENT_BIN = join(ROOT, 'edge-agent/bin/cityflow-agent.js');

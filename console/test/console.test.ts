@@ -12,7 +12,8 @@ import { congestionLevel } from '@cityflow/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, artifact, consolePage, launchChromium } from './browser.js';
-import { ADMIN, type City, SIM_BIN, VIEWER, startCity } from './city-harness.js';
+import { upsertUser } from '../../hub/src/store/users.js';
+import { ADMIN, type City, OPERATOR, SIM_BIN, VIEWER, startCity } from './city-harness.js';
 
 const run = promisify(execFile);
 /** The centre column's eastbound street: feeders on three sides, detours around it. */
@@ -21,17 +22,12 @@ const INCIDENT_ROAD = 'N11-N12';
 if (!existsSync(CHROMIUM) && process.env.CITYFLOW_REQUIRE_SERVICES === '1')
   throw new Error(`${CHROMIUM} is missing but CITYFLOW_REQUIRE_SERVICES=1: install Debian's chromium`);
 
-type Probe = {
-  roadLevel(id: string): string | null;
-  renderedRoads(): string[];
-  renderedPath(): string[];
-  agentMarker(nodeId: string): boolean | null;
-};
-const probe = <T>(page: Page, f: (p: Probe) => T) =>
-  page.evaluate((src) => {
-    const p = (window as unknown as { __cityflow: { probe(): Probe | null } }).__cityflow.probe();
-    return p ? (new Function('p', `return (${src})(p)`) as (p: Probe) => unknown)(p) : null;
-  }, f.toString()) as Promise<T | null>;
+/** Calls one of the map's read-only probes (console/web/src/map/map-view.ts `probe()`) in the page. */
+const probe = <T>(page: Page, name: string, arg?: string) =>
+  page.evaluate(
+    `(() => { const p = window.__cityflow.probe(); return p ? p[${JSON.stringify(name)}](${JSON.stringify(arg ?? null)}) : null; })()`,
+  ) as Promise<T | null>;
+/** Reads an expression over the store's state (`s`) in the page. */
 const state = <T>(page: Page, expr: string) =>
   page.evaluate(
     (e) =>
@@ -78,12 +74,14 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     expect(await page.locator('#app-view').isHidden()).toBe(true);
   });
 
-  it('signs in and draws every road of /api/roads, with a performance mark when the map is complete', async () => {
+  it('signs in and draws every road of /api/roads, with a performance mark when the map is complete', {
+    timeout: 60_000,
+  }, async () => {
     await signIn(page, city.hub.apiUrl, ADMIN);
     expect(await page.evaluate(() => sessionStorage.getItem('cityflow.token'))).toMatch(/^ey/);
     const marks = await page.evaluate(() => performance.getEntriesByName('cityflow:map-complete').length);
     expect(marks).toBe(1);
-    await expect.poll(async () => (await probe(page, (p) => p.renderedRoads()))?.length).toBe(24);
+    await expect.poll(async () => (await probe<string[]>(page, 'renderedRoads'))?.length).toBe(24);
     await expect.poll(() => page.locator('#conn').textContent()).toBe('Live');
     expect(await page.locator('#basemap-note').isVisible()).toBe(true);
   });
@@ -116,10 +114,10 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     expect(await page.locator('#road-chart svg circle.forecast-dot').count()).toBe(3);
     expect(await page.locator('#road-chart svg path.band').count()).toBe(1);
     await page.screenshot({ path: artifact('1280x720-road-panel.png') });
-  });
+  }, 90_000);
 
   it('turns the road congested on the map when the simulator starts an incident on demand (CLI verb)', async () => {
-    expect(await probe(page, (p) => p.roadLevel('N11-N12'))).not.toBe('jam');
+    expect(await probe(page, 'roadLevel', INCIDENT_ROAD)).not.toBe('jam');
     const { stdout } = await run(process.execPath, [
       SIM_BIN,
       'incident',
@@ -130,73 +128,26 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
       city.demoFile,
     ]);
     expect(stdout).toMatch(/^incident on N11-N12 since /);
-    await expect.poll(() => probe(page, (p) => p.roadLevel('N11-N12')), { timeout: 30_000 }).toBe('jam');
+    await expect.poll(() => probe(page, 'roadLevel', INCIDENT_ROAD), { timeout: 30_000 }).toBe('jam');
     await expect.poll(() => page.locator('#road-level').getAttribute('class')).toBe('level-badge jam');
-  });
+  }, 45_000);
 
-  it('lists a reroute around the congested road and draws its alternative path when selected', async () => {
-    const row = page.locator(`#reroutes tr[data-route-id="${INCIDENT_ROAD}"]`);
+  it("lists the hub planner's reroute around the jam and draws its alternative path when selected", async () => {
+    // The planner reroutes around the jam the incident causes: the incident road or a feeder queueing behind it.
+    const row = page.locator('#reroutes tbody tr').first();
     await row.waitFor({ timeout: 90_000 });
-    const path = await state<string[]>(page, `s.reroutes.get('${INCIDENT_ROAD}').path`);
+    const routeId = (await row.getAttribute('data-route-id'))!;
+    const path = await state<string[]>(page, `s.reroutes.get(${JSON.stringify(routeId)}).path`);
     expect(path.length).toBeGreaterThan(1);
-    expect(path).not.toContain(INCIDENT_ROAD);
+    expect(path).not.toContain(routeId);
     await row.locator('button.show-path').focus();
     await page.keyboard.press('Enter');
     await expect
-      .poll(async () => (await probe(page, (p) => p.renderedPath()))?.sort())
+      .poll(async () => (await probe<string[]>(page, 'renderedPath'))?.sort())
       .toEqual([...path].sort());
     expect(await row.locator('td').nth(2).textContent()).toMatch(/min$/);
     await page.screenshot({ path: artifact('1280x720-incident-reroute.png') });
-  });
-
-  it('switches the map to the T+60 forecast, then steps back through the history', async () => {
-    await page.locator('#mode input[value="60"]').check();
-    expect(await page.evaluate(() => document.body.dataset.mode)).toBe('t60');
-    const roads = ['N00-N01', 'N21-N22', 'N10-N11'];
-    for (const id of roads) {
-      const score = await state<number | null>(
-        page,
-        `s.predictions.get('${id}')?.get(60)?.congestion_score ?? null`,
-      );
-      await expect
-        .poll(() => probe(page, (p) => (p as Probe).roadLevel(id as never)))
-        .toBe(congestionLevel(score));
-    }
-    await page.locator('#mode input[value="history"]').check();
-    await page.locator('#timebar').waitFor({ state: 'visible' });
-    const before = await page.locator('#history-label').textContent();
-    await page.locator('#history-range').focus();
-    for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowLeft');
-    await expect.poll(() => page.locator('#history-label').textContent()).not.toBe(before);
-    const idx = await state<number>(page, 's.historyIndex');
-    const hist = await state<number | null>(page, `s.history.roads['N00-N01'].congestion_score[${idx}]`);
-    await expect.poll(() => probe(page, (p) => p.roadLevel('N00-N01'))).toBe(congestionLevel(hist));
-    await page.screenshot({ path: artifact('1280x720-history.png') });
-    await page.locator('#back-live').click();
-    expect(await page.evaluate(() => document.body.dataset.mode)).toBe('live');
-  });
-
-  it('marks an agent offline within seconds when its process is killed (MQTT last will)', async () => {
-    await expect.poll(() => page.locator('tr[data-agent-id="agent-e"]').getAttribute('class')).toBe('online');
-    expect(await probe(page, (p) => p.agentMarker('N02'))).toBe(true);
-    city.agentE.kill('SIGKILL');
-    await expect
-      .poll(() => page.locator('tr[data-agent-id="agent-e"]').getAttribute('class'), { timeout: 30_000 })
-      .toBe('offline');
-    expect(await probe(page, (p) => p.agentMarker('N02'))).toBe(false);
-    expect(await page.locator('#agents-summary').textContent()).toBe('2 of 3 online');
-  });
-
-  it('switches to French and back', async () => {
-    await page.locator('#lang').selectOption('fr');
-    expect(await page.locator('#logout').textContent()).toBe('Se déconnecter');
-    expect(await page.locator('#legend').textContent()).toContain('fluide (score < 0,3)');
-    expect(await page.locator('#agents-summary').textContent()).toBe('2 sur 3 en ligne');
-    expect(await page.evaluate(() => document.documentElement.lang)).toBe('fr');
-    await page.screenshot({ path: artifact('1280x720-fr.png') });
-    await page.locator('#lang').selectOption('en');
-    expect(await page.locator('#logout').textContent()).toBe('Sign out');
-  });
+  }, 120_000);
 
   it('reaches every action with Tab and works it with Enter/Space', async () => {
     await page.locator('#lang').focus();
@@ -236,21 +187,82 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     await first.focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => state<string>(page, 's.selectedRoad')).toBe(id);
-    // Enter on a column header sorts the agents table.
-    await page.locator('button[data-sort="status"]').focus();
+    // Enter on the sorted column's header reverses the order.
+    await page.locator('button[data-sort="agentId"]').focus();
     await page.keyboard.press('Enter');
     await expect
       .poll(() => page.locator('#agents-table tbody tr').first().getAttribute('data-agent-id'))
-      .toBe('agent-e');
+      .toBe('agent-w');
+    expect(await page.locator('th[aria-sort="descending"]').count()).toBe(1);
   });
 
-  it('gives a viewer no admin or operator action', async () => {
+  it('switches the map to the T+60 forecast, then steps back through the history', async () => {
+    await page.locator('#mode input[value="60"]').check();
+    expect(await page.evaluate(() => document.body.dataset.mode)).toBe('t60');
+    const roads = ['N00-N01', 'N21-N22', 'N10-N11'];
+    for (const id of roads) {
+      const score = await state<number | null>(
+        page,
+        `s.predictions.get('${id}')?.get(60)?.congestion_score ?? null`,
+      );
+      await expect.poll(() => probe(page, 'roadLevel', id)).toBe(congestionLevel(score));
+    }
+    await page.locator('#mode input[value="history"]').check();
+    await page.locator('#timebar').waitFor({ state: 'visible' });
+    const before = await page.locator('#history-label').textContent();
+    await page.locator('#history-range').focus();
+    for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => page.locator('#history-label').textContent()).not.toBe(before);
+    const idx = await state<number>(page, 's.historyIndex');
+    const hist = await state<number | null>(page, `s.history.roads['N00-N01'].congestion_score[${idx}]`);
+    await expect.poll(() => probe(page, 'roadLevel', 'N00-N01')).toBe(congestionLevel(hist));
+    await page.screenshot({ path: artifact('1280x720-history.png') });
+    await page.locator('#back-live').click();
+    expect(await page.evaluate(() => document.body.dataset.mode)).toBe('live');
+  });
+
+  it('marks an agent offline within seconds when its process is killed (MQTT last will)', async () => {
+    await expect.poll(() => page.locator('tr[data-agent-id="agent-e"]').getAttribute('class')).toBe('online');
+    expect(await probe(page, 'agentMarker', 'N02')).toBe(true);
+    city.agentE.kill('SIGKILL');
+    await expect
+      .poll(() => page.locator('tr[data-agent-id="agent-e"]').getAttribute('class'), { timeout: 30_000 })
+      .toBe('offline');
+    expect(await probe(page, 'agentMarker', 'N02')).toBe(false);
+    expect(await page.locator('#agents-summary').textContent()).toBe('2 of 3 online');
+  }, 45_000);
+
+  it('switches to French and back', async () => {
+    await page.locator('#lang').selectOption('fr');
+    try {
+      expect(await page.locator('#logout').textContent()).toBe('Se déconnecter');
+      expect(await page.locator('#legend').textContent()).toContain('fluide (score < 0,3)');
+      expect(await page.locator('#agents-summary').textContent()).toBe('2 sur 3 en ligne');
+      expect(await page.locator('#mode legend').textContent()).toBe('La carte montre');
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe('fr');
+      await page.screenshot({ path: artifact('1280x720-fr.png') });
+    } finally {
+      await page.locator('#lang').selectOption('en');
+    }
+    expect(await page.locator('#logout').textContent()).toBe('Sign out');
+  });
+
+  it('gives a viewer no admin or operator action, an operator diagnostics only', async () => {
+    // Registration makes operators on this hub; viewers are made by an admin (here: the user store).
     const res = await fetch(`${city.hub.apiUrl}/api/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(VIEWER),
+      body: JSON.stringify(OPERATOR),
     });
     expect(res.status).toBe(201);
+    const operator = await consolePage(browser, { width: 1280, height: 720 });
+    await signIn(operator.page, city.hub.apiUrl, OPERATOR);
+    await operator.page.locator('#agents-table tbody tr').first().waitFor();
+    expect(await operator.page.locator('#add-agent').isHidden()).toBe(true);
+    expect(await operator.page.locator('[data-action="diag"]').count()).toBe(3);
+    expect(await operator.page.locator('[data-action="rotate"]').count()).toBe(0);
+    await operator.page.context().close();
+    await upsertUser(city.hub.db, VIEWER.email, VIEWER.password, 'viewer');
     const viewer = await consolePage(browser, { width: 1280, height: 720 });
     await signIn(viewer.page, city.hub.apiUrl, VIEWER);
     await viewer.page.locator('#agents-table tbody tr').first().waitFor();
@@ -261,7 +273,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     await viewer.page.screenshot({ path: artifact('1280x720-viewer.png') });
     expect(viewer.errors).toEqual([]);
     await viewer.page.context().close();
-  });
+  }, 60_000);
 
   it('is legible on a 3840×2160 wall screen', async () => {
     const wall = await consolePage(browser, { width: 3840, height: 2160 });
@@ -275,7 +287,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     await wall.page.screenshot({ path: artifact('3840x2160-wall.png') });
     expect(wall.errors).toEqual([]);
     await wall.page.context().close();
-  });
+  }, 60_000);
 
   it('signs out: timers and socket released, token dropped, login form back; no console errors all along', async () => {
     await page.locator('#logout').click();

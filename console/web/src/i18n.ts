@@ -213,6 +213,8 @@ const fr: Record<MessageKey, string> = {
 };
 
 const DICTS: Record<Lang, Record<MessageKey, string>> = { en, fr };
+/** Formatting locales: British English for 24-hour times an operator reads at a glance. */
+const LOCALE: Record<Lang, string> = { en: 'en-GB', fr: 'fr-FR' };
 const STORAGE_KEY = 'cityflow.lang';
 
 export function browserLang(languages: readonly string[]): Lang {
@@ -257,14 +259,14 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
 /** Numbers and times in the current language (French uses a decimal comma). */
 export function num(v: number | null | undefined, digits = 1): string {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
-  return v.toLocaleString(current, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return v.toLocaleString(LOCALE[current], { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
 export function timeOf(ms: number | string | null | undefined, withDate = false): string {
   if (ms === null || ms === undefined) return '–';
   const d = new Date(ms);
   if (Number.isNaN(d.getTime())) return '–';
-  return d.toLocaleString(current, {
+  return d.toLocaleString(LOCALE[current], {
     ...(withDate ? { day: '2-digit', month: 'short' } : {}),
     hour: '2-digit',
     minute: '2-digit',

@@ -33,10 +33,28 @@ const byLevel = <T>(pick: (l: keyof typeof LEVEL_CODE) => T, fallback: T) => [
  * two-way street are two parallel lines; the offset grows with the zoom like the street does.
  */
 const OFFSET = ['interpolate', ['linear'], ['zoom'], 11, 1, 14, 2.5, 17, 6, 20, 14];
-const WIDTH_SCALE = ['interpolate', ['linear'], ['zoom'], 11, 0.6, 14, 1, 17, 2, 20, 4];
+/** A width that grows with the zoom (MapLibre wants `zoom` only at the top of an interpolate). */
+const scaledBy = (k: number) => (w: unknown) => [
+  'interpolate',
+  ['linear'],
+  ['zoom'],
+  11,
+  ['*', 0.6 * k, w],
+  14,
+  ['*', 1 * k, w],
+  17,
+  ['*', 2 * k, w],
+  20,
+  ['*', 4 * k, w],
+];
 
 /** The console's MapLibre style: optional OSM raster basemap under the road, path and marker layers. */
-export function consoleStyle(base: BasemapConfig): StyleSpecification {
+/**
+ * `uiScale` = the page's root font size over its 15 px default: a wall screen with larger text gets
+ * proportionally wider roads and markers, so the map reads from as far away as the panels.
+ */
+export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecification {
+  const scaled = scaledBy(uiScale);
   const sources: StyleSpecification['sources'] = {
     roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id' },
     nodes: { type: 'geojson', data: EMPTY, promoteId: 'node_id' },
@@ -70,7 +88,7 @@ export function consoleStyle(base: BasemapConfig): StyleSpecification {
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: {
         'line-color': PATH_COLOUR,
-        'line-width': ['*', WIDTH_SCALE, 12],
+        'line-width': scaled(12),
         'line-offset': OFFSET,
         'line-opacity': 0.8,
       },
@@ -82,7 +100,7 @@ export function consoleStyle(base: BasemapConfig): StyleSpecification {
       layout: { 'line-cap': 'butt', 'line-join': 'round' },
       paint: {
         'line-color': byLevel((l) => LEVEL_COLOURS[l], LEVEL_COLOURS.none),
-        'line-width': ['*', WIDTH_SCALE, byLevel((l) => LEVEL_WIDTH[l], LEVEL_WIDTH.none)],
+        'line-width': scaled(byLevel((l) => LEVEL_WIDTH[l], LEVEL_WIDTH.none)),
         'line-offset': OFFSET,
       },
     } as never,
@@ -93,9 +111,9 @@ export function consoleStyle(base: BasemapConfig): StyleSpecification {
       filter: ['==', ['get', 'road_id'], ''],
       paint: {
         'line-color': '#ffffff',
-        'line-width': ['*', WIDTH_SCALE, 2],
+        'line-width': scaled(2),
         'line-offset': OFFSET,
-        'line-gap-width': ['*', WIDTH_SCALE, 6],
+        'line-gap-width': scaled(6),
       },
     } as never,
     {
@@ -104,7 +122,7 @@ export function consoleStyle(base: BasemapConfig): StyleSpecification {
       source: 'nodes',
       filter: ['has', 'agent_id'],
       paint: {
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 3, 16, 8],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 3 * uiScale, 16, 8 * uiScale],
         'circle-color': [
           'case',
           ['boolean', ['feature-state', 'online'], false],
@@ -120,7 +138,7 @@ export function consoleStyle(base: BasemapConfig): StyleSpecification {
       type: 'circle',
       source: 'incidents',
       paint: {
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 5, 16, 12],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 5 * uiScale, 16, 12 * uiScale],
         'circle-color': '#101318',
         'circle-stroke-color': INCIDENT_COLOUR,
         'circle-stroke-width': 3,

@@ -37,7 +37,10 @@ export class MapView {
   start(): void {
     const map = new maplibregl.Map({
       container: this.el,
-      style: consoleStyle(this.base),
+      style: consoleStyle(
+        this.base,
+        Number.parseFloat(getComputedStyle(document.documentElement).fontSize) / 15 || 1,
+      ),
       center: [2.35, 48.85],
       zoom: 13,
       attributionControl: this.base.tileUrl ? { compact: true } : false,
@@ -48,11 +51,15 @@ export class MapView {
     map.on('error', (e) => {
       // An unreachable tile server must not break the console: roads stay on the plain background.
       const sourceId = (e as { sourceId?: string }).sourceId;
-      if (sourceId === 'basemap' && !this.basemapFailed) {
-        this.basemapFailed = true;
-        if (map.getLayer('basemap')) map.setLayoutProperty('basemap', 'visibility', 'none');
-        this.onBasemapFailed();
+      if (sourceId === 'basemap') {
+        if (!this.basemapFailed) {
+          this.basemapFailed = true;
+          if (map.getLayer('basemap')) map.setLayoutProperty('basemap', 'visibility', 'none');
+          this.onBasemapFailed();
+        }
+        return;
       }
+      console.error('cityflow map:', e.error?.message ?? e);
     });
     map.on('click', 'roads', (e) => {
       const id = e.features?.[0]?.properties?.road_id;
@@ -102,7 +109,12 @@ export class MapView {
     });
     const bounds = new maplibregl.LngLatBounds();
     for (const r of st.roads.values()) for (const c of r.coordinates) bounds.extend(c);
-    map.fitBounds(bounds, { padding: 40, animate: false });
+    // Keep the roads clear of the controls floating over the map's left edge.
+    const overlay = this.el.parentElement?.querySelector<HTMLElement>('.map-overlay')?.offsetWidth ?? 0;
+    map.fitBounds(bounds, {
+      padding: { top: 40, bottom: 40, right: 60, left: overlay + 40 },
+      animate: false,
+    });
     this.applied.clear();
     // Marked when the map has rendered every road with its state: the first idle after the data is in.
     map.once('idle', () => {
@@ -201,6 +213,11 @@ export class MapView {
         ? [...new Set(map.queryRenderedFeatures({ layers: [layer] }).map((f) => String(f.properties?.[key])))]
         : [];
     return {
+      status: () => ({
+        ready: this.ready,
+        loaded: map?.loaded() ?? false,
+        style: map?.isStyleLoaded() ?? false,
+      }),
       roadLevel: (id: string) => {
         const code = map?.getFeatureState({ source: 'roads', id })?.level;
         return typeof code === 'number' ? (['free', 'slow', 'jam', 'none'][code] ?? null) : null;

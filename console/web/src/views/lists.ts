@@ -135,31 +135,31 @@ export function mountReroutes(store: Store): () => void {
     const head = h(
       'tr',
       {},
-      ...(
-        [
-          'congestedRoad',
-          'alternative',
-          'etaGain',
-          'co2Gain',
-          'diverted',
-          'validUntil',
-          'incidentFlag',
-          'actions',
-        ] as const
-      ).map((k) => h('th', { scope: 'col' }, t(k))),
+      ...(['congestedRoad', 'alternative', 'etaGain', 'co2Gain', 'diverted', 'actions'] as const).map((k) =>
+        h('th', { scope: 'col' }, t(k)),
+      ),
     );
     const body = rows.map((r) => {
       const selected = s.selectedReroute === r.route_id;
       return h(
         'tr',
         { 'data-route-id': r.route_id, class: selected ? 'selected' : undefined },
-        h('td', {}, roadLabel(store, r.route_id)),
-        h('td', {}, `${r.alt_route_id} (${r.path.join(' → ')})`),
+        h(
+          'td',
+          {},
+          roadLabel(store, r.route_id),
+          r.incident_id ? h('span', { class: 'incident-flag' }, ` ⚠ ${t('incidentFlag')}`) : null,
+        ),
+        h('td', { class: 'path' }, r.path.join(' → ')),
         h('td', {}, `${num(r.eta_gain_min)} min`),
         h('td', {}, `${num(r.estimated_co2_gain)} kg/h`),
-        h('td', {}, `${num(r.diverted_share * 100, 0)} %`),
-        h('td', {}, timeOf(r.valid_until)),
-        h('td', { class: 'incident-flag' }, r.incident_id ? `⚠ ${t('incidentFlag')}` : '–'),
+        h(
+          'td',
+          {},
+          `${num(r.diverted_share * 100, 0)} %`,
+          h('br'),
+          h('span', { class: 'small muted' }, `${t('validUntil')} ${timeOf(r.valid_until)}`),
+        ),
         h(
           'td',
           {},
@@ -176,7 +176,13 @@ export function mountReroutes(store: Store): () => void {
         ),
       );
     });
-    box.replaceChildren(h('table', { class: 'reroutes' }, h('thead', {}, head), h('tbody', {}, ...body)));
+    box.replaceChildren(
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h('table', { class: 'reroutes' }, h('thead', {}, head), h('tbody', {}, ...body)),
+      ),
+    );
   };
   const onClick = (e: Event) => {
     const id = (e.target as HTMLElement).closest<HTMLElement>('button.show-path')?.dataset.routeId;

@@ -52,7 +52,12 @@ export function renderRoadChart(el: HTMLElement, d: ChartInput): void {
     .append('g')
     .attr('class', 'axis')
     .attr('transform', `translate(0,${H - M.bottom})`)
-    .call(axisBottom(x).ticks(6));
+    .call(
+      axisBottom(x)
+        .ticks(6)
+        // 24-hour UTC times, like the rest of the console (d3's default is a 12-hour US format).
+        .tickFormat((v) => (v as Date).toISOString().slice(11, 16)),
+    );
   svg
     .append('g')
     .attr('class', 'axis')
