@@ -12,6 +12,11 @@ import { LiveSocket } from './live-socket.js';
 import { HORIZONS, type NodeInfo, type RoadInfo, type SensorInfo, type Store } from './store.js';
 
 export const KPI_REFRESH_MS = 10_000;
+/**
+ * Live traffic and prediction frames are applied to the store in batches this often: 5,000 roads a
+ * second, one store update (and one repaint) per frame would spend the main thread on bookkeeping.
+ */
+export const LIVE_BATCH_MS = 250;
 export const CLOCK_TICK_MS = 1_000;
 /** How far back the time view and the road chart reach. */
 export const HISTORY_HOURS = 3;
@@ -67,6 +72,9 @@ export class City {
   private timers: ReturnType<typeof setInterval>[] = [];
   private expiry: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  private pendingTraffic: LiveTraffic[] = [];
+  private pendingPredictions: Prediction[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -164,10 +172,12 @@ export class City {
     const s = this.store;
     switch (m.type) {
       case 'traffic':
-        s.setLive([m.data], true);
+        this.pendingTraffic.push(m.data);
+        this.scheduleFlush();
         break;
       case 'prediction':
-        s.setPredictions([m.data]);
+        this.pendingPredictions.push(m.data);
+        this.scheduleFlush();
         break;
       case 'reroute':
         s.setReroutes([m.data], false);
@@ -181,8 +191,25 @@ export class City {
     }
   }
 
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      const traffic = this.pendingTraffic;
+      const predictions = this.pendingPredictions;
+      this.pendingTraffic = [];
+      this.pendingPredictions = [];
+      if (traffic.length) this.store.setLive(traffic, true);
+      if (predictions.length) this.store.setPredictions(predictions);
+    }, LIVE_BATCH_MS);
+  }
+
   stop(): void {
     this.stopped = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pendingTraffic = [];
+    this.pendingPredictions = [];
     this.socket?.stop();
     this.socket = null;
     for (const t of this.timers) clearInterval(t);

@@ -139,10 +139,8 @@ export class Store {
       ids.push(r.road_id);
     }
     if (arrived && ids.length) this.state.lastArrivalMs = Date.now();
-    if (ids.length) {
-      this.emit('live', ids);
-      this.emit('clock');
-    }
+    // The clock view follows on the next 1 s tick: re-rendering it per batch would be wasted work.
+    if (ids.length) this.emit('live', ids);
   }
 
   setPredictions(rows: Prediction[]): void {
