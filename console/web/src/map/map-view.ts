@@ -9,6 +9,12 @@ import { type BasemapConfig, consoleStyle } from './map-style.js';
 
 /** `performance.mark` set once every road is on the map (the bench and tests wait for it). */
 export const MAP_COMPLETE_MARK = 'cityflow:map-complete';
+/**
+ * Live and forecast colour changes repaint the map at most once a second: each road's state changes
+ * about once a second anyway, and on CPU rendering (SwiftShader) a repaint of 5,000 roads costs a
+ * large part of a frame budget. Mode switches and selections still repaint on the next frame.
+ */
+export const LIVE_REPAINT_MS = 1000;
 
 // The worker is a separate file served by the hub (no blob: worker), so a strict CSP can allow it.
 maplibregl.setWorkerUrl(workerUrl);
@@ -23,6 +29,7 @@ export class MapView {
   private readonly dirty = new Set<string>();
   private readonly applied = new Map<string, number>();
   private frame: number | null = null;
+  private liveTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubs: (() => void)[] = [];
   private ready = false;
   basemapFailed = false;
@@ -78,8 +85,8 @@ export class MapView {
     const s = this.store;
     this.unsubs.push(
       s.on('network', () => this.setNetwork()),
-      s.on('live', (ids) => this.markDirty(s.state.mode.kind === 'live' ? ids : [])),
-      s.on('predictions', (ids) => this.markDirty(s.state.mode.kind === 'forecast' ? ids : [])),
+      s.on('live', (ids) => this.markLive(s.state.mode.kind === 'live' ? ids : [])),
+      s.on('predictions', (ids) => this.markLive(s.state.mode.kind === 'forecast' ? ids : [])),
       s.on('mode', () => this.markDirty()),
       s.on('history', () => this.markDirty(s.state.mode.kind === 'history' ? undefined : [])),
       s.on('agents', () => this.paintAgents()),
@@ -129,6 +136,16 @@ export class MapView {
     this.paintAgents();
     this.paintIncidents();
     this.paintPath();
+  }
+
+  /** Roads whose data changed: repainted with the next LIVE_REPAINT_MS batch. */
+  private markLive(ids: readonly string[] | undefined): void {
+    for (const id of ids ?? []) this.dirty.add(id);
+    if (!this.dirty.size || this.liveTimer !== null) return;
+    this.liveTimer = setTimeout(() => {
+      this.liveTimer = null;
+      this.markDirty([]);
+    }, LIVE_REPAINT_MS);
   }
 
   /** undefined = every road */
@@ -241,6 +258,8 @@ export class MapView {
     this.unsubs = [];
     if (this.frame !== null) cancelAnimationFrame(this.frame);
     this.frame = null;
+    if (this.liveTimer !== null) clearTimeout(this.liveTimer);
+    this.liveTimer = null;
     this.map?.remove();
     this.map = null;
     this.ready = false;
