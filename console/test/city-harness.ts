@@ -99,6 +99,8 @@ export interface City {
   sim: Simulation;
   demoFile: string;
   agentE: ChildProcess;
+  /** stops the sensors (the data stops; agents and hub keep running) */
+  stopSensors(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -206,14 +208,20 @@ export async function startCity(dir: string): Promise<City> {
     })),
     control: { url: control.url, token: control.token },
   });
+  let simStopped: Promise<void> | null = null;
+  const stopSensors = () => {
+    simStopped ??= sim.stop();
+    return simStopped;
+  };
   return {
     hub,
     sim,
     demoFile,
     agentE,
+    stopSensors,
     async stop() {
       await control.stop();
-      await sim.stop();
+      await stopSensors();
       if (agentE.exitCode === null && agentE.signalCode === null) {
         const exited = new Promise((r) => agentE.once('exit', r));
         agentE.kill('SIGTERM');

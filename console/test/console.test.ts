@@ -212,7 +212,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     await page.locator('#timebar').waitFor({ state: 'visible' });
     const before = await page.locator('#history-label').textContent();
     await page.locator('#history-range').focus();
-    for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowLeft');
+    for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowLeft');
     await expect.poll(() => page.locator('#history-label').textContent()).not.toBe(before);
     const idx = await state<number>(page, 's.historyIndex');
     const hist = await state<number | null>(page, `s.history.roads['N00-N01'].congestion_score[${idx}]`);
@@ -289,6 +289,15 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     expect(wall.errors).toEqual([]);
     await wall.page.context().close();
   }, 60_000);
+
+  it('shows a visible "stale" state when the data stops', async () => {
+    expect(await page.locator('#stale').isHidden()).toBe(true);
+    await city.stopSensors();
+    await expect.poll(() => page.locator('#stale').isVisible(), { timeout: 60_000 }).toBe(true);
+    expect(await page.locator('#stale').textContent()).toMatch(/^Stale: no new data for \d+ s$/);
+    expect(await page.evaluate(() => document.body.classList.contains('is-stale'))).toBe(true);
+    await page.screenshot({ path: artifact('1280x720-stale.png') });
+  }, 75_000);
 
   it('signs out: timers and socket released, token dropped, login form back; no console errors all along', async () => {
     await page.locator('#logout').click();

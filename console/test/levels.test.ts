@@ -58,6 +58,11 @@ describe('console road state (pure rules the map renders from)', () => {
     s.setLive([live('A', '2026-03-02T08:09:00Z', 0.0)], true);
     expect(displayedLevel(s.state, 'A')).toBe('jam');
     expect(busiest(s.state, 2).map((r) => r.roadId)).toEqual(['A', 'C']);
+    // Staleness follows the data clock: frames that only repeat old readings do not refresh it.
+    s.setLive([live('A', newest, 0.7)], true);
+    expect(s.state.lastArrivalMs).toBeNull();
+    s.setLive([live('A', '2026-03-02T08:10:05Z', 0.7)], true);
+    expect(s.state.lastArrivalMs).not.toBeNull();
   });
 
   it('shows the forecast of the chosen horizon and the chosen history bucket', () => {

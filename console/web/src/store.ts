@@ -53,7 +53,7 @@ export interface State {
   conn: { state: 'connecting' | 'live' | 'retrying' | 'closed'; retryInS?: number };
   /** newest data timestamp seen (ms): the console's "now" (a replay shows its own time) */
   dataNowMs: number | null;
-  /** browser time when the newest traffic arrived: only used to measure silence (staleness) */
+  /** browser time when the data clock last advanced: only used to measure silence (staleness) */
   lastArrivalMs: number | null;
 }
 
@@ -131,6 +131,7 @@ export class Store {
 
   setLive(rows: LiveTraffic[], arrived: boolean): void {
     const ids: string[] = [];
+    const before = this.state.dataNowMs;
     for (const r of rows) {
       const prev = this.state.live.get(r.road_id);
       if (prev && Date.parse(prev.ts) > Date.parse(r.ts)) continue;
@@ -138,7 +139,8 @@ export class Store {
       this.advanceClock(r.ts);
       ids.push(r.road_id);
     }
-    if (arrived && ids.length) this.state.lastArrivalMs = Date.now();
+    // "Data stops" means the data's clock stops: snapshots repeating old readings do not count.
+    if (arrived && this.state.dataNowMs !== before) this.state.lastArrivalMs = Date.now();
     // The clock view follows on the next 1 s tick: re-rendering it per batch would be wasted work.
     if (ids.length) this.emit('live', ids);
   }
