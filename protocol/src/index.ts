@@ -8,3 +8,4 @@ export * from './reading.js';
 export * from './topics.js';
 export * from './validation.js';
 export * from './secrets.js';
+export * from './roles.js';

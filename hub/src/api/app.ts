@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { redactUrl } from '../logger.js';
 import { agentRoutes } from './agent-routes.js';
 import { authRoutes } from './auth-routes.js';
+import { consoleRoutes } from './console-routes.js';
 import { diagRoutes } from './diag-routes.js';
 import type { AppContext } from './context.js';
 import { ApiError } from './errors.js';
@@ -140,6 +141,7 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   await app.register(async (a) => agentRoutes(a, ctx));
   await app.register(async (a) => diagRoutes(a, ctx));
   await app.register(async (a) => userRoutes(a, ctx));
+  await app.register(async (a) => consoleRoutes(a, ctx));
   await app.register(async (a) => wsLive(a, ctx));
   if (existsSync(consolePublicDir))
     await app.register(fastifyStatic, { root: consolePublicDir, prefix: '/', wildcard: false });

@@ -168,7 +168,7 @@ export class Cycles {
       this.d.metrics.meanPredictedCongestion.set(
         t30.reduce((s, p) => s + p.congestion_score, 0) / t30.length,
       );
-    for (const p of t30) this.d.bus.publish({ type: 'prediction', data: p });
+    for (const p of predictions) this.d.bus.publish({ type: 'prediction', data: p });
     if (predictions.length) void this.d.cache.invalidate('predictions');
   }
 

@@ -18,9 +18,13 @@ export interface PlannerSettings {
 export const PLANNER = {
   /** cycles a road must be congested before advice starts (an incident starts it at once) */
   persistCycles: 2,
-  /** minimum ETA gain per diverted vehicle: 15 s, or 10 % of the stretch's time if more */
-  minGainS: 15,
-  minGainShare: 0.1,
+  /**
+   * Minimum ETA gain per diverted vehicle: 30 s, or 20 % of the stretch's free-flow time if more. Travel
+   * times read from point detectors are uncertain by tens of seconds per signalised road; advice that
+   * gains less than that error is as likely to cost drivers time as to save it.
+   */
+  minGainS: 30,
+  minGainShare: 0.2,
   /** an advice in force is replaced only by one that gains this much more */
   switchFactor: 1.25,
   /** decision nodes up to this many roads upstream, rejoin points this many downstream */

@@ -30,6 +30,8 @@ export const INCIDENT = {
   persistCycles: 2,
   /** a road must usually pass, and still be fed, this much before its silence means a blockage */
   minFlowVph: 60,
+  /** without history, a road crawling below this share of its limit with its feeders filling */
+  noHistoryRatio: 0.4,
   /** a speed drop must last this many cycles: one-minute dips at a signal are not incidents */
   dropPersistCycles: 3,
   noDataClearCycles: 15,
@@ -180,6 +182,20 @@ export class IncidentDetector {
         };
       return null;
     }
+    // No history yet (the hub just started): a road crawling far below its limit while the road behind
+    // it fills is an incident by the feeder rule alone.
+    if (
+      baseline === null &&
+      s.speedKmh !== null &&
+      s.upstreamFilling &&
+      s.speedKmh <= INCIDENT.noHistoryRatio * c.road.speed_limit_kmh
+    )
+      return {
+        confidence: 0.6,
+        reason: `crawling at ${Math.round(s.speedKmh)} km/h (limit ${c.road.speed_limit_kmh}) while the road upstream fills`,
+        baseline: null,
+        persist: INCIDENT.dropPersistCycles,
+      };
     if (baseline === null || s.speedKmh === null) return null;
     const limit = c.road.speed_limit_kmh;
     if (s.speedKmh > INCIDENT.dropRatio * baseline || s.speedKmh > INCIDENT.limitRatio * limit) return null;
