@@ -28,6 +28,14 @@ export interface HubOptions {
   corsOrigins?: string[];
   /** login attempts per minute per IP */
   loginRateLimit?: number;
+  /** login attempts per minute with one password, over every IP and email (password spraying) */
+  loginPasswordRateLimit?: number;
+  /** accounts created per hour per client IP (when registration is open) */
+  registerRateLimit?: number;
+  /** diagnostics requests per minute, per user and per agent */
+  diagRateLimit?: number;
+  /** how often each replica reloads token revocations and user token versions from the database (ms) */
+  revocationPollMs?: number;
   /** when set, /metrics needs `Authorization: Bearer <token>` */
   metricsToken?: string;
   /** trust X-Forwarded-For (behind an ingress); default false */
@@ -78,6 +86,10 @@ export interface HubConfig {
   cycleIntervalS: number;
   corsOrigins: string[];
   loginRateLimit: number;
+  loginPasswordRateLimit: number;
+  registerRateLimit: number;
+  diagRateLimit: number;
+  revocationPollMs: number;
   metricsToken: string | undefined;
   trustProxy: boolean;
   cache: boolean;
@@ -143,6 +155,16 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
           .filter(Boolean)
       : undefined,
     loginRateLimit: env.CITYFLOW_LOGIN_RATE_LIMIT ? Number(env.CITYFLOW_LOGIN_RATE_LIMIT) : undefined,
+    loginPasswordRateLimit: env.CITYFLOW_LOGIN_PASSWORD_RATE_LIMIT
+      ? Number(env.CITYFLOW_LOGIN_PASSWORD_RATE_LIMIT)
+      : undefined,
+    registerRateLimit: env.CITYFLOW_REGISTER_RATE_LIMIT
+      ? Number(env.CITYFLOW_REGISTER_RATE_LIMIT)
+      : undefined,
+    diagRateLimit: env.CITYFLOW_DIAG_RATE_LIMIT ? Number(env.CITYFLOW_DIAG_RATE_LIMIT) : undefined,
+    revocationPollMs: env.CITYFLOW_REVOCATION_POLL_S
+      ? Number(env.CITYFLOW_REVOCATION_POLL_S) * 1000
+      : undefined,
     metricsToken: env.CITYFLOW_METRICS_TOKEN || undefined,
     trustProxy: parseBool('CITYFLOW_TRUST_PROXY', env.CITYFLOW_TRUST_PROXY, errors),
     cache: parseBool('CITYFLOW_CACHE', env.CITYFLOW_CACHE, errors),
@@ -173,9 +195,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
 export function resolveConfig(opts: HubOptions): HubConfig {
   const errors: string[] = [];
   const databaseUrl = opts.databaseUrl ?? 'pglite://./data/hub';
-  if (!/^(postgres(ql)?:\/\/.+|pglite:\/\/.+)$/.test(databaseUrl))
+  if (!/^(postgres(ql)?:\/\/.+|pglite(\+timescaledb)?:\/\/.+)$/.test(databaseUrl))
     errors.push(
-      `DATABASE_URL: expected postgres://..., pglite://<dir> or pglite://memory, got ${JSON.stringify(databaseUrl)}`,
+      `DATABASE_URL: expected postgres://..., pglite://<dir>|memory or pglite+timescaledb://<dir>|memory, got ${JSON.stringify(databaseUrl)}`,
     );
   if (opts.redisUrl !== undefined && !/^rediss?:\/\/.+/.test(opts.redisUrl))
     errors.push(`REDIS_URL: expected redis://host:port, got ${JSON.stringify(opts.redisUrl)}`);
@@ -187,9 +209,20 @@ export function resolveConfig(opts: HubOptions): HubConfig {
   const cycleIntervalS = opts.cycleIntervalS ?? 60;
   if (!(Number.isFinite(cycleIntervalS) && cycleIntervalS > 0))
     errors.push(`CITYFLOW_CYCLE_INTERVAL_S: expected a positive number, got ${cycleIntervalS}`);
-  const loginRateLimit = opts.loginRateLimit ?? 10;
-  if (!(Number.isInteger(loginRateLimit) && loginRateLimit > 0))
-    errors.push(`CITYFLOW_LOGIN_RATE_LIMIT: expected a positive integer, got ${loginRateLimit}`);
+  const positiveInt = (name: string, v: number) => {
+    if (!(Number.isInteger(v) && v > 0)) errors.push(`${name}: expected a positive integer, got ${v}`);
+    return v;
+  };
+  const loginRateLimit = positiveInt('CITYFLOW_LOGIN_RATE_LIMIT', opts.loginRateLimit ?? 10);
+  const loginPasswordRateLimit = positiveInt(
+    'CITYFLOW_LOGIN_PASSWORD_RATE_LIMIT',
+    opts.loginPasswordRateLimit ?? 20,
+  );
+  const registerRateLimit = positiveInt('CITYFLOW_REGISTER_RATE_LIMIT', opts.registerRateLimit ?? 5);
+  const diagRateLimit = positiveInt('CITYFLOW_DIAG_RATE_LIMIT', opts.diagRateLimit ?? 6);
+  const revocationPollMs = opts.revocationPollMs ?? 5000;
+  if (!(Number.isFinite(revocationPollMs) && revocationPollMs >= 50 && revocationPollMs <= 3_600_000))
+    errors.push(`CITYFLOW_REVOCATION_POLL_S: expected 0.05..3600 seconds, got ${revocationPollMs / 1000}`);
   for (const [name, v] of [
     ['PORT', opts.port],
     ['MQTT_PORT', opts.mqttPort],
@@ -265,12 +298,17 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     jwtSecretGenerated: opts.jwtSecret === undefined,
     networkFile: networkFile!,
     clock,
-    openRegistration: opts.openRegistration ?? true,
+    // Closed unless asked for: an open hub lets anyone on the internet read the city's live data.
+    openRegistration: opts.openRegistration ?? false,
     adminEmail: opts.adminEmail,
     adminPassword: opts.adminPassword,
     cycleIntervalS,
     corsOrigins: opts.corsOrigins ?? [],
     loginRateLimit,
+    loginPasswordRateLimit,
+    registerRateLimit,
+    diagRateLimit,
+    revocationPollMs,
     metricsToken: opts.metricsToken,
     trustProxy: opts.trustProxy ?? false,
     cache: opts.cache ?? true,

@@ -20,7 +20,8 @@ import { type HubConfig, type HubOptions, resolveConfig } from './config.js';
 import { Cycles } from './cycles/cycles.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrations.js';
-import { applyStoragePolicy } from './db/storage-policy.js';
+import { applyStoragePolicy, describeStorage } from './db/storage-policy.js';
+import { TimescaleJobRunner } from './db/timescale-jobs.js';
 import { LiveBus } from './live/bus.js';
 import { ResponseCache } from './live/cache.js';
 import { createLogger, redactUrl } from './logger.js';
@@ -109,8 +110,10 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         : db;
     if (ingestDb !== db) cleanup.push(() => ingestDb.close());
     const applied = await migrate(db);
-    const policy = await applyStoragePolicy(db, log);
-    log.info({ applied, storage: policy }, 'database ready');
+    const policy = await applyStoragePolicy(db, log, config.clock);
+    const storage = await describeStorage(db);
+    log.info({ applied, storage: policy, backend: storage.backend }, 'database ready');
+    // (a changed admin password ends that admin's old tokens: every replica reloads versions)
     if (config.adminEmail && config.adminPassword)
       await upsertUser(db, config.adminEmail, config.adminPassword, 'admin');
     for (const a of config.seedAgents) await ensureAgent(db, a.agent_id, a.password);
@@ -133,7 +136,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     );
     await cache.start();
     cleanup.push(() => cache.stop());
-    const revocations = new Revocations(db, bus);
+    const revocations = new Revocations(db, bus, log.child({ module: 'auth' }), config.revocationPollMs);
     await revocations.start();
     cleanup.push(() => revocations.stop());
 
@@ -188,6 +191,11 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       config,
       publish,
       log: log.child({ module: 'cycles' }),
+      // PGlite has no background workers: the cycle runs TimescaleDB's policy jobs there.
+      timescaleJobs:
+        storage.timescaledb.jobs_run_by === 'hub'
+          ? new TimescaleJobRunner(db, log.child({ module: 'timescale-jobs' }))
+          : undefined,
     });
     const ingest: Ingest = new Ingest({
       db: ingestDb,
@@ -252,12 +260,17 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       },
       cycleLeader: () => cycles.leader,
       lastCycleAt: () => cycles.lastRunAtMs,
+      storage,
       publish,
       ready: async () => {
         const checks: Record<string, string> = {};
+        // /health is public: the database's error text (host, user, database names) goes to the log only.
         checks.database = await db.query('SELECT 1').then(
           () => 'ok',
-          (e) => `error: ${(e as Error).message}`,
+          (e) => {
+            log.warn({ err: (e as Error).message }, 'health check: database unavailable');
+            return 'unavailable';
+          },
         );
         checks.mqtt = client?.connected ? 'ok' : 'disconnected';
         return { ok: Object.values(checks).every((v) => v === 'ok'), checks };

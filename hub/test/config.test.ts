@@ -51,6 +51,22 @@ describe('hub configuration', () => {
       ).toEqual([expect.stringMatching(/^CITYFLOW_METRICS_MAX_AGENTS: expected an integer >= 0/)]);
   });
 
+  it('DATABASE_URL selects PostgreSQL or one of the two PGlite builds; anything else is refused', () => {
+    for (const url of [
+      'pglite://memory',
+      'pglite://./data/hub',
+      'pglite+timescaledb://memory',
+      'pglite+timescaledb:///var/lib/hub',
+    ])
+      expect(resolveConfig({ databaseUrl: url, networkFile: 'n.geojson' }).databaseUrl).toBe(url);
+    for (const url of ['pglite+timescale://memory', 'pglite+timescaledb://', 'timescaledb://x', 'sqlite://x'])
+      expect(errorsOf(() => resolveConfig({ databaseUrl: url, networkFile: 'n.geojson' }))).toEqual([
+        expect.stringMatching(
+          /^DATABASE_URL: expected postgres:\/\/\.\.\., pglite:\/\/<dir>\|memory or pglite\+timescaledb:/,
+        ),
+      ]);
+  });
+
   it('CITYFLOW_REDIS_PREFIX defaults to cityflow: and is validated', () => {
     expect(resolveConfig({ networkFile: 'n.geojson' }).redisPrefix).toBe('cityflow:');
     expect(resolveConfig({ networkFile: 'n.geojson', redisPrefix: 'city-a:' }).redisPrefix).toBe('city-a:');

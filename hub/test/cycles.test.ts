@@ -1,18 +1,22 @@
 import { loadNetwork, topics } from '@cityflow/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningHub } from '../src/hub.js';
 import { insertSummaries, storeSequenced } from '../src/store/ingest-store.js';
 import { upsertRoadLive } from '../src/store/traffic.js';
+import { type BackendDb, describeEachBackend } from './backends.js';
 import { agentClient, gridNetwork, summary, testHub, until } from './helpers.js';
 
 const T0 = Date.UTC(2026, 2, 2, 7, 0);
 const CONGESTED = 'R10-20';
 
-describe('prediction and reroute cycle', () => {
+// On every storage backend: ingest, history and the cycles read and write what the storage layout holds.
+describeEachBackend('prediction and reroute cycle', (_backend, backendDb) => {
+  let target: BackendDb;
   let hub: RunningHub;
   let token: string;
   beforeAll(async () => {
-    hub = await testHub({ clock: 'data' });
+    target = await backendDb();
+    hub = await testHub({ databaseUrl: target.url, clock: 'data' });
     // 60 minutes of data for every road: free flow at 45 km/h, except R10-20 crawling at 6 km/h.
     const roads = (gridNetwork().features as Array<{ properties: { kind: string; road_id?: string } }>)
       .filter((f) => f.properties.kind === 'road')
@@ -63,7 +67,10 @@ describe('prediction and reroute cycle', () => {
       })
     ).json().token;
   });
-  afterAll(async () => hub?.stop());
+  afterAll(async () => {
+    await hub?.stop();
+    await target?.drop();
+  });
 
   it('forecasts every road at 15/30/60 with the network model and recommends a local detour', async () => {
     const agent = await agentClient(hub, await hub.addAgent('A1'));

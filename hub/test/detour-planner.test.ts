@@ -158,6 +158,27 @@ describe('incident detection', () => {
     expect(opened.find((i) => i.road_id === JAM)!.confidence).toBeGreaterThanOrEqual(0.9);
   });
 
+  it('loops that read an empty road for three minutes while traffic still arrives: blocked upstream of them', () => {
+    const d = new IncidentDetector();
+    for (let m = 0; m < 16; m++) feed(d, {}, m);
+    const silent = { [JAM]: { speedKmh: null, flowVph: 0, occupancy: 0 } };
+    expect(feed(d, silent, 16).opened).toHaveLength(0);
+    expect(feed(d, silent, 17).opened).toHaveLength(0);
+    const opened = feed(d, silent, 18).opened;
+    expect(opened.map((i) => i.road_id)).toEqual([JAM]);
+    expect(opened[0]!.reason).toMatch(/arrive upstream/);
+    // still silent while fed: the blockage goes on, it is not a recovery
+    for (let m = 19; m < 23; m++) expect(feed(d, silent, m).cleared).toHaveLength(0);
+    feed(d, {}, 23);
+    expect(feed(d, {}, 24).cleared.map((i) => i.road_id)).toEqual([JAM]);
+  });
+
+  it('a road that is usually empty reading empty is no incident', () => {
+    const d = new IncidentDetector();
+    const quiet = { [JAM]: { speedKmh: null, flowVph: 0, occupancy: 0 } };
+    for (let m = 0; m < 25; m++) expect(feed(d, quiet, m).opened).toHaveLength(0);
+  });
+
   it('a new leader resumes the incidents left active', () => {
     const d = new IncidentDetector();
     d.resume([

@@ -15,6 +15,7 @@ import {
 } from '../src/routing/emissions.js';
 import { assessRoads, type RoadInput, timeWithLoadS } from '../src/routing/road-conditions.js';
 import { RoadGraph } from '../src/routing/road-graph.js';
+import { movementDelay, turnBetween } from '../src/routing/turns.js';
 import { gridNetwork } from './helpers.js';
 
 const net = (() => {
@@ -156,5 +157,24 @@ describe('road graph', () => {
     const cost = (r: Road) => (r.road_id === 'R00-10' ? 1000 : r.length_m);
     expect(g.shortest('N00', 'N10', cost)!.roads).toEqual(['R00-01', 'R01-11', 'R11-10']);
     expect(g.shortest('N00', 'N10', cost)!.cost).toBe(600);
+  });
+});
+
+describe('turning movements', () => {
+  it('reads the movement from the geometry (right-hand traffic)', () => {
+    // R00-10 runs east; R10-11 north (a left turn), R10-20 east (straight), R10-00 back (a U-turn)
+    expect(turnBetween(road('R00-10'), road('R10-11'))).toBe('left');
+    expect(turnBetween(road('R00-10'), road('R10-20'))).toBe('straight');
+    expect(turnBetween(road('R00-10'), road('R10-00'))).toBe('uturn');
+    expect(turnBetween(road('R01-11'), road('R11-10'))).toBe('right');
+  });
+
+  it('a left turn saturates long before its road: the same added load costs it more than going straight', () => {
+    const r = road('R00-10');
+    const left = movementDelay(r, 1620, 400, 'left', 300);
+    const straight = movementDelay(r, 1620, 400, 'straight', 300);
+    expect(left.x).toBeGreaterThan(0.9);
+    expect(straight.x).toBeLessThan(0.6);
+    expect(left.delayS).toBeGreaterThan(straight.delayS + 30);
   });
 });

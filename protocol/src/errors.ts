@@ -29,6 +29,7 @@ export const ErrorCodes = {
   CF_RATE_LIMITED: 'too many requests (429)',
   CF_INTERNAL: 'internal error; details are in the server log, never in the answer (500)',
   CF_AGENT_TIMEOUT: 'the agent did not answer in time',
+  CF_RANGE_TOO_LARGE: 'a history range wider than its bucket allows (HISTORY_MAX_RANGE_S)',
   CF_METHOD: 'HTTP method not allowed',
   CF_CLI: 'a command-line verb failed',
 } as const;

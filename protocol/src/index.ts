@@ -7,5 +7,7 @@ export * from './network-file.js';
 export * from './reading.js';
 export * from './topics.js';
 export * from './validation.js';
+export * from './secrets.js';
+export * from './roles.js';
 export * from './redact.js';
 export * from './summary-merge.js';

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { BrokerPool } from './broker-pool.js';
 import { resolveBrokers } from './brokers.js';
 import { clockMode, port, positiveNumber, qos, scenarioName, share, time, utcOffset } from './cli-options.js';
+import { controlRequest } from './control-server.js';
 import { readDemoFile } from './demo-file.js';
 import { childLogLevel, DEMO_PORTS, Demo } from './demo/demo.js';
 import { LoadGenerator, type LoadSensor } from './load.js';
@@ -330,6 +331,51 @@ program
     if (o.report) writeFileSync(o.report, text);
     process.stdout.write(text);
     process.exit(0);
+  });
+
+program
+  .command('incident')
+  .description("start, end or list incidents in the running demo's simulator (its control endpoint)")
+  .argument('<action>', 'start | end | list')
+  .option('--road <id>', 'the road (start, end)')
+  .option('--demo <file>', 'demo.json of the running demo (gives the control endpoint)', './data/demo.json')
+  .option('--json', 'print the answer as one JSON document')
+  .action(async (action: string, o: { road?: string; demo: string; json?: boolean }) => {
+    if (!['start', 'end', 'list'].includes(action))
+      throw new CityFlowError('CF_INVALID_CONFIG', `action: expected start, end or list, got ${action}`);
+    if (action !== 'list' && !o.road)
+      throw new CityFlowError('CF_INVALID_CONFIG', '--road: required to start or end');
+    if (!existsSync(o.demo))
+      throw new CityFlowError('CF_INVALID_CONFIG', `${o.demo} not found: is \`cityflow-sim demo\` running?`);
+    const control = readDemoFile(o.demo).control;
+    if (!control)
+      throw new CityFlowError(
+        'CF_INVALID_CONFIG',
+        `${o.demo} has no control endpoint (demo started with --no-sim?)`,
+      );
+    const answer =
+      action === 'list'
+        ? await controlRequest(control, 'GET')
+        : await controlRequest(control, 'POST', { action, road_id: o.road });
+    if (o.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
+    else if (action === 'list') {
+      const list = (
+        answer as { incidents: { road_id: string; started_at: string; ended_at: string | null }[] }
+      ).incidents;
+      process.stdout.write(
+        list.length
+          ? `${list.map((i) => `${i.road_id}  since ${i.started_at}${i.ended_at ? `  ended ${i.ended_at}` : ''}`).join('\n')}\n`
+          : 'no incident\n',
+      );
+    } else {
+      const i = (answer as { incident: { road_id: string; started_at: string; ended_at: string | null } })
+        .incident;
+      process.stdout.write(
+        action === 'start'
+          ? `incident on ${i.road_id} since ${i.started_at} (simulated time)\n`
+          : `incident on ${i.road_id} ended at ${i.ended_at} (its queue clears over a few minutes)\n`,
+      );
+    }
   });
 
 program.parseAsync().catch((err: unknown) => {

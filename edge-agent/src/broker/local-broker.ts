@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
-import { parseTopic, topics } from '@cityflow/protocol';
+import { parseTopic, safeEqual, topics } from '@cityflow/protocol';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../logger.js';
 import { listenOn } from './listen.js';
@@ -73,7 +73,7 @@ export class LocalBroker {
     const aedes = await Aedes.createBroker({
       authenticate: (client: SensorClient, username, password, done) => {
         if (username === undefined) return done(null, true);
-        if (secured && creds[username] !== undefined && creds[username] === password?.toString()) {
+        if (secured && Object.hasOwn(creds, username) && safeEqual(password ?? '', creds[username]!)) {
           client.sensorId = username;
           return done(null, true);
         }

@@ -1,3 +1,4 @@
+import { safeEqual } from '@cityflow/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.js';
 import { ApiError } from './errors.js';
@@ -17,6 +18,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: AppContext) {
         const t = ctx.lastCycleAt();
         return t === null ? null : new Date(t).toISOString();
       })(),
+      storage: ctx.storage,
     };
   });
 
@@ -25,7 +27,10 @@ export async function systemRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get('/health/live', { schema: { tags: ['system'] } }, async () => ({ status: 'ok' }));
 
   app.get('/metrics', { schema: { tags: ['system'] } }, async (req, reply) => {
-    if (ctx.config.metricsToken && req.headers.authorization !== `Bearer ${ctx.config.metricsToken}`)
+    if (
+      ctx.config.metricsToken &&
+      !safeEqual(req.headers.authorization ?? '', `Bearer ${ctx.config.metricsToken}`)
+    )
       throw new ApiError(401, 'CF_UNAUTHORIZED', 'metrics need the metrics token');
     reply.type(ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();

@@ -11,6 +11,7 @@ import type { HubClock } from '../clock.js';
 import type { HubConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { runRetention } from '../db/storage-policy.js';
+import type { TimescaleJobRunner } from '../db/timescale-jobs.js';
 import type { LiveBus } from '../live/bus.js';
 import type { ResponseCache } from '../live/cache.js';
 import type { HubMetrics } from '../metrics.js';
@@ -32,6 +33,8 @@ export interface CycleDeps {
   config: HubConfig;
   log: Logger;
   publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
+  /** on PGlite with TimescaleDB (no background workers): runs the due policy jobs each cycle */
+  timescaleJobs?: Pick<TimescaleJobRunner, 'runDue'>;
 }
 
 /**
@@ -59,6 +62,8 @@ export class Cycles {
   private incidentsResumed = false;
   private readonly predictor: PredictionCycle;
   private readonly adviceByAgent = new Map<string, Advice>();
+  /** road -> the agents whose slice holds it (advice goes to each) */
+  private readonly agentsOfRoad = new Map<string, string[]>();
   /** cycles this process ran (tests and scale-out checks) */
   runs = 0;
   /** active-clock time of the last completed cycle */
@@ -71,6 +76,9 @@ export class Cycles {
       compliance: d.config.rerouteCompliance,
     });
     this.predictor = new PredictionCycle(d.db, d.net);
+    for (const [agentId, slice] of d.net.agents)
+      for (const road of slice.roads)
+        this.agentsOfRoad.set(road, [...(this.agentsOfRoad.get(road) ?? []), agentId]);
   }
 
   get leader(): boolean {
@@ -123,6 +131,10 @@ export class Cycles {
           quarantineMaxBytes: this.d.config.quarantineMaxBytes,
         }).catch((e) => this.d.log.warn({ err: (e as Error).message }, 'retention failed'));
       }
+      if (this.d.timescaleJobs)
+        await this.timed('timescale_jobs', () => this.d.timescaleJobs!.runDue()).catch((e) =>
+          this.d.log.warn({ err: (e as Error).message }, 'TimescaleDB jobs failed'),
+        );
       this.runs++;
       this.lastRunAtMs = nowMs;
       return true;
@@ -157,7 +169,7 @@ export class Cycles {
       this.d.metrics.meanPredictedCongestion.set(
         t30.reduce((s, p) => s + p.congestion_score, 0) / t30.length,
       );
-    for (const p of t30) this.d.bus.publish({ type: 'prediction', data: p });
+    for (const p of predictions) this.d.bus.publish({ type: 'prediction', data: p });
     if (predictions.length) void this.d.cache.invalidate('predictions');
   }
 
@@ -198,10 +210,15 @@ export class Cycles {
 
   /** Each agent gets, retained, the reroutes that touch its roads (possibly none, which clears old advice). */
   private async publishAdvice(items: Reroute[], nowMs: number) {
-    for (const [agentId, slice] of this.d.net.agents) {
-      const mine = items.filter(
-        (r) => slice.roads.includes(r.route_id) || r.path.some((p) => slice.roads.includes(p)),
-      );
+    const byAgent = new Map<string, Reroute[]>();
+    for (const r of items) {
+      const agents = new Set<string>();
+      for (const road of [r.route_id, ...r.path])
+        for (const a of this.agentsOfRoad.get(road) ?? []) agents.add(a);
+      for (const a of agents) byAgent.set(a, [...(byAgent.get(a) ?? []), r]);
+    }
+    for (const agentId of this.d.net.agents.keys()) {
+      const mine = byAgent.get(agentId) ?? [];
       const prev = this.adviceByAgent.get(agentId);
       if (!mine.length && !prev?.items.length) continue;
       const advice: Advice = {

@@ -164,6 +164,13 @@ ALTER TABLE reroutes ADD COLUMN incident_id text;
   },
   {
     version: 4,
+    name: 'user token versions',
+    // Every token carries its user's version (claim `tv`); a role change, password reset or removal
+    // bumps it, which ends every token issued before at once (logout still revokes one token by jti).
+    sql: 'ALTER TABLE users ADD COLUMN token_version integer NOT NULL DEFAULT 0;',
+  },
+  {
+    version: 5,
     name: 'agent incarnations, quarantine kept as bytes',
     sql: `
 -- One watermark per (agent, incarnation, stream): a wiped or re-imaged agent starts a new seq space

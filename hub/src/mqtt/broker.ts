@@ -1,5 +1,5 @@
 import { type Server, createServer } from 'node:net';
-import { CityFlowError, isValidId } from '@cityflow/protocol';
+import { CityFlowError, isValidId, safeEqual } from '@cityflow/protocol';
 import { Aedes, type AuthenticateError } from 'aedes';
 import type { Logger } from 'pino';
 import { HUB_USERNAME, agentClientId, agentMayPublish, agentMaySubscribe } from './acl.js';
@@ -35,7 +35,7 @@ export class EmbeddedBroker {
       authenticate: (client, username, password, done) => {
         const pw = password?.toString('utf8') ?? '';
         if (username === HUB_USERNAME) {
-          if (client.id.startsWith('hub:') && pw === this.auth.hubSecret) return done(null, true);
+          if (client.id.startsWith('hub:') && safeEqual(pw, this.auth.hubSecret)) return done(null, true);
           return done(authError('bad hub credentials', 4), false);
         }
         if (!username || !isValidId(username) || client.id !== agentClientId(username))

@@ -34,7 +34,7 @@ export function capacityVph(road: Road, signalised: boolean): number {
 }
 
 export function freeFlowS(road: Road): number {
-  return road.length_m / (road.speed_limit_kmh / 3.6);
+  return (road.length_m * 3.6) / road.speed_limit_kmh;
 }
 
 /** HCM 2000 uniform delay d1 (eq. 16-11), s per vehicle. */

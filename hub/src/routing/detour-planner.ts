@@ -1,9 +1,10 @@
 import type { Network, Reroute, Road } from '@cityflow/protocol';
 import { roadCo2Grams } from './emissions.js';
 import type { Incident } from '@cityflow/protocol';
-import { freeFlowS } from './delay-model.js';
-import { type RoadCondition, timeWithLoadS } from './road-conditions.js';
+import { freeFlowS, incrementalDelayS, uniformDelayS } from './delay-model.js';
+import { blockedByIncident, type RoadCondition, timeWithLoadS } from './road-conditions.js';
 import { RoadGraph } from './road-graph.js';
+import { movementDelay, turnBetween } from './turns.js';
 
 export interface PlannerSettings {
   /** a road forecast at or above this congestion score gets advice (DESIGN: congested ≥ 0.5) */
@@ -17,17 +18,25 @@ export interface PlannerSettings {
 export const PLANNER = {
   /** cycles a road must be congested before advice starts (an incident starts it at once) */
   persistCycles: 2,
-  /** minimum ETA gain per diverted vehicle: 15 s, or 10 % of the stretch's time if more */
-  minGainS: 15,
-  minGainShare: 0.1,
+  /**
+   * Minimum ETA gain per diverted vehicle: 30 s, or 20 % of the stretch's free-flow time if more. Travel
+   * times read from point detectors are uncertain by tens of seconds per signalised road; advice that
+   * gains less than that error is as likely to cost drivers time as to save it.
+   */
+  minGainS: 30,
+  minGainShare: 0.2,
   /** an advice in force is replaced only by one that gains this much more */
   switchFactor: 1.25,
   /** decision nodes up to this many roads upstream, rejoin points this many downstream */
   upstreamDepth: 2,
   downstreamDepth: 2,
+  /** roads upstream plus downstream of the congested road in one stretch, at most */
+  stretchDepth: 2,
+  /** stretches (decision, rejoin) whose k alternatives are scored in full, best-ranked first */
+  stretchesScored: 3,
   k: 3,
   /** an alternative may use at most this many more roads than the stretch it replaces */
-  extraHops: 4,
+  extraHops: 3,
   /** a stretch (decision node -> rejoin) counts only if within this share of the best free-flow way */
   stretchSlack: 0.1,
   /** an alternative's roads must stay below this degree of saturation with the advice's load */
@@ -85,6 +94,7 @@ export class DetourPlanner {
   /** Roads whose advice ended in the last `plan` (their rows are closed at once). */
   ended: string[] = [];
   private lastConds = new Map<string, RoadCondition>();
+  private readonly timeCache = new Map<string, number>();
 
   plan(
     conds: Map<string, RoadCondition>,
@@ -95,11 +105,13 @@ export class DetourPlanner {
     const s = this.settings;
     this.lastConds = conds;
     const added = new Map<string, number>();
+    this.timeCache.clear();
     const candidates: RoadCondition[] = [];
     this.ended = [];
-    for (const c of conds.values()) {
-      const id = c.road.road_id;
+    for (const [id, raw] of conds) {
       const incident = incidentOn(id);
+      const c = incident ? blockedByIncident(raw) : raw;
+      if (c !== raw) conds.set(id, c);
       const was = this.active.has(id);
       const hot = c.score >= s.congestedScore;
       const n = hot ? (this.congestedFor.get(id) ?? 0) + 1 : 0;
@@ -135,8 +147,12 @@ export class DetourPlanner {
         continue;
       }
       this.active.set(id, { option: chosen, incidentId: incident?.incident_id ?? null });
-      for (const a of chosen.alt) added.set(a, (added.get(a) ?? 0) + chosen.divertedVph);
+      for (const a of chosen.alt) {
+        added.set(a, (added.get(a) ?? 0) + chosen.divertedVph);
+        this.timeCache.delete(a);
+      }
       added.set(id, (added.get(id) ?? 0) - chosen.divertedVph);
+      this.timeCache.delete(id);
       out.push(this.toReroute(c, chosen, incident, nowMs, validForMs));
     }
     return out;
@@ -153,36 +169,79 @@ export class DetourPlanner {
     return o.gainS >= min && o.gainAfterS > 0 && o.divertedVph > 0;
   }
 
+  /**
+   * Two passes, so a cycle stays fast on a city: one bounded search per decision node ranks every
+   * (decision, rejoin) stretch by its best alternative; only the most promising stretches then get the
+   * k shortest alternatives (Yen) scored with the load the advice adds.
+   */
   private bestOption(
     c: RoadCondition,
     conds: Map<string, RoadCondition>,
     added: Map<string, number>,
   ): Option | null {
-    let best: Option | null = null;
-    for (const up of this.chains(c.road, 'up', conds))
-      for (const down of this.chains(c.road, 'down', conds)) {
-        const decision = up.roads.length ? up.roads[0]!.from_node : c.road.from_node;
-        const rejoin = down.roads.length ? down.roads[down.roads.length - 1]!.to_node : c.road.to_node;
-        if (decision === rejoin) continue;
-        const base = [...up.roads.map((r) => r.road_id), c.road.road_id, ...down.roads.map((r) => r.road_id)];
+    const cost = (r: Road) => this.loadedTime(conds, r.road_id, added);
+    const exclude = new Set([c.road.road_id]);
+    const downs = this.chains(c.road, 'down', conds);
+    const ranked: Array<{
+      decision: string;
+      rejoin: string;
+      base: string[];
+      coverage: number;
+      estimate: number;
+    }> = [];
+    for (const up of this.chains(c.road, 'up', conds)) {
+      const decision = up.roads.length ? up.roads[0]!.from_node : c.road.from_node;
+      const stretches = downs
+        .filter((down) => up.roads.length + down.roads.length <= PLANNER.stretchDepth)
+        .map((down) => {
+          const base = [
+            ...up.roads.map((r) => r.road_id),
+            c.road.road_id,
+            ...down.roads.map((r) => r.road_id),
+          ];
+          const rejoin = down.roads.length ? down.roads[down.roads.length - 1]!.to_node : c.road.to_node;
+          return { rejoin, base, coverage: up.share * down.share };
+        })
+        .filter((x) => x.rejoin !== decision);
+      if (!stretches.length) continue;
+      const hops = PLANNER.stretchDepth + 1 + PLANNER.extraHops;
+      const freeOf = (ids: string[]) => ids.reduce((t, id) => t + freeFlowS(this.net.roads.get(id)!), 0);
+      const free = this.graph.shortestFrom(decision, freeFlowS, {
+        maxCost: Math.max(...stretches.map((x) => freeOf(x.base))),
+        maxHops: hops,
+      });
+      const baseCosts = stretches.map((x) =>
+        x.base.reduce((t, id) => t + this.loadedTime(conds, id, added), 0),
+      );
+      const alt = this.graph.shortestFrom(decision, cost, {
+        excludeRoads: exclude,
+        maxCost: Math.max(...baseCosts),
+        maxHops: hops,
+      });
+      stretches.forEach((x, i) => {
         // Only stretches a driver would really take: no longer, at free flow, than the best way from the
         // decision node to the rejoin point (a U-shaped stretch is nobody's route).
-        const freeBase = base.reduce((t, id) => t + freeFlowS(this.net.roads.get(id)!), 0);
-        const freeBest = this.graph.shortest(decision, rejoin, freeFlowS, { maxHops: base.length + 1 });
-        if (!freeBest || freeBase > freeBest.cost * (1 + PLANNER.stretchSlack)) continue;
-        const cost = (r: Road) => this.loadedTime(conds, r.road_id, added);
-        const baseCost = base.reduce((t, id) => t + this.loadedTime(conds, id, added), 0);
-        const paths = this.graph.kShortest(decision, rejoin, PLANNER.k, cost, {
-          excludeRoads: new Set([c.road.road_id]),
-          maxCost: baseCost,
-          maxHops: base.length + PLANNER.extraHops,
-        });
-        for (const p of paths) {
-          const o = this.evaluate(c, decision, rejoin, base, p.roads, conds, added, up.share * down.share);
-          if (o && this.acceptable(o) && (!best || o.gainS * o.coverage > best.gainS * best.coverage))
-            best = o;
-        }
+        const best = free.costTo(x.rejoin);
+        if (best !== undefined && freeOf(x.base) > best * (1 + PLANNER.stretchSlack)) return;
+        const altCost = alt.costTo(x.rejoin);
+        if (altCost === undefined || altCost >= baseCosts[i]!) return;
+        ranked.push({ decision, ...x, estimate: (baseCosts[i]! - altCost) * x.coverage });
+      });
+    }
+    ranked.sort((a, b) => b.estimate - a.estimate);
+    let best: Option | null = null;
+    for (const st of ranked.slice(0, PLANNER.stretchesScored)) {
+      const baseCost = st.base.reduce((t, id) => t + this.loadedTime(conds, id, added), 0);
+      const paths = this.graph.kShortest(st.decision, st.rejoin, PLANNER.k, cost, {
+        excludeRoads: exclude,
+        maxCost: baseCost,
+        maxHops: st.base.length + PLANNER.extraHops,
+      });
+      for (const p of paths) {
+        const o = this.evaluate(c, st.decision, st.rejoin, st.base, p.roads, conds, added, st.coverage);
+        if (o && this.acceptable(o) && (!best || o.gainS * o.coverage > best.gainS * best.coverage)) best = o;
       }
+    }
     return best;
   }
 
@@ -214,10 +273,14 @@ export class DetourPlanner {
     return out;
   }
 
+  /** Travel time with this cycle's advice load; cached per cycle, dropped when the load on a road moves. */
   private loadedTime(conds: Map<string, RoadCondition>, id: string, added: Map<string, number>): number {
+    const hit = this.timeCache.get(id);
+    if (hit !== undefined) return hit;
     const c = conds.get(id);
-    if (!c) return freeFlowS(this.net.roads.get(id)!);
-    return timeWithLoadS(c, added.get(id) ?? 0);
+    const t = c ? timeWithLoadS(c, added.get(id) ?? 0) : freeFlowS(this.net.roads.get(id)!);
+    this.timeCache.set(id, t);
+    return t;
   }
 
   /** Scores an alternative with the load it would take: `compliance` of the congested road's flow. */
@@ -246,9 +309,29 @@ export class DetourPlanner {
       const load = (added.get(id) ?? 0) + extra;
       return cc ? timeWithLoadS(cc, load) : freeFlowS(this.net.roads.get(id)!);
     };
-    const baseNow = base.reduce((t, id) => t + with_(id, 0), 0);
-    const baseAfter = base.reduce((t, id) => t + with_(id, id === c.road.road_id ? -diverted : 0), 0);
-    const altLoaded = alt.reduce((t, id) => t + with_(id, diverted), 0);
+    // Turning movements inside a stretch are priced on their own capacity: a detour trades straight
+    // movements for turns, and a left-turn pocket saturates long before its road does.
+    const turns = (ids: string[], extra: number): number | null => {
+      let t = 0;
+      for (let i = 0; i + 1 < ids.length; i++) {
+        const cc = conds.get(ids[i]!);
+        if (!cc?.signalised) continue;
+        const turn = turnBetween(cc.road, this.net.roads.get(ids[i + 1]!)!);
+        const load = (added.get(ids[i]!) ?? 0) + extra;
+        const m = movementDelay(cc.road, cc.capacity, cc.flowVph, turn, load);
+        if (extra > 0 && m.x > PLANNER.maxAltSaturation) return null;
+        const x = (cc.flowVph + load) / cc.capacity;
+        t += Math.max(0, m.delayS - (uniformDelayS(x) + incrementalDelayS(x, cc.capacity)));
+      }
+      return t;
+    };
+    const altTurns = turns(alt, diverted);
+    if (altTurns === null) return null;
+    const baseTurns = turns(base, 0) ?? 0;
+    const baseNow = base.reduce((t, id) => t + with_(id, 0), 0) + baseTurns;
+    const baseAfter =
+      base.reduce((t, id) => t + with_(id, id === c.road.road_id ? -diverted : 0), 0) + baseTurns;
+    const altLoaded = alt.reduce((t, id) => t + with_(id, diverted), 0) + altTurns;
     const co2 = (ids: string[], extra: (id: string) => number) =>
       ids.reduce((g, id) => {
         const cc = conds.get(id);

@@ -28,6 +28,10 @@ export const INCIDENT = {
   occupancyRiseAbs: 0.03,
   recoverRatio: 0.8,
   persistCycles: 2,
+  /** a road must usually pass, and still be fed, this much before its silence means a blockage */
+  minFlowVph: 60,
+  /** without history, a road crawling below this share of its limit with its feeders filling */
+  noHistoryRatio: 0.4,
   /** a speed drop must last this many cycles: one-minute dips at a signal are not incidents */
   dropPersistCycles: 3,
   noDataClearCycles: 15,
@@ -36,8 +40,11 @@ export const INCIDENT = {
 interface Sample {
   kind: RoadCondition['kind'];
   speedKmh: number | null;
+  flowVph: number;
   occupancy: number;
   upstreamFilling: boolean;
+  /** traffic arriving towards the road: its feeders' flow split over their exits */
+  inflowVph: number;
 }
 
 interface Tracked {
@@ -91,13 +98,26 @@ export class IncidentDetector {
           d.road.to_node !== c.road.from_node &&
           (d.kind === 'blocked' || d.kind === 'standing' || this.active.has(d.road.road_id)),
       );
+    const inflow = (c: RoadCondition) => {
+      let v = 0;
+      for (const f of conds.values()) {
+        if (f.road.to_node !== c.road.from_node || f.road.from_node === c.road.to_node) continue;
+        const exits = (leaving.get(f.road.to_node) ?? []).filter(
+          (x) => x.road.to_node !== f.road.from_node,
+        ).length;
+        v += f.flowVph / Math.max(1, exits);
+      }
+      return v;
+    };
     for (const [id, c] of conds) {
       const h = this.history.get(id) ?? [];
       const sample: Sample = {
         kind: c.kind,
         speedKmh: c.speedKmh,
+        flowVph: c.flowVph,
         occupancy: c.occupancy,
         upstreamFilling: c.upstreamFilling,
+        inflowVph: c.kind === 'empty' ? inflow(c) : 0,
       };
       const tracked = this.active.get(id);
       if (tracked) this.follow(tracked, c, sample, nowMs, changes);
@@ -148,6 +168,34 @@ export class IncidentDetector {
         baseline,
         persist: INCIDENT.persistCycles,
       };
+    // Nothing passes the loops for minutes while traffic keeps arriving from upstream: vehicles enter
+    // the road and do not leave it (at 60 veh/h, three empty minutes happen by chance 5 % of the time).
+    if (c.kind === 'empty') {
+      const flows = past.map((x) => x.flowVph);
+      const usual = flows.length >= INCIDENT.minBaseline ? median(flows)! : 0;
+      if (usual >= INCIDENT.minFlowVph && s.inflowVph >= INCIDENT.minFlowVph)
+        return {
+          confidence: 0.7,
+          reason: `no vehicle passes (usually ${Math.round(usual)} veh/h) while ${Math.round(s.inflowVph)} veh/h arrive upstream`,
+          baseline,
+          persist: INCIDENT.dropPersistCycles,
+        };
+      return null;
+    }
+    // No history yet (the hub just started): a road crawling far below its limit while the road behind
+    // it fills is an incident by the feeder rule alone.
+    if (
+      baseline === null &&
+      s.speedKmh !== null &&
+      s.upstreamFilling &&
+      s.speedKmh <= INCIDENT.noHistoryRatio * c.road.speed_limit_kmh
+    )
+      return {
+        confidence: 0.6,
+        reason: `crawling at ${Math.round(s.speedKmh)} km/h (limit ${c.road.speed_limit_kmh}) while the road upstream fills`,
+        baseline: null,
+        persist: INCIDENT.dropPersistCycles,
+      };
     if (baseline === null || s.speedKmh === null) return null;
     const limit = c.road.speed_limit_kmh;
     if (s.speedKmh > INCIDENT.dropRatio * baseline || s.speedKmh > INCIDENT.limitRatio * limit) return null;
@@ -167,15 +215,13 @@ export class IncidentDetector {
   private follow(t: Tracked, c: RoadCondition, s: Sample, nowMs: number, changes: IncidentChanges) {
     if (c.kind === 'unknown') t.quiet++;
     else t.quiet = 0;
+    // Traffic flows again near its old speed, or the road is empty with nothing arriving to fill it.
+    // (Empty loops while traffic still arrives are the blockage itself, not a recovery.)
+    const ref = t.baselineSpeed ?? c.road.speed_limit_kmh;
     const recovered =
       c.kind === 'free' ||
-      c.kind === 'empty' ||
-      (s.speedKmh !== null &&
-        t.baselineSpeed !== null &&
-        s.speedKmh >= INCIDENT.recoverRatio * t.baselineSpeed) ||
-      (s.speedKmh !== null &&
-        t.baselineSpeed === null &&
-        s.speedKmh >= INCIDENT.recoverRatio * c.road.speed_limit_kmh);
+      (s.speedKmh !== null && s.speedKmh >= INCIDENT.recoverRatio * ref) ||
+      (c.kind === 'empty' && s.inflowVph < INCIDENT.minFlowVph);
     t.recovering = recovered ? t.recovering + 1 : 0;
     if (t.recovering >= INCIDENT.persistCycles || t.quiet >= INCIDENT.noDataClearCycles) {
       t.incident = { ...t.incident, cleared_at: new Date(nowMs).toISOString() };

@@ -119,12 +119,18 @@ export function assessRoads(
     const signal = signalised ? uniformDelayS(flow / capacity) : 0;
     let c: RoadCondition;
     if (x.speedKmh === null && flow === 0) {
-      if (occ >= STANDING_OCCUPANCY) {
-        const discharge = capacity * 0.25;
-        const q = standingQueueDelayS(road, occ, discharge);
-        c = {
+      // No vehicle passed: a queue standing on the loops, or a blockage upstream of them.
+      const stopped = (
+        kind: 'standing' | 'blocked',
+        dischargeShare: number,
+        occupancy: number,
+        why: string,
+      ): RoadCondition => {
+        const discharge = capacity * dischargeShare;
+        const q = standingQueueDelayS(road, occupancy, discharge);
+        return {
           ...base,
-          kind: 'standing',
+          kind,
           dischargeVph: discharge,
           flowVph: 0,
           speedKmh: null,
@@ -132,24 +138,24 @@ export function assessRoads(
           score: 1,
           timeS: t0 + signal + q,
           delayS: signal + q,
-          why: `standing queue on the loops (occupancy ${pct(occ)}, no vehicle passed)`,
+          why,
         };
-      } else if (filling) {
-        const discharge = capacity * 0.1;
-        const q = standingQueueDelayS(road, 0.5, discharge);
-        c = {
-          ...base,
-          kind: 'blocked',
-          dischargeVph: discharge,
-          flowVph: 0,
-          speedKmh: null,
-          occupancy: occ,
-          score: 1,
-          timeS: t0 + signal + q,
-          delayS: signal + q,
-          why: 'no vehicle passes while the road upstream fills: blocked upstream of its loops',
-        };
-      } else {
+      };
+      if (occ >= STANDING_OCCUPANCY)
+        c = stopped(
+          'standing',
+          0.25,
+          occ,
+          `standing queue on the loops (occupancy ${pct(occ)}, no vehicle passed)`,
+        );
+      else if (filling)
+        c = stopped(
+          'blocked',
+          0.1,
+          0.5,
+          'no vehicle passes while the road upstream fills: blocked upstream of its loops',
+        );
+      else {
         const forecastScore = t15?.score ?? 0;
         c = {
           ...base,
@@ -213,3 +219,22 @@ export function timeWithLoadS(c: RoadCondition, addedVph: number): number {
 }
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
+
+/**
+ * The condition of a road with an active incident that its loops read as empty: nothing passes
+ * because something blocks it upstream of them, so it is priced as blocked, not as free.
+ */
+export function blockedByIncident(c: RoadCondition): RoadCondition {
+  if (c.kind !== 'empty' && c.kind !== 'unknown') return c;
+  const discharge = c.capacity * 0.1;
+  const q = standingQueueDelayS(c.road, 0.5, discharge);
+  return {
+    ...c,
+    kind: 'blocked',
+    dischargeVph: discharge,
+    score: 1,
+    timeS: c.timeS + q,
+    delayS: c.delayS + q,
+    why: 'incident: no vehicle passes the loops',
+  };
+}

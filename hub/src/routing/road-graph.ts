@@ -1,5 +1,11 @@
 import type { Network, Road } from '@cityflow/protocol';
 
+interface Reached {
+  cost: number;
+  hops: number;
+  via: Road | null;
+}
+
 export interface Path {
   roads: string[];
   cost: number;
@@ -69,30 +75,29 @@ export class RoadGraph {
   }
 
   /**
-   * Dijkstra from `from` to `to`, bounded: it stops once the cheapest open cost exceeds `maxCost`
+   * Bounded Dijkstra from `from`: it stops once the cheapest open cost exceeds `maxCost` (or at `to`)
    * and ignores paths longer than `maxHops` roads, so a search stays local on a city-sized graph.
+   * Returns the settled nodes with their cost and the road they were reached by.
    */
-  shortest(
+  private search(
     from: string,
-    to: string,
+    to: string | null,
     cost: (r: Road) => number,
-    o: { excludeRoads?: Set<string>; excludeNodes?: Set<string>; maxCost?: number; maxHops?: number } = {},
-  ): Path | null {
+    o: { excludeRoads?: Set<string>; excludeNodes?: Set<string>; maxCost?: number; maxHops?: number },
+  ): Map<string, Reached> {
     const maxCost = o.maxCost ?? Number.POSITIVE_INFINITY;
     const maxHops = o.maxHops ?? 12;
-    const best = new Map<string, { cost: number; hops: number; via: Road | null }>([
-      [from, { cost: 0, hops: 0, via: null }],
-    ]);
+    const best = new Map<string, Reached>([[from, { cost: 0, hops: 0, via: null }]]);
+    const settled = new Map<string, Reached>();
     const open = new MinHeap();
     open.push(from, 0);
-    const done = new Set<string>();
     while (open.size) {
       const { node, cost: c } = open.pop()!;
-      if (done.has(node)) continue;
+      if (settled.has(node)) continue;
       if (c > maxCost) break;
-      done.add(node);
-      if (node === to) break;
       const here = best.get(node)!;
+      settled.set(node, here);
+      if (node === to) break;
       if (here.hops >= maxHops) continue;
       for (const r of this.out.get(node) ?? []) {
         if (o.excludeRoads?.has(r.road_id) || (o.excludeNodes?.has(r.to_node) && r.to_node !== to)) continue;
@@ -104,15 +109,40 @@ export class RoadGraph {
         }
       }
     }
-    if (!done.has(to)) return null;
+    return settled;
+  }
+
+  private pathTo(reached: Map<string, Reached>, from: string, to: string): Path | null {
+    const end = reached.get(to);
+    if (!end) return null;
     const roads: string[] = [];
     let n = to;
     while (n !== from) {
-      const b = best.get(n)!;
+      const b = reached.get(n)!;
       roads.unshift(b.via!.road_id);
       n = b.via!.from_node;
     }
-    return { roads, cost: best.get(to)!.cost };
+    return { roads, cost: end.cost };
+  }
+
+  /** Cheapest path from `from` to `to` within the bounds, or null. */
+  shortest(
+    from: string,
+    to: string,
+    cost: (r: Road) => number,
+    o: { excludeRoads?: Set<string>; excludeNodes?: Set<string>; maxCost?: number; maxHops?: number } = {},
+  ): Path | null {
+    return this.pathTo(this.search(from, to, cost, o), from, to);
+  }
+
+  /** Cheapest paths from `from` to every node reachable within the bounds (one search for many targets). */
+  shortestFrom(
+    from: string,
+    cost: (r: Road) => number,
+    o: { excludeRoads?: Set<string>; maxCost?: number; maxHops?: number } = {},
+  ): { costTo(node: string): number | undefined; pathTo(node: string): Path | null } {
+    const reached = this.search(from, null, cost, o);
+    return { costTo: (n) => reached.get(n)?.cost, pathTo: (n) => this.pathTo(reached, from, n) };
   }
 
   /** Yen's k shortest loopless paths (bounded like `shortest`). */

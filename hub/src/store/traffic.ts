@@ -221,26 +221,29 @@ export async function insertPredictions(db: Queryable, items: Prediction[]): Pro
 }
 
 export async function insertReroutes(db: Queryable, items: Reroute[]): Promise<void> {
-  for (const it of items)
-    await db.query(
-      `INSERT INTO reroutes (ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
-         diverted_share, valid_until, co2_gain_g_per_vehicle, incident_id)
-       VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10,$11,$12)`,
-      [
-        it.ts,
-        it.route_id,
-        it.alt_route_id,
-        it.reason,
-        it.estimated_co2_gain,
-        it.eta_gain_min,
-        JSON.stringify(it.path),
-        it.decision_node,
-        it.diverted_share,
-        it.valid_until,
-        it.co2_gain_g_per_vehicle,
-        it.incident_id ?? null,
-      ],
-    );
+  if (!items.length) return;
+  // One statement for the whole cycle: a city-wide incident may put hundreds of items in it.
+  const col = <K extends keyof Reroute>(k: K) => items.map((it) => it[k]);
+  await db.query(
+    `INSERT INTO reroutes (ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
+       diverted_share, valid_until, co2_gain_g_per_vehicle, incident_id)
+     SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+       $7::jsonb[], $8::text[], $9::float8[], $10::timestamptz[], $11::float8[], $12::text[])`,
+    [
+      col('ts'),
+      col('route_id'),
+      col('alt_route_id'),
+      col('reason'),
+      col('estimated_co2_gain'),
+      col('eta_gain_min'),
+      items.map((it) => JSON.stringify(it.path)),
+      col('decision_node'),
+      col('diverted_share'),
+      col('valid_until'),
+      col('co2_gain_g_per_vehicle'),
+      items.map((it) => it.incident_id ?? null),
+    ],
+  );
 }
 
 /** Ends the advice in force on these roads at `atIso` (the planner stopped advising them). */

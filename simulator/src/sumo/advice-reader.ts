@@ -1,4 +1,4 @@
-import type { Page, Reroute } from '@cityflow/protocol';
+import type { Incident, Page, Reroute } from '@cityflow/protocol';
 import { HubClient } from '../demo/hub-client.js';
 
 /** Reads the hub's advice as any API client would: `/health` for the cycle, the reroutes list. */
@@ -35,6 +35,11 @@ export class AdviceReader {
       if (Date.now() >= end) return false;
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Every incident the hub detected (newest first, up to 200). */
+  async incidents(): Promise<Incident[]> {
+    return (await this.get<Page<Incident>>('/api/incidents?limit=200')).data;
   }
 
   /** Every reroute in force, all pages. */

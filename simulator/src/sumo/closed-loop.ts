@@ -35,6 +35,8 @@ export interface ClosedLoopResult {
   minutes: number;
   adviceMinutes: number;
   wallS: number;
+  /** incidents the hub detected, in simulation seconds (cleared null while active at the end) */
+  incidents: Array<{ road_id: string; detected_s: number; cleared_s: number | null; confidence: number }>;
   /** wall seconds spent in each phase of the loop */
   phasesS: { sumo: number; publish: number; waitHub: number; advice: number };
 }
@@ -109,6 +111,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
       adviceMinutes: 0,
       wallS: 0,
       phasesS: { sumo: 0, publish: 0, waitHub: 0, advice: 0 },
+      incidents: [],
     };
     const ph = r.phasesS;
     let mark = Date.now();
@@ -160,6 +163,15 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
           `sumo closed loop: ${new Date(s.t0Ms + t * 1000).toISOString()} ${vehicles.size} vehicles, ${items.length} advice items, ${driver.rerouted.size} rerouted so far\n`,
         );
     }
+    const simS = (iso: string) => Math.round((Date.parse(iso) - s.t0Ms) / 1000);
+    r.incidents = (await advice.incidents())
+      .map((i) => ({
+        road_id: i.road_id,
+        detected_s: simS(i.detected_at),
+        cleared_s: i.cleared_at ? simS(i.cleared_at) : null,
+        confidence: i.confidence,
+      }))
+      .reverse();
     await traci.close();
     traci = null;
     const code = await sumo.exited;

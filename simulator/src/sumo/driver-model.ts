@@ -3,11 +3,12 @@ import { createRng, hashString } from '../rng.js';
 import { CMD, put, TraciClient, TraciError, VAR } from './traci-client.js';
 
 /**
- * Travel time given to an advised road when a complying driver cannot take the advised path: high
- * enough that SUMO's router avoids the road wherever another way exists, finite so a vehicle whose only
- * way is that road still gets a route.
+ * A complying driver who cannot take the advised path reroutes with the advised road's travel time
+ * penalised by what the advice says it costs: SUMO's current time on it plus the advised ETA gain
+ * (at least this much), so the router avoids it where a way around is really cheaper and keeps it where
+ * every way around is longer.
  */
-export const AVOID_ROAD_S = 3600;
+export const MIN_PENALTY_S = 30;
 
 export interface DriverStats {
   /** (vehicle, advised road) pairs decided */
@@ -78,7 +79,8 @@ export class DriverModel {
       const index = got[2 * i + 1];
       if (!Array.isArray(route) || typeof index !== 'number' || index < 0) return;
       const v: VehicleRoute = { id, route: route as string[], index };
-      for (let j = v.index + 1; j < v.route.length; j++) {
+      // (a vehicle whose destination is on the advised road cannot avoid it: it does not cross it)
+      for (let j = v.index + 1; j < v.route.length - 1; j++) {
         const a = advised.get(v.route[j]!);
         if (!a) continue;
         const key = `${id}|${a.route_id}`;
@@ -96,7 +98,7 @@ export class DriverModel {
 
   private async comply(traci: TraciClient, v: VehicleRoute, j: number, a: Reroute): Promise<void> {
     const plan = splice(this.net, v, j, a);
-    if (plan.kind === 'route') {
+    if (plan.kind === 'route' && !loops(this.net, plan.route)) {
       if (await this.setRoute(traci, v.id, plan.route)) {
         this.stats.splicedPath++;
         return;
@@ -108,15 +110,19 @@ export class DriverModel {
         TraciClient.get(CMD.getSim, VAR.findRoute, '', put.findRoute(last, dest)),
       ]);
       const edges = Array.isArray(found) ? (found as unknown[]).find((x) => Array.isArray(x)) : undefined;
-      if (Array.isArray(edges) && edges.length && edges[0] === last) {
-        if (await this.setRoute(traci, v.id, [...plan.prefix, ...(edges as string[]).slice(1)])) {
+      const route = Array.isArray(edges) ? [...plan.prefix, ...(edges as string[]).slice(1)] : [];
+      if (Array.isArray(edges) && edges.length && edges[0] === last && !loops(this.net, route)) {
+        if (await this.setRoute(traci, v.id, route)) {
           this.stats.completedByRouter++;
           return;
         }
       }
     }
+    const [now] = await traci.batchSettled([TraciClient.get(CMD.getEdge, VAR.currentTravelTime, a.route_id)]);
+    const current = typeof now === 'number' && Number.isFinite(now) ? now : 0;
+    const penalty = current + Math.max(MIN_PENALTY_S, a.eta_gain_min * 60);
     const [r1, r2] = await traci.batchSettled([
-      TraciClient.set(CMD.setVehicle, VAR.edgeTravelTime, v.id, put.edgeTime(a.route_id, AVOID_ROAD_S)),
+      TraciClient.set(CMD.setVehicle, VAR.edgeTravelTime, v.id, put.edgeTime(a.route_id, penalty)),
       TraciClient.set(CMD.setVehicle, VAR.rerouteTravelTime, v.id, put.emptyCompound()),
     ]);
     if (r1 instanceof TraciError || r2 instanceof TraciError) this.stats.refused++;
@@ -167,4 +173,16 @@ export function splice(net: Network, v: VehicleRoute, j: number, a: Reroute): Sp
   if (to(v.route[v.route.length - 1]!) === rejoin && a.path.includes(v.route[v.route.length - 1]!))
     return { kind: 'route', route: prefix };
   return { kind: 'complete', prefix };
+}
+
+/** A route that passes a junction twice (a splice that doubles back): no driver would take it. */
+export function loops(net: Network, route: string[]): boolean {
+  const seen = new Set<string>();
+  for (const id of route) {
+    const r = net.roads.get(id);
+    if (!r) continue;
+    if (seen.has(r.from_node)) return true;
+    seen.add(r.from_node);
+  }
+  return false;
 }

@@ -1,9 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../logger.js';
-import { type ClosedLoopResult, runClosedLoop } from './closed-loop.js';
+import { type ClosedLoopOptions, type ClosedLoopResult, runClosedLoop } from './closed-loop.js';
 import { figures, readCohort, readTripinfo, type RunFigures } from './report.js';
-import type { SumoScenario } from './scenario.js';
 import { runSumoToEnd } from './sumo-process.js';
 
 export interface EvaluationReport {
@@ -19,6 +17,7 @@ export interface EvaluationReport {
     late_minutes: number;
     driver: ClosedLoopResult['driver'];
     loop_phases_s: ClosedLoopResult['phasesS'];
+    incidents_detected: ClosedLoopResult['incidents'];
   };
   sumo_device: RunFigures;
   /** advice / no_advice and sumo_device / no_advice ratios of the headline figures */
@@ -36,15 +35,7 @@ const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 10
  * The three runs of the evaluation: no advice, CityFlow's advice in closed loop, SUMO's rerouting
  * device. The two SUMO-only runs go first, side by side; the closed loop then has the machine.
  */
-export async function evaluate(o: {
-  scenario: SumoScenario;
-  outDir: string;
-  compliance: number;
-  realtimeFactor: number;
-  seed: number;
-  log: Logger;
-  out?: NodeJS.WritableStream;
-}): Promise<EvaluationReport> {
+export async function evaluate(o: ClosedLoopOptions): Promise<EvaluationReport> {
   const out = o.out ?? process.stderr;
   const t0 = Date.now();
   mkdirSync(o.outDir, { recursive: true });
@@ -76,6 +67,7 @@ export async function evaluate(o: {
       late_minutes: loop.lateMinutes,
       driver: loop.driver,
       loop_phases_s: loop.phasesS,
+      incidents_detected: loop.incidents,
     },
     sumo_device: f2,
     ratios: {

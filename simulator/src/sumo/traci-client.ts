@@ -7,6 +7,7 @@ export const CMD = {
   simStep: 0x02,
   close: 0x7f,
   getLoop: 0xa0,
+  getEdge: 0xaa,
   getVehicle: 0xa4,
   setVehicle: 0xc4,
   getSim: 0xab,
@@ -29,6 +30,7 @@ export const VAR = {
   arrivedIds: 0x7a,
   findRoute: 0x86,
   rerouteTravelTime: 0x90,
+  currentTravelTime: 0x5a,
 } as const;
 const RTYPE_OK = 0x00;
 
