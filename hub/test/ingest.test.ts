@@ -175,6 +175,13 @@ describeEachBackend('ingest over MQTT (embedded broker, real mqtt.js agent)', (_
       }),
       { qos: 1, retain: true },
     );
+    // the retained config and ack may arrive before the hub has processed the status: wait for the row
+    await until(async () => {
+      const r = await hub.db.query<{ online: boolean; version: string }>(
+        "SELECT online, version FROM agents WHERE agent_id = 'A1'",
+      );
+      return r.rows[0]?.online === true && r.rows[0]?.version === '1.2.3';
+    });
     await until(
       () => c.received.some((m) => m.topic === topics.config('A1')) && c.acks.some((a) => a.watermark === 12),
     );
