@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { RerouteSchema } from './messages.js';
+import { AlarmsSchema, RerouteSchema } from './messages.js';
 
 /** HTTP API DTOs, shared by the hub (route schemas, OpenAPI) and the console. */
 const Time = Type.String({ format: 'date-time' });
@@ -80,6 +80,8 @@ export const AgentInfoSchema = Type.Object({
   backlog: Type.Union([Type.Integer(), Type.Null()]),
   clock_skew_s: NullableNumber,
   version: Type.Union([Type.String(), Type.Null()]),
+  /** the alarms of the agent's last health message (empty when it had none) */
+  alarms: AlarmsSchema,
 });
 export type AgentInfo = Static<typeof AgentInfoSchema>;
 

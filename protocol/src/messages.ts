@@ -109,6 +109,18 @@ export const AgentStatusSchema = Type.Object({
 });
 export type AgentStatus = Static<typeof AgentStatusSchema>;
 
+/**
+ * A condition an operator must see (`CF_DISK_FULL`, `CF_DB_CORRUPT`, ...): active since `since`.
+ * The agent sends its active alarms in every health message; the hub keeps the last list it got.
+ */
+export const AlarmSchema = Type.Object({
+  code: Type.String({ pattern: '^CF_[A-Z_]{1,60}$' }),
+  since: Time,
+  message: Type.String({ maxLength: 500 }),
+});
+export type Alarm = Static<typeof AlarmSchema>;
+export const AlarmsSchema = Type.Array(AlarmSchema, { maxItems: 20 });
+
 /** Periodic health (QoS 0). */
 export const AgentHealthSchema = Type.Object({
   v: V,
@@ -124,6 +136,8 @@ export const AgentHealthSchema = Type.Object({
   quarantined_total: Type.Integer({ minimum: 0 }),
   dropped: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
   clock: ClockStateSchema,
+  /** optional: agents before this field send none (the hub then keeps an empty list) */
+  alarms: Type.Optional(AlarmsSchema),
 });
 export type AgentHealth = Static<typeof AgentHealthSchema>;
 

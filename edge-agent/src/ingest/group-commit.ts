@@ -47,6 +47,10 @@ export class GroupCommit {
       maxBatch: number;
       closedBeforeMs: () => number;
       onCommitMs?: (ms: number, n: number) => void;
+      /** a commit failed (rolled back, nothing acked); true = handled as a known condition (disk full) */
+      onFailed?: (e: unknown, items: number) => boolean;
+      /** a commit succeeded */
+      onCommitted?: () => void;
     },
     private readonly log: Logger,
   ) {}
@@ -108,8 +112,14 @@ export class GroupCommit {
         }
       });
     } catch (e) {
-      error = new CityFlowError('CF_DB_ERROR', `group commit failed: ${(e as Error).message}`);
-      this.log.error({ err: e, items: items.length }, 'group commit failed; nothing acknowledged');
+      // Rolled back: no row, counter or seq of this batch exists, so none of it may be acknowledged.
+      // aedes then closes each sender's connection without a PUBACK and mqtt.js resends on reconnect.
+      const known = this.opts.onFailed?.(e, items.length) ?? false;
+      error = known
+        ? new CityFlowError('CF_DISK_FULL', `group commit failed: ${(e as Error).message}`)
+        : new CityFlowError('CF_DB_ERROR', `group commit failed: ${(e as Error).message}`);
+      if (!known)
+        this.log.error({ err: e, items: items.length }, 'group commit failed; nothing acknowledged');
     }
     const ms = performance.now() - t0;
     this.stats.batches++;
@@ -117,6 +127,7 @@ export class GroupCommit {
     this.stats.lastCommitMs = ms;
     this.opts.onCommitMs?.(ms, items.length);
     if (!error) {
+      this.opts.onCommitted?.();
       try {
         this.observer.committed(stored);
       } catch (e) {

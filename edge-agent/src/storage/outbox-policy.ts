@@ -137,3 +137,29 @@ export function dbBytes(db: Db): number {
   const free = db.pragma('freelist_count', { simple: true }) as number;
   return (pages - free) * pageSize;
 }
+
+/**
+ * Disk full: the same policy, in the same order, with caps just under what is held now, so it frees
+ * pages SQLite can reuse without growing the file. Raw readings first (10 % of the file's used
+ * bytes); only when none are left to thin does it lower the outbox cap 10 % below the backlog
+ * (forecasts, then downsampling, then the oldest summaries, each drop counted and sent as skipped).
+ */
+export function freeForDiskFull(
+  db: Db,
+  outbox: OutboxStore,
+  readings: ReadingsStore,
+  meta: MetaStore,
+  caps: Caps,
+  nowMs: number,
+  readingsNowMs: number = nowMs,
+): Record<string, number> {
+  const used = dbBytes(db);
+  const tight = { ...caps, dbMaxBytes: Math.min(caps.dbMaxBytes, Math.floor(used * 0.9)) };
+  const dropped = enforceCaps(db, outbox, readings, meta, tight, nowMs, readingsNowMs);
+  if ((dropped.raw_thinned ?? 0) > 0) return dropped;
+  const backlog = outbox.stats('summary').bytes + outbox.stats('forecast').bytes;
+  const tighter = { ...tight, outboxMaxBytes: Math.max(1, Math.floor(backlog * 0.9)) };
+  const more = enforceCaps(db, outbox, readings, meta, tighter, nowMs, readingsNowMs);
+  for (const [k, v] of Object.entries(more)) dropped[k] = (dropped[k] ?? 0) + v;
+  return dropped;
+}

@@ -139,6 +139,12 @@ CREATE TABLE quarantine (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'agent alarms',
+    // The alarms of each agent's last health message ([{code, since, message}]), for GET /api/agents.
+    sql: `ALTER TABLE agents ADD COLUMN alarms jsonb NOT NULL DEFAULT '[]'::jsonb;`,
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */

@@ -1,4 +1,4 @@
-import type { AgentCredentials, AgentInfo } from '@cityflow/protocol';
+import type { AgentCredentials, AgentInfo, Alarm } from '@cityflow/protocol';
 import { mosquittoHash, newAgentSecret, sha256Hex } from '../auth/passwords.js';
 import type { Queryable } from '../db/db.js';
 
@@ -86,10 +86,12 @@ export async function setAgentHealth(
   backlog: number,
   skew: number | null,
   version: string,
+  /** the health message's alarms (validated by its schema); absent = the agent sends none */
+  alarms: Alarm[] = [],
 ) {
   await db.query(
-    'UPDATE agents SET last_seen = now(), backlog = $2, clock_skew_s = $3, version = $4 WHERE agent_id = $1',
-    [agentId, backlog, skew, version],
+    'UPDATE agents SET last_seen = now(), backlog = $2, clock_skew_s = $3, version = $4, alarms = $5::jsonb WHERE agent_id = $1',
+    [agentId, backlog, skew, version, JSON.stringify(alarms)],
   );
 }
 
@@ -104,6 +106,7 @@ interface AgentRow {
   backlog: number | null;
   clock_skew_s: number | null;
   version: string | null;
+  alarms: Alarm[] | null;
 }
 
 export const toAgentInfo = (r: AgentRow): AgentInfo => ({
@@ -113,6 +116,7 @@ export const toAgentInfo = (r: AgentRow): AgentInfo => ({
   backlog: r.backlog,
   clock_skew_s: r.clock_skew_s,
   version: r.version,
+  alarms: r.alarms ?? [],
 });
 
 /**
@@ -126,7 +130,7 @@ export async function listAgents(
   seenBefore: string | null = null,
 ): Promise<AgentInfo[]> {
   const r = await db.query<AgentRow>(
-    `SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents
+    `SELECT agent_id, online, last_seen, backlog, clock_skew_s, version, alarms FROM agents
      WHERE ($1::text IS NULL OR agent_id > $1) AND ($3::timestamptz IS NULL OR last_seen < $3)
      ORDER BY agent_id LIMIT $2`,
     [after, limit, seenBefore],
@@ -136,7 +140,7 @@ export async function listAgents(
 
 export async function getAgent(db: Queryable, agentId: string): Promise<AgentInfo | null> {
   const r = await db.query<AgentRow>(
-    'SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents WHERE agent_id = $1',
+    'SELECT agent_id, online, last_seen, backlog, clock_skew_s, version, alarms FROM agents WHERE agent_id = $1',
     [agentId],
   );
   return r.rows[0] ? toAgentInfo(r.rows[0]) : null;
