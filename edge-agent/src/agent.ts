@@ -122,6 +122,7 @@ export class Agent {
       (full) => this.metrics.diskFull.set(full ? 1 : 0),
       this.log.child({ mod: 'disk' }),
     );
+    this.diskFull.start();
     this.slice = new SliceState(this.meta);
     this.live = new LiveWindow((road) => this.slice.speedLimit(road));
     this.forecaster = new LocalForecaster(createEdgeForecaster(), (road) => this.live.freeFlow(road));
@@ -267,7 +268,16 @@ export class Agent {
     });
   }
 
+  /** Closes minutes and runs forecasts; a full disk is the guard's business (retried next tick). */
   private tick(): void {
+    try {
+      this.tickOnce();
+    } catch (e) {
+      if (!this.diskFull.onWriteError(e, 0)) throw e;
+    }
+  }
+
+  private tickOnce(): void {
     if (!this.db) return;
     this.summarizer.tick();
     const now = this.clock.now();

@@ -12,6 +12,8 @@ export interface Caps {
   dbMaxBytes: number;
   rawRetentionMs: number;
   quarantineMax: number;
+  /** raw readings deleted per statement when thinning (small under disk full: each delete needs WAL room) */
+  thinChunk?: number;
 }
 
 export function capsOf(c: AgentConfig): Caps {
@@ -57,7 +59,7 @@ export function enforceCaps(
   if (readingsNowMs > 0) readings.pruneBefore(readingsNowMs - caps.rawRetentionMs);
   readings.boundQuarantine(caps.quarantineMax);
   for (let i = 0; i < 100 && dbBytes(db) > caps.dbMaxBytes; i++) {
-    const n = readings.thin(10_000);
+    const n = readings.thin(caps.thinChunk ?? 10_000);
     count('raw_thinned', n);
     if (n === 0) break;
   }
@@ -153,8 +155,11 @@ export function freeForDiskFull(
   nowMs: number,
   readingsNowMs: number = nowMs,
 ): Record<string, number> {
+  // Move the WAL's content into the file so the next writes restart at the WAL's beginning instead
+  // of growing it (the file pages exist already; a checkpoint needs no new space unless pages were added).
+  db.pragma('wal_checkpoint(PASSIVE)');
   const used = dbBytes(db);
-  const tight = { ...caps, dbMaxBytes: Math.min(caps.dbMaxBytes, Math.floor(used * 0.9)) };
+  const tight = { ...caps, dbMaxBytes: Math.min(caps.dbMaxBytes, Math.floor(used * 0.9)), thinChunk: 500 };
   const dropped = enforceCaps(db, outbox, readings, meta, tight, nowMs, readingsNowMs);
   if ((dropped.raw_thinned ?? 0) > 0) return dropped;
   const backlog = outbox.stats('summary').bytes + outbox.stats('forecast').bytes;
