@@ -111,7 +111,7 @@ function copyTable(old: Database.Database, fresh: Db, table: string): number | n
             .prepare(
               `SELECT ${list}, seq AS _k FROM outbox WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ${CHUNK}`,
             )
-            .all(s, after),
+            .iterate(s, after),
         put,
         Number.MAX_SAFE_INTEGER,
       );
@@ -144,7 +144,7 @@ function copyTable(old: Database.Database, fresh: Db, table: string): number | n
             ? `SELECT ${list}, rowid AS _k FROM "${table}" WHERE rowid < ? ORDER BY rowid DESC LIMIT ${CHUNK}`
             : `SELECT ${list}, rowid AS _k FROM "${table}" WHERE rowid > ? ORDER BY rowid LIMIT ${CHUNK}`,
         )
-        .all(newestFirst ? -after : after),
+        .iterate(newestFirst ? -after : after),
     put,
     newestFirst ? READINGS_SALVAGE_MAX : Number.MAX_SAFE_INTEGER,
     newestFirst,
@@ -152,11 +152,12 @@ function copyTable(old: Database.Database, fresh: Db, table: string): number | n
 }
 
 /**
- * Reads chunks keyed by an integer `_k` after `after` until empty; on a read error jumps ahead by
- * 1, 2, 4, ... keys. Returns the rows copied (null only if nothing could ever be read).
+ * Reads rows keyed by an integer `_k` after `after`, chunk by chunk and row by row (rows read before
+ * a damaged page are kept); on a read error jumps ahead of the last good key by 1, 2, 4, ... keys.
+ * Returns the rows copied.
  */
 function walk(
-  read: (after: number) => unknown[],
+  read: (after: number) => Iterable<unknown>,
   put: (rows: unknown[]) => void,
   max: number,
   descending = false,
@@ -167,21 +168,24 @@ function walk(
   let jump = 1;
   let failures = 0;
   while (n < max && failures < 64) {
-    let rows: Array<{ _k: number }>;
+    let got = 0;
     try {
-      rows = read(after) as Array<{ _k: number }>;
+      for (const row of read(after)) {
+        put([row]);
+        n++;
+        got++;
+        const k = (row as { _k: number })._k;
+        after = descending ? -k : k;
+        jump = 1;
+        if (n >= max) break;
+      }
     } catch {
       failures++;
       after += jump;
       jump *= 2;
       continue;
     }
-    jump = 1;
-    if (rows.length === 0) break;
-    put(rows);
-    n += rows.length;
-    const last = rows[rows.length - 1]!._k;
-    after = descending ? -last : last;
+    if (got === 0) break;
   }
   return n;
 }
