@@ -72,6 +72,7 @@ export function statusFromStore(
     readings_total: counters[C.readings] ?? 0,
     readings_flagged_total: counters[C.flagged] ?? 0,
     readings_late_total: counters[C.late] ?? 0,
+    readings_resent_total: counters[C.resent] ?? 0,
     quarantined_total: counters[C.quarantined] ?? 0,
     quarantined_by_code: byPrefix('quarantined.'),
     outbox_pending: pending,

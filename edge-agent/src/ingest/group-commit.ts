@@ -89,10 +89,14 @@ export class GroupCommit {
         let readings = 0;
         let flagged = 0;
         let late = 0;
+        let resent = 0;
         const quarantined = new Map<string, number>();
         for (const it of items) {
           if (it.kind === 'reading') {
-            this.readings.insert(it.reading, it.recvMs);
+            if (!this.readings.insert(it.reading, it.recvMs)) {
+              resent++;
+              continue;
+            }
             stored.push(it.reading);
             readings++;
             if (it.reading.flagged) flagged++;
@@ -106,6 +110,7 @@ export class GroupCommit {
         this.meta.add(C.readings, readings);
         this.meta.add(C.flagged, flagged);
         this.meta.add(C.late, late);
+        this.meta.add(C.resent, resent);
         for (const [code, n] of quarantined) {
           this.meta.add(C.quarantined, n);
           this.meta.add(C.quarantinedBy(code), n);

@@ -120,6 +120,11 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER parked_totals_del AFTER DELETE ON parked BEGIN
      UPDATE totals SET n = n - 1, bytes = bytes - length(OLD.body) WHERE name = 'parked';
    END;`,
+  // v5: one reading per (sensor, timestamp). QoS 1 is at-least-once: a kill -9 between COMMIT and
+  // the PUBACK reaching the sensor makes it resend a reading already stored, which was then counted
+  // twice in its minute summary. The group commit inserts OR IGNOREs against this index.
+  `DELETE FROM readings WHERE id NOT IN (SELECT min(id) FROM readings GROUP BY sensor_id, ts_ms);
+   CREATE UNIQUE INDEX readings_sensor_ts ON readings (sensor_id, ts_ms);`,
 ];
 
 /** The schema version this build writes (`user_version` after all migrations). */
