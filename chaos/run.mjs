@@ -19,7 +19,8 @@ const rows = [];
 const t0 = performance.now();
 for (const f of files) {
   const mod = (await import(pathToFileURL(`${dir}${f}`).href)).default;
-  if (!mod?.name || typeof mod.run !== 'function') throw new Error(`${f}: default export must be { name, run }`);
+  if (!mod?.name || typeof mod.run !== 'function')
+    throw new Error(`${f}: default export must be { name, run }`);
   if (only && !mod.name.includes(only) && !f.includes(only)) continue;
   const started = performance.now();
   process.stderr.write(`chaos: ${mod.name} ...\n`);
@@ -27,7 +28,7 @@ for (const f of files) {
   try {
     row = { fault: mod.name, ...(await mod.run()) };
   } catch (e) {
-    row = { fault: mod.name, error: (e && e.stack) || String(e) };
+    row = { fault: mod.name, error: e?.stack ?? String(e) };
   }
   row.expectsLoss = !!mod.expectsLoss;
   row.wall_s = Math.round((performance.now() - started) / 100) / 10;

@@ -67,17 +67,25 @@ export async function runScenario({ seconds = 12, stepMs = 25, world: worldOpts 
     const sensors = await startSensors(world.mqttUrl, { sensors: world.sensors, roads: world.roads, stepMs });
     const fault = await inject(world, sensors);
     // the watermark target: every summary assigned when the fault ended
-    const target = await until(async () => (await world.status()).streams.summary.highest_seq, 60_000, 'status');
+    const target = await until(
+      async () => (await world.status()).streams.summary.highest_seq,
+      60_000,
+      'status',
+    );
     const recovery = recoveredAfter(world, fault.endedMs, target);
     const left = seconds * 1000 - (Date.now() - fault.startedMs);
     if (left > 0) await sleep(left);
     const { dataSeconds, minutes } = await sensors.stop();
     const recover_s = await recovery;
     const expectSummaries = (minutes + 1) * world.sensors;
-    await until(async () => {
-      const s = (await world.status()).streams.summary;
-      return s.highest_seq >= expectSummaries - world.sensors && s.watermark >= s.highest_seq;
-    }, 120_000, 'the hub to hold every summary');
+    await until(
+      async () => {
+        const s = (await world.status()).streams.summary;
+        return s.highest_seq >= expectSummaries - world.sensors && s.watermark >= s.highest_seq;
+      },
+      120_000,
+      'the hub to hold every summary',
+    );
     const buckets = await history(world, minutes);
     // expected samples per road-minute: sensors s with s % roads == road, one per data-second
     const expected = new Map();

@@ -4,7 +4,7 @@ import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../src/storage/sqlite.js';
 import { exited, spawnAgent } from './helpers/child.js';
-import { smallFs } from './helpers/small-fs.js';
+import { smallFs } from '../../chaos/lib/small-fs.mjs';
 import { reading, useCleanups, waitFor } from './helpers/util.js';
 
 const SENSORS = 4;
