@@ -24,7 +24,8 @@ export class HttpServer {
   async start(): Promise<void> {
     const server = createServer((req, res) => {
       const send = (code: number, type: string, body: string) => {
-        res.writeHead(code, { 'content-type': type });
+        // an explicit length: no chunked encoding for a one-piece body (and simple clients can frame it)
+        res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
         res.end(body);
       };
       const path = (req.url ?? '/').split('?')[0];
