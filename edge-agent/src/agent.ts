@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createEdgeForecaster } from '@cityflow/forecast';
 import { type AgentHealth, type LiveSnapshot, topics } from '@cityflow/protocol';
 import { LiveWindow } from './aggregate/live-window.js';
@@ -20,6 +21,7 @@ import { createLogger, type Logger } from './logger.js';
 import { LocalForecaster } from './predict/local-forecaster.js';
 import { MetaStore } from './storage/meta-store.js';
 import { MinuteAccStore } from './storage/minute-acc-store.js';
+import { isCorruptError, SUSPECT_FILE } from './storage/db-check.js';
 import { DiskFullGuard } from './storage/disk-full.js';
 import { RECOVERY_KEY, type RecoveryRecord, openOrRecover } from './storage/open-or-recover.js';
 import { capsOf, enforceCaps, freeForDiskFull } from './storage/outbox-policy.js';
@@ -71,6 +73,12 @@ export class Agent {
   private lastMinute = 0; // data mode: the minute of the data clock at the last tick
   mqttUrl = '';
   httpUrl = '';
+  /**
+   * The entry point's way out when the agent cannot go on (a corrupt page met while running): the
+   * CLI stops and exits non-zero so the supervisor restarts it into the full start-up check.
+   */
+  onFatal: (e: Error) => void = () => {};
+  private fatal = false;
 
   constructor(readonly config: AgentConfig) {
     this.log = createLogger(config.logLevel, config.agentId);
@@ -153,6 +161,7 @@ export class Agent {
       this.log.child({ mod: 'commit' }),
       {
         onFailed: (e, n) => {
+          if (isCorruptError(e)) this.corruptWhileRunning(e);
           const handled = this.diskFull.onWriteError(e, n);
           if (handled) this.metrics.diskFullRejected.inc(n);
           return handled;
@@ -395,6 +404,29 @@ export class Agent {
       ...memoryFields(gc),
       pid: process.pid,
     };
+  }
+
+  /**
+   * SQLITE_CORRUPT on a write: nothing of the batch was acknowledged (sensors resend), the file is
+   * marked so the next start checks every page (and moves it aside if the damage is real), and the
+   * entry point is asked to stop: going on would refuse every reading for ever.
+   */
+  private corruptWhileRunning(e: unknown): void {
+    if (this.fatal) return;
+    this.fatal = true;
+    try {
+      writeFileSync(
+        join(this.config.dataDir, SUSPECT_FILE),
+        `${new Date().toISOString()} ${(e as Error).message}\n`,
+      );
+    } catch (err) {
+      this.log.error({ err }, 'could not write the corruption marker');
+    }
+    this.log.fatal(
+      { err: e },
+      'database corrupt while running: stopping; the next start checks the whole file',
+    );
+    this.onFatal(e as Error);
   }
 
   /** The alarms derived from state (clock, parked rows) are refreshed whenever status is read. */

@@ -1,7 +1,8 @@
-import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SUSPECT_FILE } from '../src/storage/db-check.js';
 import { DB_FILE, openDb } from '../src/storage/sqlite.js';
 import { exited, spawnAgent } from './helpers/child.js';
 import { connect, reading, tempDir, useCleanups, waitFor } from './helpers/util.js';
@@ -133,5 +134,53 @@ describe('a corrupt SQLite file at start (fault 3), real agent process', () => {
     );
     expect(rec.lost_seqs.summary).toBe(lost);
     expect(rec.salvaged.readings).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('damage the bounded check does not read (old raw readings) is found by the full check a SQLITE_CORRUPT write asks for', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const first = await spawnAgent(args(tmp.dir));
+    cleanups.push(() => void first.child.kill('SIGKILL'));
+    const c = await connect(first.ready.mqtt_url);
+    // more readings than the bounded check reads back from the tail (5,000)
+    for (let t0 = 0; t0 < 8000; t0 += 500)
+      await Promise.all(
+        Array.from({ length: 500 }, (_, k) =>
+          c.publishAsync('cityflow/traffic/S-1', reading('S-1', 'R-1', T0 + (t0 + k) * 1000), { qos: 1 }),
+        ),
+      );
+    await c.endAsync();
+    first.child.kill('SIGTERM');
+    await exited(first.child);
+    const file = join(tmp.dir, DB_FILE);
+    const probe = new Database(file, { readonly: true });
+    const pageSize = probe.pragma('page_size', { simple: true }) as number;
+    const leaves = (
+      probe
+        .prepare("SELECT pageno FROM dbstat WHERE name = 'readings' AND pagetype = 'leaf' ORDER BY pageno")
+        .all() as Array<{
+        pageno: number;
+      }>
+    ).map((r) => r.pageno);
+    probe.close();
+    trash(file, [leaves[2]!], pageSize); // old readings: outside the bounded check's tail
+
+    // without the marker the bounded check passes (the damage is in old raw readings only)
+    const second = await spawnAgent(args(tmp.dir));
+    cleanups.push(() => void second.child.kill('SIGKILL'));
+    const s2 = await (await fetch(`${second.ready.http_url}/status`)).json();
+    expect(s2.alarms.map((a: { code: string }) => a.code)).not.toContain('CF_DB_CORRUPT');
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+    // what a SQLITE_CORRUPT write leaves behind: the next start checks every page and recovers
+    writeFileSync(join(tmp.dir, SUSPECT_FILE), 'test\n');
+    const third = await spawnAgent(args(tmp.dir));
+    cleanups.push(() => void third.child.kill('SIGKILL'));
+    const s3 = await (await fetch(`${third.ready.http_url}/status`)).json();
+    expect(s3.alarms.map((a: { code: string }) => a.code)).toContain('CF_DB_CORRUPT');
+    expect(existsSync(join(tmp.dir, SUSPECT_FILE))).toBe(false);
+    expect(s3.readings_total).toBe(8000); // counters salvaged
+    third.child.kill('SIGTERM');
+    await exited(third.child);
   }, 180_000);
 });

@@ -1,6 +1,8 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
+/** Left next to the database when a write met SQLITE_CORRUPT: the next start checks every page. */
+export const SUSPECT_FILE = 'agent.sqlite.suspect';
 /** Tables whose size is bounded by the outbox/quarantine caps, checked in full at every start. */
 const SKIP_FULL_CHECK = new Set(['readings']);
 /** Rows of the newest raw readings read back at start (the pages a power cut hits are the last written). */
@@ -22,10 +24,10 @@ export function isCorruptError(e: unknown): boolean {
  * 4. `readings` (raw data kept for diagnostics only, up to `dbMaxBytes`): its newest rows and the
  *    newest entries of its timestamp index are read back — a power cut damages the pages being
  *    written, which are the newest. A full `quick_check` of a 1 GB file took minutes on an SD card.
- * A corrupt page found later, while running, surfaces as SQLITE_CORRUPT on a write; the agent then
- * exits and the next start's check (or its first write) finds it.
+ * A corrupt page found later, while running, surfaces as SQLITE_CORRUPT on a write: the agent then
+ * leaves a `SUSPECT_FILE` marker and exits, and the next start runs the full check (`full`) once.
  */
-export function checkDbFile(file: string): string | null {
+export function checkDbFile(file: string, full = false): string | null {
   if (!existsSync(file)) return null;
   const size = statSync(file).size;
   if (size === 0) return null; // SQLite treats an empty file as an empty database
@@ -52,6 +54,12 @@ export function checkDbFile(file: string): string | null {
         name: string;
       }>
     ).map((r) => r.name);
+    if (full) {
+      const res = (db.pragma('quick_check') as Array<{ quick_check: string }>)
+        .map((r) => r.quick_check)
+        .join('; ');
+      return res === 'ok' ? null : `quick_check: ${res.slice(0, 300)}`;
+    }
     for (const t of tables) {
       if (SKIP_FULL_CHECK.has(t)) continue;
       const rows = db.pragma(`quick_check("${t}")`) as Array<{ quick_check: string }>;

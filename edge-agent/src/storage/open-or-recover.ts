@@ -1,6 +1,7 @@
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { checkDbFile } from './db-check.js';
+import { checkDbFile, SUSPECT_FILE } from './db-check.js';
 import { moveAside, type SalvageReport, salvage } from './db-salvage.js';
 import { DB_FILE, type Db, type OpenOptions, openDb } from './sqlite.js';
 
@@ -24,11 +25,14 @@ export function openOrRecover(
   log: Logger,
 ): { db: Db; recovery: RecoveryRecord | null } {
   const file = join(dataDir, DB_FILE);
+  const suspect = join(dataDir, SUSPECT_FILE);
+  const full = existsSync(suspect);
   const t0 = performance.now();
-  const problem = checkDbFile(file);
+  const problem = checkDbFile(file, full);
   const checkMs = Math.round(performance.now() - t0);
+  if (full) rmSync(suspect, { force: true });
   if (problem === null) {
-    log.debug({ check_ms: checkMs }, 'database check passed');
+    log.info({ check_ms: checkMs, full }, 'database check passed');
     return { db: openDb(dataDir, opts), recovery: null };
   }
   log.error({ problem, file }, 'database file is corrupt: moving it aside and salvaging what reads back');
