@@ -65,13 +65,19 @@ export function salvage(fromFile: string, fresh: Db): Omit<SalvageReport, 'moved
       ).map((r) => r.name),
     );
     fresh.transaction(() => {
+      const idBefore = kvValue(fresh, IDENTITY_KEY);
       for (const t of tables) {
         if (NOT_COPIED.has(t) || !freshTables.has(t)) continue;
         const n = copyTable(old, fresh, t);
         if (n === null) report.unreadable.push(t);
         else report.salvaged[t] = n;
       }
+      // The fresh file made an identity (incarnation) and the old one's did not read back: the hub
+      // knows nothing under the new identity, so its streams start again at seq 1.
+      const identityLost = idBefore !== undefined && kvValue(fresh, IDENTITY_KEY) === idBefore;
+      if (identityLost) fresh.prepare("DELETE FROM kv WHERE key LIKE ? || '.%'").run(IDENTITY_KEY);
       for (const s of SEQUENCED_STREAMS) {
+        if (identityLost) renumberFromOne(fresh, s);
         const lost = repairStream(fresh, s);
         if (lost > 0) report.lost_seqs[s] = lost;
       }
@@ -80,6 +86,28 @@ export function salvage(fromFile: string, fresh: Db): Omit<SalvageReport, 'moved
     old.close();
   }
   return report;
+}
+
+/** The kv key of the database's identity, when the schema has one (the incarnation rule of fault 1). */
+const IDENTITY_KEY = 'incarnation';
+
+function kvValue(db: Db, key: string): string | undefined {
+  return (db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+}
+
+/** A stream under a new identity: rows keep their order as seqs 1..n, nothing acked, nothing skipped. */
+function renumberFromOne(db: Db, stream: string): void {
+  const rows = db.prepare('SELECT seq FROM outbox WHERE stream = ? ORDER BY seq').all(stream) as Array<{
+    seq: number;
+  }>;
+  const move = db.prepare('UPDATE outbox SET seq = ?, sent = 0 WHERE stream = ? AND seq = ?');
+  // ascending and never upwards (row i moves to i + 1 <= its seq), so no key collides
+  rows.forEach((r, i) => move.run(i + 1, stream, r.seq));
+  db.prepare('DELETE FROM skipped WHERE stream = ?').run(stream);
+  db.prepare(
+    `INSERT INTO streams (stream, next_seq, watermark) VALUES (?, ?, 0)
+     ON CONFLICT (stream) DO UPDATE SET next_seq = excluded.next_seq, watermark = 0`,
+  ).run(stream, rows.length + 1);
 }
 
 function columns(db: Database.Database | Db, table: string): string[] {
