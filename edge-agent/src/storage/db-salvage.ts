@@ -102,7 +102,7 @@ function renumberFromOne(db: Db, stream: string): void {
   }>;
   const move = db.prepare('UPDATE outbox SET seq = ?, sent = 0 WHERE stream = ? AND seq = ?');
   // ascending and never upwards (row i moves to i + 1 <= its seq), so no key collides
-  rows.forEach((r, i) => move.run(i + 1, stream, r.seq));
+  for (const [i, r] of rows.entries()) move.run(i + 1, stream, r.seq);
   db.prepare('DELETE FROM skipped WHERE stream = ?').run(stream);
   db.prepare(
     `INSERT INTO streams (stream, next_seq, watermark) VALUES (?, ?, 0)
