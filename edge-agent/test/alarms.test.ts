@@ -1,4 +1,6 @@
-import { validateAgentHealth } from '@cityflow/protocol';
+import { AgentAlarmsSchema, validateAgentHealth } from '@cityflow/protocol';
+import { Value } from '@sinclair/typebox/value';
+import { Alarms } from '../src/health/alarms.js';
 import { describe, expect, it } from 'vitest';
 import { startAgent } from '../src/index.js';
 import { tempDir, useCleanups } from './helpers/util.js';
@@ -30,5 +32,15 @@ describe('alarms [{code, since, message}] in status, /status, /health and the he
     const data = await startAgent({ agentId: 'A-2', dataDir: tmp2.dir, clock: 'data' });
     cleanups.push(() => data.stop());
     expect(data.status().alarms).toEqual([]);
+  });
+
+  it('a long message (a moved-aside path, a salvage report) is cut to the schema bound, so the hub takes the health message', () => {
+    const a = new Alarms();
+    a.set('CF_DB_CORRUPT', true, `corrupt database moved to /var/lib/${'x'.repeat(600)}`);
+    const list = a.list();
+    expect(list[0]!.message.length).toBeLessThanOrEqual(200);
+    expect(Value.Check(AgentAlarmsSchema, list)).toBe(true);
+    a.set('CF_DB_CORRUPT', false);
+    expect(a.list()).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CityFlowError } from '@cityflow/protocol';
 import * as protocol from '@cityflow/protocol';
 import { type SeedAgent, readAgentsFile } from './agents-file.js';
+import { FLEET_METRICS_MAX_AGENTS_DEFAULT } from './fleet-metrics.js';
 
 export type ClockMode = 'wall' | 'data';
 
@@ -44,6 +45,13 @@ export interface HubOptions {
   redisPrefix?: string;
   /** JSON file `[{"agent_id","password"}]` (owner-only permissions): these agents exist with exactly these secrets at start */
   agentsFile?: string;
+  /** reroutes: congestion score that starts advice (default 0.5), score below which it ends (0.4) */
+  rerouteThreshold?: number;
+  rerouteClear?: number;
+  /** reroutes: share of drivers expected to follow advice, the load it puts on a detour (0.5) */
+  rerouteCompliance?: number;
+  /** cap on the agents exported one series each in /metrics (CITYFLOW_METRICS_MAX_AGENTS, default 1000) */
+  metricsMaxAgents?: number;
 }
 
 export interface HubConfig {
@@ -73,6 +81,10 @@ export interface HubConfig {
   agentsFile: string | undefined;
   /** parsed from agentsFile (secrets: never log) */
   seedAgents: SeedAgent[];
+  rerouteThreshold: number;
+  rerouteClear: number;
+  rerouteCompliance: number;
+  metricsMaxAgents: number;
 }
 
 const defaultNetworkFile = (): string | undefined =>
@@ -126,6 +138,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
     logLevel: env.LOG_LEVEL || undefined,
     redisPrefix: env.CITYFLOW_REDIS_PREFIX || undefined,
     agentsFile: env.CITYFLOW_AGENTS_FILE || undefined,
+    rerouteThreshold: env.CITYFLOW_REROUTE_THRESHOLD ? Number(env.CITYFLOW_REROUTE_THRESHOLD) : undefined,
+    rerouteClear: env.CITYFLOW_REROUTE_CLEAR ? Number(env.CITYFLOW_REROUTE_CLEAR) : undefined,
+    rerouteCompliance: env.CITYFLOW_REROUTE_COMPLIANCE ? Number(env.CITYFLOW_REROUTE_COMPLIANCE) : undefined,
+    metricsMaxAgents: env.CITYFLOW_METRICS_MAX_AGENTS ? Number(env.CITYFLOW_METRICS_MAX_AGENTS) : undefined,
   };
   if (errors.length)
     throw new CityFlowError('CF_INVALID_CONFIG', `invalid configuration:\n  ${errors.join('\n  ')}`, errors);
@@ -176,7 +192,24 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     errors.push(
       `CITYFLOW_REDIS_PREFIX: expected 1-64 characters [A-Za-z0-9_.:-], got ${JSON.stringify(redisPrefix)}`,
     );
+  const metricsMaxAgents = opts.metricsMaxAgents ?? FLEET_METRICS_MAX_AGENTS_DEFAULT;
+  if (!(Number.isInteger(metricsMaxAgents) && metricsMaxAgents >= 0))
+    errors.push(`CITYFLOW_METRICS_MAX_AGENTS: expected an integer >= 0, got ${metricsMaxAgents}`);
   const seedAgents = opts.agentsFile ? readAgentsFile(opts.agentsFile, errors) : [];
+  const rerouteThreshold = opts.rerouteThreshold ?? protocol.CONGESTED_THRESHOLD;
+  const rerouteClear = opts.rerouteClear ?? Math.max(0, rerouteThreshold - 0.1);
+  const rerouteCompliance = opts.rerouteCompliance ?? 0.5;
+  for (const [name, v] of [
+    ['CITYFLOW_REROUTE_THRESHOLD', rerouteThreshold],
+    ['CITYFLOW_REROUTE_CLEAR', rerouteClear],
+    ['CITYFLOW_REROUTE_COMPLIANCE', rerouteCompliance],
+  ] as const)
+    if (!(Number.isFinite(v) && v > 0 && v <= 1))
+      errors.push(`${name}: expected a number in (0, 1], got ${v}`);
+  if (rerouteClear > rerouteThreshold)
+    errors.push(
+      `CITYFLOW_REROUTE_CLEAR: must not exceed CITYFLOW_REROUTE_THRESHOLD (${rerouteThreshold}), got ${rerouteClear}`,
+    );
   if (errors.length)
     throw new CityFlowError(
       'CF_INVALID_CONFIG',
@@ -209,5 +242,9 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     redisPrefix,
     agentsFile: opts.agentsFile,
     seedAgents,
+    rerouteThreshold,
+    rerouteClear,
+    rerouteCompliance,
+    metricsMaxAgents,
   };
 }

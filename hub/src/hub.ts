@@ -24,6 +24,7 @@ import { applyStoragePolicy } from './db/storage-policy.js';
 import { LiveBus } from './live/bus.js';
 import { ResponseCache } from './live/cache.js';
 import { createLogger, redactUrl } from './logger.js';
+import { registerFleetMetrics } from './fleet-metrics.js';
 import { createMetrics } from './metrics.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import { HubMqttClient, embeddedCredentials } from './mqtt/hub-client.js';
@@ -74,6 +75,11 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       'JWT_SECRET is not set: using a random secret for this process (tokens die with it; replicas cannot share them)',
     );
   const net: Network = loadNetworkFile(config.networkFile);
+  if (net.uncoveredSensors.size)
+    log.warn(
+      { sensors: net.uncoveredSensors.size, example: [...net.uncoveredSensors.keys()].slice(0, 3) },
+      'network file: sensors that no agent covers (agent_id null or missing); their readings are ignored (CF_SENSOR_UNCOVERED)',
+    );
   const cleanup: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const f of cleanup.reverse()) {
@@ -98,6 +104,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       log.info({ agents: config.seedAgents.length }, 'agents from CITYFLOW_AGENTS_FILE');
 
     const metrics = createMetrics();
+    registerFleetMetrics(metrics.registry, db, config.metricsMaxAgents, metrics.dbErrors);
     const clock = new HubClock(config.clock);
     const bus = new LiveBus(config.redisUrl, log.child({ module: 'bus' }), config.redisPrefix);
     await bus.start();
@@ -228,6 +235,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         return exists ? rotateAgentCredentials(db, id) : null;
       },
       cycleLeader: () => cycles.leader,
+      lastCycleAt: () => cycles.lastRunAtMs,
       publish,
       ready: async () => {
         const checks: Record<string, string> = {};

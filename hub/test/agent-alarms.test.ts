@@ -1,21 +1,37 @@
-import { validateAgentHealth } from '@cityflow/protocol';
+import { topics } from '@cityflow/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningHub } from '../src/hub.js';
-import { setAgentHealth } from '../src/store/agents.js';
-import { testHub } from './helpers.js';
+import { agentClient, testHub, until } from './helpers.js';
 
 const alarm = {
   code: 'CF_DISK_FULL',
   since: '2026-03-02T08:00:00Z',
   message: 'disk full in /var/lib/cityflow',
 };
+const health = (alarms?: unknown[]) => ({
+  v: 1,
+  agent_id: 'A1',
+  stream: 'health',
+  ts: new Date().toISOString(),
+  version: '1.0.0',
+  uptime_s: 1,
+  rss_bytes: 1,
+  backlog: alarms ? alarms.length + 10 : 99,
+  oldest_unsent_age_s: null,
+  readings_total: 0,
+  quarantined_total: 0,
+  dropped: {},
+  clock: { mode: 'wall', synced: true, skew_s: 0 },
+  ...(alarms ? { alarms } : {}),
+});
 
-describe("agents' alarms: kept from the last health message, listed by GET /api/agents", () => {
+describe("agents' alarms: from the last health message (real MQTT) to GET /api/agents", () => {
   let hub: RunningHub;
   let token: string;
+  let agent: Awaited<ReturnType<typeof agentClient>>;
   beforeAll(async () => {
     hub = await testHub();
-    await hub.addAgent('A1');
+    agent = await agentClient(hub, await hub.addAgent('A1'));
     await hub.addAgent('A2');
     const r = await hub.app.inject({
       method: 'POST',
@@ -25,6 +41,7 @@ describe("agents' alarms: kept from the last health message, listed by GET /api/
     token = r.json().token;
   });
   afterAll(async () => {
+    await agent?.client.endAsync();
     await hub?.stop();
   });
   const agents = async () =>
@@ -34,40 +51,23 @@ describe("agents' alarms: kept from the last health message, listed by GET /api/
         url: '/api/agents',
         headers: { authorization: `Bearer ${token}` },
       })
-    ).json().data as Array<{ agent_id: string; alarms: unknown[] }>;
+    ).json().data as Array<{ agent_id: string; backlog: number | null; alarms: unknown[] }>;
+  const send = (h: unknown) =>
+    agent.client.publishAsync(topics.uplink('A1', 'health'), JSON.stringify(h), { qos: 0 });
 
-  it('an agent with alarms shows them; the next health message replaces them; one without any shows []', async () => {
-    await setAgentHealth(hub.db, 'A1', 10, null, '1.0.0', [alarm]);
-    let list = await agents();
-    expect(list.find((a) => a.agent_id === 'A1')?.alarms).toEqual([alarm]);
-    expect(list.find((a) => a.agent_id === 'A2')?.alarms).toEqual([]);
-    await setAgentHealth(hub.db, 'A1', 0, null, '1.0.0', []);
-    list = await agents();
-    expect(list.find((a) => a.agent_id === 'A1')?.alarms).toEqual([]);
-  });
-
-  it('the health schema takes alarms as optional and refuses malformed ones (trust boundary)', () => {
-    const health = {
-      v: 1,
-      agent_id: 'A1',
-      stream: 'health',
-      ts: '2026-03-02T08:00:00Z',
-      version: '1',
-      uptime_s: 1,
-      rss_bytes: 1,
-      backlog: 0,
-      oldest_unsent_age_s: null,
-      readings_total: 0,
-      quarantined_total: 0,
-      dropped: {},
-      clock: { mode: 'wall', synced: true, skew_s: 0 },
-    };
-    expect(validateAgentHealth(health).ok).toBe(true);
-    expect(validateAgentHealth({ ...health, alarms: [alarm] }).ok).toBe(true);
-    expect(validateAgentHealth({ ...health, alarms: [{ ...alarm, code: 'rm -rf' }] }).ok).toBe(false);
-    expect(validateAgentHealth({ ...health, alarms: [{ ...alarm, message: 'x'.repeat(501) }] }).ok).toBe(
-      false,
-    );
-    expect(validateAgentHealth({ ...health, alarms: Array(21).fill(alarm) }).ok).toBe(false);
+  it('listed as sent; replaced by the next health message; [] for an agent that never sent any', async () => {
+    await send(health([alarm]));
+    let a1 = await until(async () => (await agents()).find((a) => a.agent_id === 'A1' && a.backlog === 11));
+    expect(a1.alarms).toEqual([alarm]);
+    expect((await agents()).find((a) => a.agent_id === 'A2')?.alarms).toEqual([]);
+    await send(health([]));
+    a1 = await until(async () => (await agents()).find((a) => a.agent_id === 'A1' && a.backlog === 10));
+    expect(a1.alarms).toEqual([]);
+    // an agent older than the field sends none: the list is empty, not stale
+    await send(health([alarm]));
+    await until(async () => (await agents()).find((a) => a.agent_id === 'A1' && a.backlog === 11));
+    await send(health());
+    a1 = await until(async () => (await agents()).find((a) => a.agent_id === 'A1' && a.backlog === 99));
+    expect(a1.alarms).toEqual([]);
   });
 });

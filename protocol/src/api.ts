@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { AlarmsSchema, RerouteSchema } from './messages.js';
+import { AgentAlarmsSchema, IncidentSchema, RerouteSchema } from './messages.js';
 
 /** HTTP API DTOs, shared by the hub (route schemas, OpenAPI) and the console. */
 const Time = Type.String({ format: 'date-time' });
@@ -59,8 +59,13 @@ export const PredictionSchema = Type.Object({
 });
 export type Prediction = Static<typeof PredictionSchema>;
 
-export { RerouteSchema };
-export type { Reroute } from './messages.js';
+export { IncidentSchema, RerouteSchema };
+export type { Incident, Reroute } from './messages.js';
+
+/** `GET /api/incidents?active=true&limit&before` */
+export const IncidentQuerySchema = Type.Object({
+  active: Type.Optional(Type.Boolean()),
+});
 
 export const HistoryBucketSchema = Type.Object({
   ts: Time,
@@ -81,7 +86,7 @@ export const AgentInfoSchema = Type.Object({
   clock_skew_s: NullableNumber,
   version: Type.Union([Type.String(), Type.Null()]),
   /** the alarms of the agent's last health message (empty when it had none) */
-  alarms: AlarmsSchema,
+  alarms: AgentAlarmsSchema,
 });
 export type AgentInfo = Static<typeof AgentInfoSchema>;
 
@@ -113,4 +118,5 @@ export type LiveMessage =
   | { type: 'traffic'; data: LiveTraffic }
   | { type: 'prediction'; data: Prediction }
   | { type: 'reroute'; data: Static<typeof RerouteSchema> }
+  | { type: 'incident'; data: Static<typeof IncidentSchema> }
   | { type: 'agent'; data: AgentInfo };

@@ -22,6 +22,7 @@ export const ErrorCodes = {
   CF_DB_CORRUPT: 'the database file was corrupt: moved aside, salvaged, started on a fresh one',
   CF_CLOCK_UNSYNCED: 'the clock has no recent reference (hub time or NTP)',
   CF_PARKED_ROWS: 'outbox rows were parked after too many tries',
+  CF_SENSOR_UNCOVERED: 'sensor is in the network file but no agent covers it; its readings are ignored',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

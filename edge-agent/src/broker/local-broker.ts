@@ -25,17 +25,21 @@ export interface LocalBrokerOptions {
 
 type SensorClient = Client & { sensorId?: string };
 
+export type MqttPacketModule = { writeToStream?: { cacheNumbers?: boolean } };
+
 /**
  * mqtt-packet (aedes' and mqtt.js' encoder) builds, on its first PUBACK, a cache of 65,536 two-byte
  * Buffers for packet ids: ~6 MB of V8 heap kept for the life of the process (a heap snapshot of the
  * agent after an hour-equivalent showed it as the largest retained object). Allocating the two bytes
- * per packet instead costs nothing measurable; this switches the cache off in the copy aedes loads.
+ * per packet instead costs nothing measurable; this switches the cache off in the copy aedes loads
+ * (`mp`: the module itself, where node_modules cannot be searched: the single executable's bundle).
  */
-function disableMqttPacketNumberCache(): void {
+export function disableMqttPacketNumberCache(mp?: MqttPacketModule): void {
   try {
-    const req = createRequire(createRequire(import.meta.url).resolve('aedes'));
-    const mp = req('mqtt-packet') as { writeToStream?: { cacheNumbers?: boolean } };
-    if (mp.writeToStream) mp.writeToStream.cacheNumbers = false;
+    const m =
+      mp ??
+      (createRequire(createRequire(import.meta.url).resolve('aedes'))('mqtt-packet') as MqttPacketModule);
+    if (m.writeToStream) m.writeToStream.cacheNumbers = false;
   } catch {
     /* another aedes layout: the cache is a memory cost, not a correctness one */
   }

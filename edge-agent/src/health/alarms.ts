@@ -1,4 +1,7 @@
-import { type Alarm, ErrorCodes } from '@cityflow/protocol';
+import { type AgentAlarm, AgentAlarmSchema, ErrorCodes } from '@cityflow/protocol';
+
+/** The health schema's bound: a longer message would get the whole health message refused by the hub. */
+const MAX_MESSAGE = AgentAlarmSchema.properties.message.maxLength ?? 200;
 
 export type AlarmCode = 'CF_DISK_FULL' | 'CF_DB_CORRUPT' | 'CF_CLOCK_UNSYNCED' | 'CF_PARKED_ROWS';
 
@@ -9,7 +12,7 @@ export type AlarmCode = 'CF_DISK_FULL' | 'CF_DB_CORRUPT' | 'CF_CLOCK_UNSYNCED' |
  * Held in memory: the disk-full alarm must be reportable precisely when nothing can be written.
  */
 export class Alarms {
-  private readonly active = new Map<AlarmCode, Alarm>();
+  private readonly active = new Map<AlarmCode, AgentAlarm>();
 
   set(code: AlarmCode, on: boolean, message: string = ErrorCodes[code], sinceMs = Date.now()): void {
     if (!on) {
@@ -17,14 +20,15 @@ export class Alarms {
       return;
     }
     const cur = this.active.get(code);
-    this.active.set(code, { code, since: cur?.since ?? new Date(sinceMs).toISOString(), message });
+    const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+    this.active.set(code, { code, since: cur?.since ?? new Date(sinceMs).toISOString(), message: text });
   }
 
   has(code: AlarmCode): boolean {
     return this.active.has(code);
   }
 
-  list(): Alarm[] {
+  list(): AgentAlarm[] {
     return [...this.active.values()].sort((a, b) => a.code.localeCompare(b.code));
   }
 }

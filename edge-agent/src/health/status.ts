@@ -1,4 +1,4 @@
-import { type AgentHealth, type Alarm, SEQUENCED_STREAMS } from '@cityflow/protocol';
+import { type AgentAlarm, type AgentHealth, SEQUENCED_STREAMS } from '@cityflow/protocol';
 import { AGENT_VERSION } from '../version.js';
 import { C, type MetaStore } from '../storage/meta-store.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
@@ -12,7 +12,7 @@ export interface RuntimeState {
   http_url: string;
   clock: { mode: string; synced: boolean; skew_s: number | null };
   /** the running agent's alarms at its last save (what `status --data-dir` shows) */
-  alarms?: Alarm[];
+  alarms?: AgentAlarm[];
   updated_ms: number;
 }
 

@@ -17,6 +17,7 @@ import { diagRoutes } from './diag-routes.js';
 import type { AppContext } from './context.js';
 import { ApiError } from './errors.js';
 import { forecastRoutes } from './forecast-routes.js';
+import { incidentRoutes } from './incident-routes.js';
 import { systemRoutes } from './system-routes.js';
 import { trafficRoutes } from './traffic-routes.js';
 import { wsLive } from './ws-live.js';
@@ -100,6 +101,7 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   await app.register(async (a) => authRoutes(a, ctx));
   await app.register(async (a) => trafficRoutes(a, ctx));
   await app.register(async (a) => forecastRoutes(a, ctx));
+  await app.register(async (a) => incidentRoutes(a, ctx));
   await app.register(async (a) => agentRoutes(a, ctx));
   await app.register(async (a) => diagRoutes(a, ctx));
   await app.register(async (a) => wsLive(a, ctx));

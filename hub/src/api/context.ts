@@ -28,6 +28,8 @@ export interface AppContext {
   publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** whether this replica currently runs the singleton cycle */
   cycleLeader(): boolean;
+  /** active-clock time of the last prediction + reroute cycle this replica ran (ms), null before one */
+  lastCycleAt(): number | null;
   /** true when the hub can take data (database and broker up) */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
 }

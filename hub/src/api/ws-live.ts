@@ -13,10 +13,10 @@ interface Client {
   jti: string | undefined;
 }
 
-const LIVE_TYPES = new Set(['traffic', 'prediction', 'reroute', 'agent']);
+const LIVE_TYPES = new Set(['traffic', 'prediction', 'reroute', 'incident', 'agent']);
 
 function roadsOf(m: LiveMessage): string[] | null {
-  if (m.type === 'traffic' || m.type === 'prediction') return [m.data.road_id];
+  if (m.type === 'traffic' || m.type === 'prediction' || m.type === 'incident') return [m.data.road_id];
   if (m.type === 'reroute') return [m.data.route_id, ...m.data.path];
   return null;
 }

@@ -141,9 +141,26 @@ CREATE TABLE quarantine (
   },
   {
     version: 2,
+    name: 'incidents, and the incident behind a reroute',
+    sql: `
+CREATE TABLE incidents (
+  incident_id text PRIMARY KEY,
+  road_id text NOT NULL,
+  detected_at timestamptz NOT NULL,
+  cleared_at timestamptz,
+  confidence double precision NOT NULL,
+  reason text NOT NULL
+);
+CREATE INDEX incidents_detected ON incidents (detected_at DESC, incident_id DESC);
+CREATE INDEX incidents_active ON incidents (road_id) WHERE cleared_at IS NULL;
+ALTER TABLE reroutes ADD COLUMN incident_id text;
+`,
+  },
+  {
+    version: 3,
     name: 'agent alarms',
-    // The alarms of each agent's last health message ([{code, since, message}]), for GET /api/agents.
-    sql: `ALTER TABLE agents ADD COLUMN alarms jsonb NOT NULL DEFAULT '[]'::jsonb;`,
+    // The active alarms of the agent's latest health message (fleet metrics count them; NULL = none reported).
+    sql: 'ALTER TABLE agents ADD COLUMN alarms jsonb',
   },
 ];
 

@@ -42,6 +42,7 @@ export function retentionStatements(mode: ClockMode = 'data'): string[] {
     `DELETE FROM traffic_minute WHERE minute < ${ref('traffic_minute', 'minute')} - INTERVAL '${RETENTION_DAYS.traffic_minute} days'`,
     `DELETE FROM predictions WHERE ts < ${ref('predictions', 'ts')} - INTERVAL '${RETENTION_DAYS.predictions} days'`,
     `DELETE FROM reroutes WHERE ts < ${ref('reroutes', 'ts')} - INTERVAL '${RETENTION_DAYS.reroutes} days'`,
+    `DELETE FROM incidents WHERE cleared_at < ${ref('incidents', 'detected_at')} - INTERVAL '${RETENTION_DAYS.incidents} days'`,
     `DELETE FROM quarantine WHERE received_at < now() - INTERVAL '${RETENTION_DAYS.quarantine} days'`,
     'DELETE FROM quarantine WHERE id < (SELECT max(id) - 100000 FROM quarantine)',
     'DELETE FROM revoked_tokens WHERE expires_at < now()',

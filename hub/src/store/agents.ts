@@ -1,4 +1,4 @@
-import type { AgentCredentials, AgentInfo, Alarm } from '@cityflow/protocol';
+import type { AgentAlarm, AgentCredentials, AgentInfo } from '@cityflow/protocol';
 import { mosquittoHash, newAgentSecret, sha256Hex } from '../auth/passwords.js';
 import type { Queryable } from '../db/db.js';
 
@@ -86,8 +86,7 @@ export async function setAgentHealth(
   backlog: number,
   skew: number | null,
   version: string,
-  /** the health message's alarms (validated by its schema); absent = the agent sends none */
-  alarms: Alarm[] = [],
+  alarms: AgentAlarm[] = [],
 ) {
   await db.query(
     'UPDATE agents SET last_seen = now(), backlog = $2, clock_skew_s = $3, version = $4, alarms = $5::jsonb WHERE agent_id = $1',
@@ -106,7 +105,7 @@ interface AgentRow {
   backlog: number | null;
   clock_skew_s: number | null;
   version: string | null;
-  alarms: Alarm[] | null;
+  alarms: AgentAlarm[] | null;
 }
 
 export const toAgentInfo = (r: AgentRow): AgentInfo => ({

@@ -224,7 +224,8 @@ export async function insertReroutes(db: Queryable, items: Reroute[]): Promise<v
   for (const it of items)
     await db.query(
       `INSERT INTO reroutes (ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
-         diverted_share, valid_until, co2_gain_g_per_vehicle) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10,$11)`,
+         diverted_share, valid_until, co2_gain_g_per_vehicle, incident_id)
+       VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10,$11,$12)`,
       [
         it.ts,
         it.route_id,
@@ -237,8 +238,17 @@ export async function insertReroutes(db: Queryable, items: Reroute[]): Promise<v
         it.diverted_share,
         it.valid_until,
         it.co2_gain_g_per_vehicle,
+        it.incident_id ?? null,
       ],
     );
+}
+
+/** Ends the advice in force on these roads at `atIso` (the planner stopped advising them). */
+export async function endReroutes(db: Queryable, roadIds: string[], atIso: string): Promise<void> {
+  await db.query(
+    'UPDATE reroutes SET valid_until = $2 WHERE route_id = ANY($1::text[]) AND valid_until > $2',
+    [roadIds, atIso],
+  );
 }
 
 /** Reroutes still valid at `nowIso` (the active clock), newest first; cursor = (ts, id). */
@@ -252,7 +262,7 @@ export async function listReroutes(
        SELECT DISTINCT ON (route_id) * FROM reroutes WHERE valid_until > $1 ORDER BY route_id, ts DESC, id DESC
      )
      SELECT id::text AS id, ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
-       diverted_share, valid_until, co2_gain_g_per_vehicle FROM current
+       diverted_share, valid_until, co2_gain_g_per_vehicle, incident_id FROM current
      WHERE ($2::timestamptz IS NULL OR ts < $2 OR (ts = $2 AND $3::bigint IS NOT NULL AND id < $3::bigint))
      ORDER BY ts DESC, id DESC LIMIT $4`,
     [q.nowIso, q.before?.ts ?? null, q.before?.key ?? null, q.limit + 1],

@@ -28,6 +28,10 @@ export interface DemoOptions {
   startupTimeoutS: number;
   log: Logger;
   out?: NodeJS.WritableStream;
+  /** agent settings over the demo's (config-file names, camelCase): the SUMO loop's faster live snapshots */
+  agentSettings?: Record<string, unknown>;
+  /** hub environment over the demo's */
+  hubEnv?: Record<string, string>;
 }
 
 /** Live snapshots every 2 s (agent default 5 s) so the demo's map moves and first data comes sooner. */
@@ -45,7 +49,11 @@ export function childLogLevel(): string {
  * Writes the agent's config file (0600): hub credentials go there rather than on the command line,
  * where every local user could read them in `ps`. Keys are the `run` flags in camelCase (DESIGN.md).
  */
-function agentConfig(agentDir: string, cred: { username: string; password: string }): string {
+function agentConfig(
+  agentDir: string,
+  cred: { username: string; password: string },
+  extra: Record<string, unknown> = {},
+): string {
   mkdirSync(agentDir, { recursive: true });
   const path = join(agentDir, 'demo-agent.json');
   const body = {
@@ -57,6 +65,7 @@ function agentConfig(agentDir: string, cred: { username: string; password: strin
     backoffBaseMs: 250,
     backoffMaxMs: 2000,
     logLevel: childLogLevel(),
+    ...extra,
   };
   writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
@@ -121,6 +130,10 @@ export class Demo {
   async start(): Promise<DemoFile> {
     const o = this.opts;
     const net = loadNetworkFile(o.networkFile);
+    if (net.uncoveredSensors.size)
+      this.progress(
+        `warning: ${net.uncoveredSensors.size} sensors of the network file have no agent (e.g. ${[...net.uncoveredSensors.keys()].slice(0, 3).join(', ')}); their readings are ignored`,
+      );
     const agentIds = [...net.agents.keys()].sort();
     if (agentIds.length > DEMO_PORTS.httpOffset)
       throw new CityFlowError(
@@ -174,6 +187,7 @@ export class Demo {
           CITYFLOW_ADMIN_EMAIL: DEMO_EMAIL,
           CITYFLOW_ADMIN_PASSWORD: password,
           CITYFLOW_AGENTS_FILE: agentsFile.path,
+          ...o.hubEnv,
         },
       });
       this.progress(
@@ -202,7 +216,7 @@ export class Demo {
             '--hub-url',
             hubMqttUrl,
             '--config',
-            agentConfig(agentDir, cred),
+            agentConfig(agentDir, cred, o.agentSettings),
             '--clock',
             o.clock,
           ],

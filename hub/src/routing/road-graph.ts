@@ -5,15 +5,66 @@ export interface Path {
   cost: number;
 }
 
+/** Binary min-heap of (node, cost): Dijkstra's open set, O(log n) per operation. */
+class MinHeap {
+  private readonly nodes: string[] = [];
+  private readonly costs: number[] = [];
+  get size() {
+    return this.nodes.length;
+  }
+  push(node: string, cost: number) {
+    let i = this.nodes.length;
+    this.nodes.push(node);
+    this.costs.push(cost);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.costs[p]! <= cost) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+  pop(): { node: string; cost: number } | undefined {
+    if (!this.nodes.length) return undefined;
+    const top = { node: this.nodes[0]!, cost: this.costs[0]! };
+    const lastN = this.nodes.pop()!;
+    const lastC = this.costs.pop()!;
+    if (this.nodes.length) {
+      this.nodes[0] = lastN;
+      this.costs[0] = lastC;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < this.costs.length && this.costs[l]! < this.costs[m]!) m = l;
+        if (r < this.costs.length && this.costs[r]! < this.costs[m]!) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
+  private swap(a: number, b: number) {
+    [this.nodes[a], this.nodes[b]] = [this.nodes[b]!, this.nodes[a]!];
+    [this.costs[a], this.costs[b]] = [this.costs[b]!, this.costs[a]!];
+  }
+}
+
 /** Directed road graph of the network file: nodes are intersections, edges are roads. */
 export class RoadGraph {
   readonly out = new Map<string, Road[]>();
+  /** roads arriving at each node */
+  readonly into = new Map<string, Road[]>();
 
   constructor(readonly net: Network) {
     for (const r of net.roads.values()) {
       const l = this.out.get(r.from_node) ?? [];
       l.push(r);
       this.out.set(r.from_node, l);
+      const m = this.into.get(r.to_node) ?? [];
+      m.push(r);
+      this.into.set(r.to_node, m);
     }
   }
 
@@ -32,12 +83,11 @@ export class RoadGraph {
     const best = new Map<string, { cost: number; hops: number; via: Road | null }>([
       [from, { cost: 0, hops: 0, via: null }],
     ]);
-    const open: Array<{ node: string; cost: number }> = [{ node: from, cost: 0 }];
+    const open = new MinHeap();
+    open.push(from, 0);
     const done = new Set<string>();
-    while (open.length) {
-      let i = 0;
-      for (let j = 1; j < open.length; j++) if (open[j]!.cost < open[i]!.cost) i = j;
-      const { node, cost: c } = open.splice(i, 1)[0]!;
+    while (open.size) {
+      const { node, cost: c } = open.pop()!;
       if (done.has(node)) continue;
       if (c > maxCost) break;
       done.add(node);
@@ -50,7 +100,7 @@ export class RoadGraph {
         const prev = best.get(r.to_node);
         if (!prev || nc < prev.cost) {
           best.set(r.to_node, { cost: nc, hops: here.hops + 1, via: r });
-          open.push({ node: r.to_node, cost: nc });
+          open.push(r.to_node, nc);
         }
       }
     }

@@ -1,0 +1,186 @@
+import type { Incident } from '@cityflow/protocol';
+import type { RoadCondition } from './road-conditions.js';
+
+/**
+ * Incident detection from what the loops see, once per cycle (a minute), in the spirit of the
+ * comparative algorithms of freeway practice (California #7 / McMaster): a condition must hold on two
+ * consecutive cycles (persistence), and is compared with the road's own recent past, never a fixed
+ * speed, so it carries over to roads and cities it was not written for.
+ *
+ * - `stopped`: no vehicle passes while the road upstream fills (blocked), or a standing queue sits on
+ *   the loops while the road upstream fills.
+ * - `drop`: speed falls to at most 60 % of the road's median of 5–15 minutes before and below 60 % of
+ *   its limit, for three cycles; more confident with the road upstream filling or its own occupancy up.
+ * A road whose downstream neighbour is blocked, standing or already an incident is spillback of that
+ * incident, not a new one.
+ * Cleared when speed is back to 80 % of the pre-incident median (or the road flows freely) on two
+ * consecutive cycles, or after 15 minutes without data.
+ */
+export const INCIDENT = {
+  historyCycles: 20,
+  baselineFrom: 5,
+  baselineTo: 15,
+  minBaseline: 4,
+  dropRatio: 0.6,
+  limitRatio: 0.6,
+  occupancyRise: 1.5,
+  /** and by at least this much (a rise from 2 to 3 % is noise) */
+  occupancyRiseAbs: 0.03,
+  recoverRatio: 0.8,
+  persistCycles: 2,
+  /** a speed drop must last this many cycles: one-minute dips at a signal are not incidents */
+  dropPersistCycles: 3,
+  noDataClearCycles: 15,
+} as const;
+
+interface Sample {
+  kind: RoadCondition['kind'];
+  speedKmh: number | null;
+  occupancy: number;
+  upstreamFilling: boolean;
+}
+
+interface Tracked {
+  incident: Incident;
+  baselineSpeed: number | null;
+  recovering: number;
+  quiet: number;
+}
+
+export interface IncidentChanges {
+  opened: Incident[];
+  cleared: Incident[];
+  /** still active, with updated confidence */
+  updated: Incident[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : null;
+};
+
+export class IncidentDetector {
+  private readonly history = new Map<string, Sample[]>();
+  private readonly active = new Map<string, Tracked>();
+  private readonly pending = new Map<string, number>();
+
+  /** Resumes incidents left active by a previous leader. */
+  resume(incidents: Incident[]): void {
+    for (const i of incidents)
+      if (!this.active.has(i.road_id))
+        this.active.set(i.road_id, { incident: i, baselineSpeed: null, recovering: 0, quiet: 0 });
+  }
+
+  activeOn(roadId: string): Incident | undefined {
+    return this.active.get(roadId)?.incident;
+  }
+
+  /** Feeds one cycle's road conditions; returns what opened and cleared. */
+  observe(conds: Map<string, RoadCondition>, nowMs: number): IncidentChanges {
+    const changes: IncidentChanges = { opened: [], cleared: [], updated: [] };
+    // A queue spilling back from a blocked road is that road's incident, not a new one upstream.
+    const leaving = new Map<string, RoadCondition[]>();
+    for (const c of conds.values()) {
+      const l = leaving.get(c.road.from_node) ?? [];
+      l.push(c);
+      leaving.set(c.road.from_node, l);
+    }
+    const spillbackFrom = (c: RoadCondition) =>
+      (leaving.get(c.road.to_node) ?? []).some(
+        (d) =>
+          d.road.to_node !== c.road.from_node &&
+          (d.kind === 'blocked' || d.kind === 'standing' || this.active.has(d.road.road_id)),
+      );
+    for (const [id, c] of conds) {
+      const h = this.history.get(id) ?? [];
+      const sample: Sample = {
+        kind: c.kind,
+        speedKmh: c.speedKmh,
+        occupancy: c.occupancy,
+        upstreamFilling: c.upstreamFilling,
+      };
+      const tracked = this.active.get(id);
+      if (tracked) this.follow(tracked, c, sample, nowMs, changes);
+      else {
+        const hit = spillbackFrom(c) ? null : this.detect(c, sample, h);
+        const n = hit ? (this.pending.get(id) ?? 0) + 1 : 0;
+        if (hit && n >= hit.persist) {
+          this.pending.delete(id);
+          const incident: Incident = {
+            incident_id: `inc-${id}-${nowMs}`,
+            road_id: id,
+            detected_at: new Date(nowMs).toISOString(),
+            cleared_at: null,
+            confidence: hit.confidence,
+            reason: hit.reason,
+          };
+          this.active.set(id, { incident, baselineSpeed: hit.baseline, recovering: 0, quiet: 0 });
+          changes.opened.push(incident);
+        } else if (n) this.pending.set(id, n);
+        else this.pending.delete(id);
+      }
+      h.push(sample);
+      if (h.length > INCIDENT.historyCycles) h.shift();
+      this.history.set(id, h);
+    }
+    return changes;
+  }
+
+  private detect(
+    c: RoadCondition,
+    s: Sample,
+    h: Sample[],
+  ): { confidence: number; reason: string; baseline: number | null; persist: number } | null {
+    const past = h.slice(-INCIDENT.baselineTo, -INCIDENT.baselineFrom + 1 || undefined);
+    const speeds = past.map((x) => x.speedKmh).filter((v): v is number => v !== null);
+    const baseline = speeds.length >= INCIDENT.minBaseline ? median(speeds) : null;
+    if (c.kind === 'blocked')
+      return {
+        confidence: 0.9,
+        reason: 'no vehicle passes while the road upstream fills',
+        baseline,
+        persist: INCIDENT.persistCycles,
+      };
+    if (c.kind === 'standing' && s.upstreamFilling)
+      return {
+        confidence: 0.8,
+        reason: 'standing queue on the loops while the road upstream fills',
+        baseline,
+        persist: INCIDENT.persistCycles,
+      };
+    if (baseline === null || s.speedKmh === null) return null;
+    const limit = c.road.speed_limit_kmh;
+    if (s.speedKmh > INCIDENT.dropRatio * baseline || s.speedKmh > INCIDENT.limitRatio * limit) return null;
+    const occBase = median(past.map((x) => x.occupancy)) ?? 0;
+    const occUp =
+      s.occupancy >= INCIDENT.occupancyRise * Math.max(occBase, 0.01) &&
+      s.occupancy - occBase >= INCIDENT.occupancyRiseAbs;
+    const confidence = 0.4 + (s.upstreamFilling ? 0.3 : 0) + (occUp ? 0.2 : 0);
+    return {
+      confidence,
+      reason: `speed fell from ${Math.round(baseline)} to ${Math.round(s.speedKmh)} km/h${s.upstreamFilling ? ', road upstream filling' : ''}${occUp ? `, occupancy up from ${Math.round(occBase * 100)} to ${Math.round(s.occupancy * 100)} %` : ''}`,
+      baseline,
+      persist: INCIDENT.dropPersistCycles,
+    };
+  }
+
+  private follow(t: Tracked, c: RoadCondition, s: Sample, nowMs: number, changes: IncidentChanges) {
+    if (c.kind === 'unknown') t.quiet++;
+    else t.quiet = 0;
+    const recovered =
+      c.kind === 'free' ||
+      c.kind === 'empty' ||
+      (s.speedKmh !== null &&
+        t.baselineSpeed !== null &&
+        s.speedKmh >= INCIDENT.recoverRatio * t.baselineSpeed) ||
+      (s.speedKmh !== null &&
+        t.baselineSpeed === null &&
+        s.speedKmh >= INCIDENT.recoverRatio * c.road.speed_limit_kmh);
+    t.recovering = recovered ? t.recovering + 1 : 0;
+    if (t.recovering >= INCIDENT.persistCycles || t.quiet >= INCIDENT.noDataClearCycles) {
+      t.incident = { ...t.incident, cleared_at: new Date(nowMs).toISOString() };
+      this.active.delete(c.road.road_id);
+      changes.cleared.push(t.incident);
+    }
+  }
+}
