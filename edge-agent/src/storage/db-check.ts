@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { type Db, openFile } from './sqlite.js';
 
 /** Left next to the database when a write met SQLITE_CORRUPT: the next start checks every page. */
 export const SUSPECT_FILE = 'agent.sqlite.suspect';
@@ -43,9 +43,9 @@ export function checkDbFile(file: string, full = false): string | null {
   const pageSize = raw === 1 ? 65536 : raw;
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return `bad page size ${raw}`;
   if (size % pageSize !== 0) return `file length ${size} is not a whole number of ${pageSize}-byte pages`;
-  let db: Database.Database | null = null;
+  let db: Db | null = null;
   try {
-    db = new Database(file, { fileMustExist: true });
+    db = openFile(file);
     db.pragma('busy_timeout = 5000');
     const tables = (
       db

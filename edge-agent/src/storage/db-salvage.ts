@@ -1,7 +1,6 @@
 import { existsSync, renameSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { SEQUENCED_STREAMS } from '@cityflow/protocol';
-import type { Db } from './sqlite.js';
+import { type Db, openFile } from './sqlite.js';
 
 /** Raw readings copied from a corrupt file, newest first (diagnostics data; the time bound matters more). */
 const READINGS_SALVAGE_MAX = 100_000;
@@ -38,9 +37,9 @@ export function moveAside(file: string, nowMs = Date.now()): string {
  */
 export function salvage(fromFile: string, fresh: Db): Omit<SalvageReport, 'moved_to'> {
   const report: Omit<SalvageReport, 'moved_to'> = { salvaged: {}, lost_seqs: {}, unreadable: [] };
-  let old: Database.Database;
+  let old: Db;
   try {
-    old = new Database(fromFile, { fileMustExist: true });
+    old = openFile(fromFile);
   } catch {
     report.unreadable.push('*');
     return report;
@@ -110,12 +109,12 @@ function renumberFromOne(db: Db, stream: string): void {
   ).run(stream, rows.length + 1);
 }
 
-function columns(db: Database.Database | Db, table: string): string[] {
+function columns(db: Db, table: string): string[] {
   return (db.prepare(`PRAGMA table_info("${table}")`).all() as Array<{ name: string }>).map((r) => r.name);
 }
 
 /** Rows copied, or null when not even the first read worked. */
-function copyTable(old: Database.Database, fresh: Db, table: string): number | null {
+function copyTable(old: Db, fresh: Db, table: string): number | null {
   const freshCols = new Set(columns(fresh, table));
   let cols: string[];
   try {

@@ -141,6 +141,17 @@ const MIGRATIONS: string[] = [
 /** The schema version this build writes (`user_version` after all migrations). */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/**
+ * A file as it is, no pragmas and no migrations (the start-up check and the salvage of a corrupt
+ * file), through the same addon as `openDb`.
+ */
+export function openFile(file: string): Db {
+  return new Database(file, {
+    fileMustExist: true,
+    ...(nativeBinding ? { nativeBinding: nativeBinding as unknown as string } : {}),
+  });
+}
+
 /** `readonly`: for inspection (status, doctor, buffer) — no pragmas that write, no migrations. */
 export function openDb(dataDir: string, opts: OpenOptions = {}): Db {
   if (!opts.readonly) mkdirSync(dataDir, { recursive: true });
