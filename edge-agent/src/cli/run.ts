@@ -78,6 +78,12 @@ the IPC channel when it was spawned with one (stdio 'ipc'), so a killed parent l
           },
         );
       };
+      // a corrupt page met while running: stop, exit 70 (EX_SOFTWARE); the restart checks every page
+      agent.onFatal = () => {
+        if (stopping) return;
+        stopping = true;
+        agent.stop().finally(() => process.exit(70));
+      };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
       // Spawned with an IPC channel (e.g. by the demo): the parent's death closes it, even a SIGKILL

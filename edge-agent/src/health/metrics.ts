@@ -106,6 +106,22 @@ export function createMetrics() {
       help: 'Agent clock minus hub clock',
       registers: r,
     }),
+    diskFull: new Gauge({
+      name: 'cityflow_agent_disk_full',
+      help: '1 while the data directory is full (SQLITE_FULL): readings are not acknowledged',
+      registers: r,
+    }),
+    diskFullRejected: new Counter({
+      name: 'cityflow_agent_disk_full_rejected_total',
+      help: 'Messages refused (no PUBACK, sensors retry) because a commit hit SQLITE_FULL',
+      registers: r,
+    }),
+    alarms: new Gauge({
+      name: 'cityflow_agent_alarm',
+      help: '1 for each active alarm, by code',
+      labelNames: ['code'],
+      registers: r,
+    }),
     clockSynced: new Gauge({
       name: 'cityflow_agent_clock_synced',
       help: '1 when the agent heard the hub time in the last hour',

@@ -105,6 +105,7 @@ interface AgentRow {
   backlog: number | null;
   clock_skew_s: number | null;
   version: string | null;
+  alarms: AgentAlarm[] | null;
 }
 
 export const toAgentInfo = (r: AgentRow): AgentInfo => ({
@@ -114,6 +115,7 @@ export const toAgentInfo = (r: AgentRow): AgentInfo => ({
   backlog: r.backlog,
   clock_skew_s: r.clock_skew_s,
   version: r.version,
+  alarms: r.alarms ?? [],
 });
 
 /**
@@ -127,7 +129,7 @@ export async function listAgents(
   seenBefore: string | null = null,
 ): Promise<AgentInfo[]> {
   const r = await db.query<AgentRow>(
-    `SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents
+    `SELECT agent_id, online, last_seen, backlog, clock_skew_s, version, alarms FROM agents
      WHERE ($1::text IS NULL OR agent_id > $1) AND ($3::timestamptz IS NULL OR last_seen < $3)
      ORDER BY agent_id LIMIT $2`,
     [after, limit, seenBefore],
@@ -137,7 +139,7 @@ export async function listAgents(
 
 export async function getAgent(db: Queryable, agentId: string): Promise<AgentInfo | null> {
   const r = await db.query<AgentRow>(
-    'SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents WHERE agent_id = $1',
+    'SELECT agent_id, online, last_seen, backlog, clock_skew_s, version, alarms FROM agents WHERE agent_id = $1',
     [agentId],
   );
   return r.rows[0] ? toAgentInfo(r.rows[0]) : null;
