@@ -7,3 +7,4 @@ export * from './network-file.js';
 export * from './reading.js';
 export * from './topics.js';
 export * from './validation.js';
+export * from './mqtt-guard.js';
