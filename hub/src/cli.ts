@@ -8,7 +8,7 @@ import { migrate } from './db/migrations.js';
 import { startHub } from './hub.js';
 import { HUB_USERNAME } from './mqtt/acl.js';
 import { writeMosquittoConfig } from './mqtt/mosquitto-config.js';
-import { createAgent, rotateAgentCredentials } from './store/agents.js';
+import { createAgent, rotateAgentCredentials, setAgentDisabled } from './store/agents.js';
 import { upsertUser } from './store/users.js';
 
 const fail = (e: unknown): never => {
@@ -119,6 +119,22 @@ agents
         `agent ${creds.agent_id}\n  username: ${creds.username}\n  password: ${creds.password}\n(the password is shown once)`,
       );
   });
+
+for (const action of ['disable', 'enable'] as const)
+  agents
+    .command(`${action} <agent-id>`)
+    .description(
+      action === 'disable'
+        ? "refuse the agent's logins until enabled (its live session ends at its next login; POST /api/agents/:id/disable on a running hub ends it at once)"
+        : 'let a disabled agent log in again with its current credentials',
+    )
+    .action(async (id: string) => {
+      if (!isValidId(id))
+        throw new CityFlowError('CF_INVALID_CONFIG', `invalid agent id ${JSON.stringify(id)}`);
+      const found = await withDb((db) => setAgentDisabled(db, id, action === 'disable'));
+      if (!found) throw new CityFlowError('CF_INVALID_CONFIG', `no agent ${id}`);
+      console.log(`agent ${id} ${action}d`);
+    });
 
 const users = program.command('users').description('API users');
 users

@@ -2,11 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { CityFlowError } from '@cityflow/protocol';
 import * as protocol from '@cityflow/protocol';
 import { type SeedAgent, readAgentsFile } from './agents-file.js';
+import {
+  type TransportConfig,
+  type TransportOptions,
+  resolveTransport,
+  transportFromEnv,
+} from './transport-config.js';
 
 export type ClockMode = 'wall' | 'data';
 
 /** Options of `startHub` (the programmatic API); every field falls back to the environment rules of DESIGN.md. */
-export interface HubOptions {
+export interface HubOptions extends TransportOptions {
   databaseUrl?: string;
   redisUrl?: string;
   mqttUrl?: string;
@@ -46,7 +52,7 @@ export interface HubOptions {
   agentsFile?: string;
 }
 
-export interface HubConfig {
+export interface HubConfig extends TransportConfig {
   databaseUrl: string;
   redisUrl: string | undefined;
   mqttUrl: string | undefined;
@@ -126,6 +132,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
     logLevel: env.LOG_LEVEL || undefined,
     redisPrefix: env.CITYFLOW_REDIS_PREFIX || undefined,
     agentsFile: env.CITYFLOW_AGENTS_FILE || undefined,
+    ...transportFromEnv(env, errors, (n, v) => parseBool(n, v, errors)),
   };
   if (errors.length)
     throw new CityFlowError('CF_INVALID_CONFIG', `invalid configuration:\n  ${errors.join('\n  ')}`, errors);
@@ -177,6 +184,7 @@ export function resolveConfig(opts: HubOptions): HubConfig {
       `CITYFLOW_REDIS_PREFIX: expected 1-64 characters [A-Za-z0-9_.:-], got ${JSON.stringify(redisPrefix)}`,
     );
   const seedAgents = opts.agentsFile ? readAgentsFile(opts.agentsFile, errors) : [];
+  const transport = resolveTransport(opts, opts.mqttUrl !== undefined, errors);
   if (errors.length)
     throw new CityFlowError(
       'CF_INVALID_CONFIG',
@@ -209,5 +217,6 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     redisPrefix,
     agentsFile: opts.agentsFile,
     seedAgents,
+    ...transport,
   };
 }

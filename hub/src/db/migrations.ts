@@ -139,6 +139,14 @@ CREATE TABLE quarantine (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'agent disable',
+    sql: `
+-- Set: the agent may not log in (its credentials are kept, so enabling it needs no new secret).
+ALTER TABLE agents ADD COLUMN disabled_at timestamptz;
+`,
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */
