@@ -135,6 +135,7 @@ export class BrokerGuard {
   private open = 0;
   private readonly buckets = new WeakMap<object, TokenBucket>();
   private readonly scanners = new WeakMap<object, FixedHeaderScanner>();
+  private readonly rateRefused = new WeakSet<object>();
 
   constructor(private readonly opts: BrokerGuardOptions) {}
 
@@ -193,7 +194,9 @@ export class BrokerGuard {
       this.buckets.set(conn, b);
     }
     if (b.take()) return true;
-    this.opts.onRefuse('rate');
+    // one refusal per connection: packets already parsed in the same read are refused silently
+    if (!this.rateRefused.has(conn)) this.opts.onRefuse('rate');
+    this.rateRefused.add(conn);
     return false;
   }
 }
