@@ -71,7 +71,7 @@ export async function retainedFlood(url, { count, size, topic, options = {} }) {
   let acked = 0;
   let cut = 0;
   for (let i = 0; i < count; i++) {
-    if (!client || !client.connected) {
+    if (!client?.connected) {
       client?.end(true);
       client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 10_000, ...options });
     }
