@@ -229,8 +229,8 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         log.warn({ agent_id: id, err: (e as Error).message }, 'config publish failed'),
       );
 
-    // Embedded broker: the live session ends at once. An external broker keeps it until it drops
-    // (README: regenerate its password file and reload it; Mosquitto does not re-check live sessions).
+    // Embedded broker: the live session ends at once. An external broker keeps it until its operator
+    // regenerates the password file and reloads it (Mosquitto 2.0 then drops clients that no longer match).
     const endSession = (id: string, why: string) => {
       const closed = broker?.disconnectAgent(id) ?? false;
       log.info({ agent_id: id, session_closed: closed, external_broker: broker === null }, why);

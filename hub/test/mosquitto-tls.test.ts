@@ -140,4 +140,35 @@ describe('mosquitto-config: TLS listener, client id bound to the username, max_p
       }),
     ).rejects.toThrow(/Not authorized|Bad user/i);
   });
+
+  it('what holds with an external broker: disable + re-export + SIGHUP ends the live session and refuses new logins', async () => {
+    const live = await mqtt.connectAsync(url(), await agentOpts('A2'));
+    const ended = new Promise<void>((r) => live.once('close', () => r()));
+    const db = await openDb(`pglite://${join(dir, 'db')}`);
+    try {
+      await setAgentDisabled(db, 'A2', true);
+      await writeMosquittoConfig(db, dir, 'hub-secret-1', {
+        hub: { port: hubPort, bind: '127.0.0.1' },
+        agentTls: { port: tlsPort, cert: pki.server.cert, key: pki.server.key, ca: pki.ca },
+      });
+    } finally {
+      await db.close();
+    }
+    proc.kill('SIGHUP');
+    await expect
+      .poll(
+        async () =>
+          mqtt.connectAsync(url(), await agentOpts('A2')).then(
+            (c) => (c.end(true), 'in'),
+            () => 'refused',
+          ),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe('refused');
+    // Mosquitto 2.0 re-checks connected clients against the reloaded password file
+    await ended;
+    live.end(true);
+  });
 });
