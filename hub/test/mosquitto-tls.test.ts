@@ -159,7 +159,10 @@ describe('mosquitto-config: TLS listener, client id bound to the username, max_p
       .poll(
         async () =>
           mqtt.connectAsync(url(), await agentOpts('A2')).then(
-            (c) => (c.end(true), 'in'),
+            (c) => {
+              c.end(true);
+              return 'in';
+            },
             () => 'refused',
           ),
         {
