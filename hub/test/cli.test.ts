@@ -45,7 +45,8 @@ describe('cityflow-hub CLI', () => {
     const rotated = run(['agents', 'add', 'A1', '--json', '--rotate'], env);
     expect(rotated.code).toBe(0);
     expect(JSON.parse(rotated.stdout).password).not.toBe(creds.password);
-  });
+    // three spawns, the first creating the PGlite cluster: 17 s alone, > 30 s under the full suite's load
+  }, 120_000);
 
   it('users add takes the password from --password or CITYFLOW_PASSWORD, and fails without one off a terminal', () => {
     const env = baseEnv();
