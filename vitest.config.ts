@@ -8,14 +8,20 @@ const src = (pkg: string) => fileURLToPath(new URL(`./${pkg}/src/index.ts`, impo
 export default defineConfig({
   resolve: {
     alias: {
+      // Subpath entries first: the console imports these without the rest of the protocol package.
+      '@cityflow/protocol/congestion': fileURLToPath(
+        new URL('./protocol/src/congestion.ts', import.meta.url),
+      ),
+      '@cityflow/protocol/roles': fileURLToPath(new URL('./protocol/src/roles.ts', import.meta.url)),
       '@cityflow/protocol': src('protocol'),
       '@cityflow/forecast': src('forecast'),
       '@cityflow/hub': src('hub'),
       '@cityflow/edge-agent': src('edge-agent'),
+      '@cityflow/simulator': src('simulator'),
     },
   },
   test: {
-    include: ['*/test/**/*.test.ts'],
+    include: ['*/test/**/*.test.ts', 'deploy/*/test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

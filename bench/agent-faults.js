@@ -86,6 +86,7 @@ try {
     logLevel: 'silent',
     clock: 'data',
     cycleIntervalS: 3600,
+    openRegistration: true,
   });
   const cred = await hub.addAgent(AGENT);
   proxy = await linkProxy(hub.mqttUrl);

@@ -24,3 +24,15 @@ export function describeWithService(name: ServiceName, title: string, fn: (url: 
   if (url) describe(title, () => fn(url));
   else describe.skip(`${title} (needs CITYFLOW_TEST_${name}_URL)`, () => fn(''));
 }
+
+/**
+ * A tool the tests need from Debian (sumo, chromium…): true when present; absent, the tests skip
+ * visibly, except under CITYFLOW_REQUIRE_SERVICES=1 (CI), where a missing tool fails the suite.
+ */
+export function requireToolOrSkip(tool: string, present: boolean): boolean {
+  if (present) return true;
+  if (process.env.CITYFLOW_REQUIRE_SERVICES === '1')
+    throw new Error(`${tool} is not installed but CITYFLOW_REQUIRE_SERVICES=1: .ci/run must install it`);
+  console.warn(`[skip] ${tool} is not installed: tests needing it are skipped`);
+  return false;
+}

@@ -1,29 +1,126 @@
+import { CONGESTED_THRESHOLD, SLOW_THRESHOLD, congestionLevel } from '@cityflow/protocol';
 import { describe, expect, it } from 'vitest';
-// The console's modules are plain browser ESM; the pure ones run in Node as they are.
-import { CONGESTED, STALE_MS, freshScore, level, newestTs } from '../public/js/levels.js';
-import { CONGESTED_THRESHOLD } from '@cityflow/protocol';
+import { backoffDelayMs } from '../web/src/live-socket.js';
+import {
+  CONSOLE_STALE_MS,
+  ROAD_STALE_MS,
+  busiest,
+  displayedLevel,
+  staleForS,
+} from '../web/src/road-state.js';
+import { Store } from '../web/src/store.js';
 
-describe('console colour levels', () => {
-  it('uses the protocol congestion threshold', () => {
-    expect(CONGESTED).toBe(CONGESTED_THRESHOLD);
-    expect(level(CONGESTED_THRESHOLD)).toBe('jam');
-    expect(level(CONGESTED_THRESHOLD - 0.001)).toBe('slow');
-    expect(level(0.299)).toBe('free');
-    expect(level(null)).toBe('none');
-    expect(level(Number.NaN)).toBe('none');
+const live = (road_id: string, ts: string, congestion_score: number | null) => ({
+  ts,
+  road_id,
+  speed_kmh: 20,
+  flow_rate: 300,
+  occupancy: 0.2,
+  congestion_score,
+  sensors: 1,
+});
+const road = (road_id: string) => ({
+  road_id,
+  name: road_id,
+  from_node: 'A',
+  to_node: 'B',
+  speed_limit_kmh: 50,
+  coordinates: [] as [number, number][],
+});
+
+describe('console road state (pure rules the map renders from)', () => {
+  it("uses protocol's levels: fluid < SLOW_THRESHOLD <= slow < CONGESTED_THRESHOLD <= congested", () => {
+    expect(congestionLevel(CONGESTED_THRESHOLD)).toBe('jam');
+    expect(congestionLevel(CONGESTED_THRESHOLD - 0.001)).toBe('slow');
+    expect(congestionLevel(SLOW_THRESHOLD)).toBe('slow');
+    expect(congestionLevel(SLOW_THRESHOLD - 0.001)).toBe('free');
+    expect(congestionLevel(null)).toBe('none');
+    expect(congestionLevel(Number.NaN)).toBe('none');
   });
 
-  it('greys out a road whose state is older than the newest by more than STALE_MS', () => {
-    const at = (iso: string, score: number) => ({ ts: iso, congestion_score: score });
-    const fresh = at('2026-03-02T08:10:00Z', 0.7);
-    const old = at('2026-03-02T08:04:59Z', 0.2);
-    const newest = newestTs([fresh, old, null]);
-    expect(newest).toBe(Date.parse('2026-03-02T08:10:00Z'));
-    expect(STALE_MS).toBe(300_000);
-    expect(freshScore(fresh, newest)).toBe(0.7);
-    expect(freshScore(old, newest)).toBeNull();
-    expect(freshScore(at('2026-03-02T08:05:00Z', 0.2), newest)).toBe(0.2);
-    expect(freshScore(null, newest)).toBeNull();
-    expect(freshScore({ ts: '2026-03-02T08:10:00Z', congestion_score: null }, newest)).toBeNull();
+  it('follows the data clock: "now" is the newest reading, and a road older than that by ROAD_STALE_MS is grey', () => {
+    const s = new Store();
+    for (const id of ['A', 'B', 'C']) s.state.roads.set(id, road(id));
+    const newest = '2026-03-02T08:10:00Z';
+    s.setLive(
+      [
+        live('A', newest, 0.7),
+        live('B', new Date(Date.parse(newest) - ROAD_STALE_MS - 1000).toISOString(), 0.1),
+        live('C', new Date(Date.parse(newest) - ROAD_STALE_MS).toISOString(), 0.1),
+      ],
+      false,
+    );
+    expect(s.state.dataNowMs).toBe(Date.parse(newest));
+    expect(displayedLevel(s.state, 'A')).toBe('jam');
+    expect(displayedLevel(s.state, 'B')).toBe('none');
+    expect(displayedLevel(s.state, 'C')).toBe('free');
+    // An older frame never overwrites a newer state (late QoS 0 delivery).
+    s.setLive([live('A', '2026-03-02T08:09:00Z', 0.0)], true);
+    expect(displayedLevel(s.state, 'A')).toBe('jam');
+    expect(busiest(s.state, 2).map((r) => r.roadId)).toEqual(['A', 'C']);
+    // Staleness follows the data clock: frames that only repeat old readings do not refresh it.
+    s.setLive([live('A', newest, 0.7)], true);
+    expect(s.state.lastArrivalMs).toBeNull();
+    s.setLive([live('A', '2026-03-02T08:10:05Z', 0.7)], true);
+    expect(s.state.lastArrivalMs).not.toBeNull();
+  });
+
+  it('shows the forecast of the chosen horizon and the chosen history bucket', () => {
+    const s = new Store();
+    s.state.roads.set('A', road('A'));
+    const p = (h: number, score: number) => ({
+      ts: '2026-03-02T08:10:00Z',
+      target_ts: '2026-03-02T08:40:00Z',
+      road_id: 'A',
+      horizon_min: h,
+      speed_kmh: 30,
+      speed_lo_kmh: 25,
+      speed_hi_kmh: 35,
+      congestion_score: score,
+      confidence: 0.5,
+      model_version: 'cityflow-network',
+    });
+    s.setPredictions([p(15, 0.1), p(30, 0.4), p(60, 0.8)]);
+    s.setMode({ kind: 'forecast', horizon: 15 });
+    expect(displayedLevel(s.state, 'A')).toBe('free');
+    s.setMode({ kind: 'forecast', horizon: 60 });
+    expect(displayedLevel(s.state, 'A')).toBe('jam');
+    s.setHistory({
+      from: '2026-03-02T08:00:00Z',
+      to: '2026-03-02T08:10:00Z',
+      bucket: '5m',
+      ts: ['2026-03-02T08:00:00Z', '2026-03-02T08:05:00Z'],
+      roads: { A: { speed_kmh: [40, 10], congestion_score: [0.35, 0.9] } },
+    });
+    s.setMode({ kind: 'history' });
+    expect(displayedLevel(s.state, 'A')).toBe('jam');
+    s.setHistoryIndex(0);
+    expect(displayedLevel(s.state, 'A')).toBe('slow');
+  });
+
+  it('calls the console stale after CONSOLE_STALE_MS without traffic, and says for how long', () => {
+    expect(staleForS({ lastArrivalMs: null }, 1e6)).toBeNull();
+    expect(staleForS({ lastArrivalMs: 1e6 }, 1e6 + CONSOLE_STALE_MS)).toBeNull();
+    expect(staleForS({ lastArrivalMs: 1e6 }, 1e6 + CONSOLE_STALE_MS + 2000)).toBe(32);
+  });
+
+  it('retries the WebSocket with full-jitter exponential backoff capped at 30 s', () => {
+    expect(backoffDelayMs(0, () => 0.999)).toBe(499);
+    expect(backoffDelayMs(3, () => 0.5)).toBe(2000);
+    expect(backoffDelayMs(20, () => 0.999)).toBe(29_970);
+    expect(backoffDelayMs(5, () => 0)).toBe(0);
+  });
+
+  it("clears every list on reset (a sign-out must not show the next user the last one's city)", () => {
+    const s = new Store();
+    s.state.roads.set('A', road('A'));
+    s.setLive([live('A', '2026-03-02T08:10:00Z', 0.7)], true);
+    let emitted = 0;
+    s.on('live', () => emitted++);
+    s.reset();
+    expect(s.state.roads.size).toBe(0);
+    expect(s.state.live.size).toBe(0);
+    expect(s.state.dataNowMs).toBeNull();
+    expect(emitted).toBe(1);
   });
 });

@@ -9,7 +9,9 @@ import { startHub } from './hub.js';
 import { HUB_USERNAME } from './mqtt/acl.js';
 import { writeMosquittoConfig } from './mqtt/mosquitto-config.js';
 import { createAgent, rotateAgentCredentials, setAgentDisabled } from './store/agents.js';
-import { upsertUser } from './store/users.js';
+import { newUserPassword } from './auth/passwords.js';
+import { LiveBus } from './live/bus.js';
+import { type UserChange, removeUser, resetUserPassword, setUserRole, upsertUser } from './store/users.js';
 
 const fail = (e: unknown): never => {
   const err = e as Error & { code?: string; details?: string[] };
@@ -33,6 +35,27 @@ async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   } finally {
     await db.close();
   }
+}
+
+/** A refused admin action (unknown user, last admin) fails the verb with its reason. */
+function applied(c: UserChange) {
+  if (!c.ok) throw new CityFlowError('CF_INVALID_CONFIG', c.message);
+  return c.user;
+}
+
+/**
+ * Tells running hubs that a user's tokens changed. With REDIS_URL they hear it at once; without (or
+ * with Redis down) each replica picks it up from the database within CITYFLOW_REVOCATION_POLL_S.
+ */
+async function announce(userId: number, version: number | null): Promise<void> {
+  const env = optionsFromEnv();
+  if (!env.redisUrl) return;
+  const sent = await LiveBus.publishOnce(env.redisUrl, env.redisPrefix ?? 'cityflow:', {
+    type: 'user-tokens',
+    data: { user_id: userId, version },
+  });
+  if (!sent)
+    console.error('warning: Redis unreachable; running hubs apply this within CITYFLOW_REVOCATION_POLL_S');
 }
 
 function promptHidden(question: string): Promise<string> {
@@ -166,8 +189,47 @@ users
     if (password.length < 8) throw new CityFlowError('CF_INVALID_CONFIG', 'password: at least 8 characters');
     if (!/^[^@\s]+@[^@\s]+$/.test(email))
       throw new CityFlowError('CF_INVALID_CONFIG', `invalid email ${JSON.stringify(email)}`);
-    const user = await withDb((db) => upsertUser(db, email, password!, o.role));
+    const { user, changed } = await withDb((db) => upsertUser(db, email, password!, o.role));
+    if (changed) await announce(user.id, user.token_version);
     console.log(`user ${user.email} (${user.role}) ready`);
+  });
+
+users
+  .command('role <email> <role>')
+  .description("change a user's role (its existing tokens end at once)")
+  .action(async (email: string, role: string) => {
+    if (role !== 'viewer' && role !== 'operator' && role !== 'admin')
+      throw new CityFlowError('CF_INVALID_CONFIG', `role: expected viewer, operator or admin, got ${role}`);
+    const user = applied(await withDb((db) => setUserRole(db, email, role)));
+    await announce(user.id, user.token_version);
+    console.log(`user ${user.email} is now ${user.role}; its existing tokens no longer work`);
+  });
+
+users
+  .command('reset-password <email>')
+  .description('set a new password (its existing tokens end at once); printed once when none is given')
+  .option('--password <password>', 'the new password (else CITYFLOW_PASSWORD, else a random one)')
+  .action(async (email: string, o: { password?: string }) => {
+    const given = o.password ?? (process.env.CITYFLOW_PASSWORD || undefined);
+    if (given !== undefined && given.length < 8)
+      throw new CityFlowError('CF_INVALID_CONFIG', 'password: at least 8 characters');
+    const password = given ?? newUserPassword();
+    const user = applied(await withDb((db) => resetUserPassword(db, email, password)));
+    await announce(user.id, user.token_version);
+    console.log(
+      given
+        ? `password of ${user.email} reset; its existing tokens no longer work`
+        : `password of ${user.email} reset to: ${password}\n(shown once; its existing tokens no longer work)`,
+    );
+  });
+
+users
+  .command('remove <email>')
+  .description('delete a user (its existing tokens end at once)')
+  .action(async (email: string) => {
+    const user = applied(await withDb((db) => removeUser(db, email)));
+    await announce(user.id, null);
+    console.log(`user ${user.email} removed`);
   });
 
 program

@@ -8,6 +8,7 @@ import {
   resolveTransport,
   transportFromEnv,
 } from './transport-config.js';
+import { FLEET_METRICS_MAX_AGENTS_DEFAULT } from './fleet-metrics.js';
 
 export type ClockMode = 'wall' | 'data';
 
@@ -33,6 +34,14 @@ export interface HubOptions extends TransportOptions {
   corsOrigins?: string[];
   /** login attempts per minute per IP */
   loginRateLimit?: number;
+  /** login attempts per minute with one password, over every IP and email (password spraying) */
+  loginPasswordRateLimit?: number;
+  /** accounts created per hour per client IP (when registration is open) */
+  registerRateLimit?: number;
+  /** diagnostics requests per minute, per user and per agent */
+  diagRateLimit?: number;
+  /** how often each replica reloads token revocations and user token versions from the database (ms) */
+  revocationPollMs?: number;
   /** when set, /metrics needs `Authorization: Bearer <token>` */
   metricsToken?: string;
   /** trust X-Forwarded-For (behind an ingress); default false */
@@ -50,6 +59,13 @@ export interface HubOptions extends TransportOptions {
   redisPrefix?: string;
   /** JSON file `[{"agent_id","password"}]` (owner-only permissions): these agents exist with exactly these secrets at start */
   agentsFile?: string;
+  /** reroutes: congestion score that starts advice (default 0.5), score below which it ends (0.4) */
+  rerouteThreshold?: number;
+  rerouteClear?: number;
+  /** reroutes: share of drivers expected to follow advice, the load it puts on a detour (0.5) */
+  rerouteCompliance?: number;
+  /** cap on the agents exported one series each in /metrics (CITYFLOW_METRICS_MAX_AGENTS, default 1000) */
+  metricsMaxAgents?: number;
 }
 
 export interface HubConfig extends TransportConfig {
@@ -69,6 +85,10 @@ export interface HubConfig extends TransportConfig {
   cycleIntervalS: number;
   corsOrigins: string[];
   loginRateLimit: number;
+  loginPasswordRateLimit: number;
+  registerRateLimit: number;
+  diagRateLimit: number;
+  revocationPollMs: number;
   metricsToken: string | undefined;
   trustProxy: boolean;
   cache: boolean;
@@ -79,6 +99,10 @@ export interface HubConfig extends TransportConfig {
   agentsFile: string | undefined;
   /** parsed from agentsFile (secrets: never log) */
   seedAgents: SeedAgent[];
+  rerouteThreshold: number;
+  rerouteClear: number;
+  rerouteCompliance: number;
+  metricsMaxAgents: number;
 }
 
 const defaultNetworkFile = (): string | undefined =>
@@ -126,6 +150,16 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
           .filter(Boolean)
       : undefined,
     loginRateLimit: env.CITYFLOW_LOGIN_RATE_LIMIT ? Number(env.CITYFLOW_LOGIN_RATE_LIMIT) : undefined,
+    loginPasswordRateLimit: env.CITYFLOW_LOGIN_PASSWORD_RATE_LIMIT
+      ? Number(env.CITYFLOW_LOGIN_PASSWORD_RATE_LIMIT)
+      : undefined,
+    registerRateLimit: env.CITYFLOW_REGISTER_RATE_LIMIT
+      ? Number(env.CITYFLOW_REGISTER_RATE_LIMIT)
+      : undefined,
+    diagRateLimit: env.CITYFLOW_DIAG_RATE_LIMIT ? Number(env.CITYFLOW_DIAG_RATE_LIMIT) : undefined,
+    revocationPollMs: env.CITYFLOW_REVOCATION_POLL_S
+      ? Number(env.CITYFLOW_REVOCATION_POLL_S) * 1000
+      : undefined,
     metricsToken: env.CITYFLOW_METRICS_TOKEN || undefined,
     trustProxy: parseBool('CITYFLOW_TRUST_PROXY', env.CITYFLOW_TRUST_PROXY, errors),
     cache: parseBool('CITYFLOW_CACHE', env.CITYFLOW_CACHE, errors),
@@ -133,6 +167,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
     redisPrefix: env.CITYFLOW_REDIS_PREFIX || undefined,
     agentsFile: env.CITYFLOW_AGENTS_FILE || undefined,
     ...transportFromEnv(env, errors, (n, v) => parseBool(n, v, errors)),
+    rerouteThreshold: env.CITYFLOW_REROUTE_THRESHOLD ? Number(env.CITYFLOW_REROUTE_THRESHOLD) : undefined,
+    rerouteClear: env.CITYFLOW_REROUTE_CLEAR ? Number(env.CITYFLOW_REROUTE_CLEAR) : undefined,
+    rerouteCompliance: env.CITYFLOW_REROUTE_COMPLIANCE ? Number(env.CITYFLOW_REROUTE_COMPLIANCE) : undefined,
+    metricsMaxAgents: env.CITYFLOW_METRICS_MAX_AGENTS ? Number(env.CITYFLOW_METRICS_MAX_AGENTS) : undefined,
   };
   if (errors.length)
     throw new CityFlowError('CF_INVALID_CONFIG', `invalid configuration:\n  ${errors.join('\n  ')}`, errors);
@@ -143,9 +181,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
 export function resolveConfig(opts: HubOptions): HubConfig {
   const errors: string[] = [];
   const databaseUrl = opts.databaseUrl ?? 'pglite://./data/hub';
-  if (!/^(postgres(ql)?:\/\/.+|pglite:\/\/.+)$/.test(databaseUrl))
+  if (!/^(postgres(ql)?:\/\/.+|pglite(\+timescaledb)?:\/\/.+)$/.test(databaseUrl))
     errors.push(
-      `DATABASE_URL: expected postgres://..., pglite://<dir> or pglite://memory, got ${JSON.stringify(databaseUrl)}`,
+      `DATABASE_URL: expected postgres://..., pglite://<dir>|memory or pglite+timescaledb://<dir>|memory, got ${JSON.stringify(databaseUrl)}`,
     );
   if (opts.redisUrl !== undefined && !/^rediss?:\/\/.+/.test(opts.redisUrl))
     errors.push(`REDIS_URL: expected redis://host:port, got ${JSON.stringify(opts.redisUrl)}`);
@@ -157,9 +195,20 @@ export function resolveConfig(opts: HubOptions): HubConfig {
   const cycleIntervalS = opts.cycleIntervalS ?? 60;
   if (!(Number.isFinite(cycleIntervalS) && cycleIntervalS > 0))
     errors.push(`CITYFLOW_CYCLE_INTERVAL_S: expected a positive number, got ${cycleIntervalS}`);
-  const loginRateLimit = opts.loginRateLimit ?? 10;
-  if (!(Number.isInteger(loginRateLimit) && loginRateLimit > 0))
-    errors.push(`CITYFLOW_LOGIN_RATE_LIMIT: expected a positive integer, got ${loginRateLimit}`);
+  const positiveInt = (name: string, v: number) => {
+    if (!(Number.isInteger(v) && v > 0)) errors.push(`${name}: expected a positive integer, got ${v}`);
+    return v;
+  };
+  const loginRateLimit = positiveInt('CITYFLOW_LOGIN_RATE_LIMIT', opts.loginRateLimit ?? 10);
+  const loginPasswordRateLimit = positiveInt(
+    'CITYFLOW_LOGIN_PASSWORD_RATE_LIMIT',
+    opts.loginPasswordRateLimit ?? 20,
+  );
+  const registerRateLimit = positiveInt('CITYFLOW_REGISTER_RATE_LIMIT', opts.registerRateLimit ?? 5);
+  const diagRateLimit = positiveInt('CITYFLOW_DIAG_RATE_LIMIT', opts.diagRateLimit ?? 6);
+  const revocationPollMs = opts.revocationPollMs ?? 5000;
+  if (!(Number.isFinite(revocationPollMs) && revocationPollMs >= 50 && revocationPollMs <= 3_600_000))
+    errors.push(`CITYFLOW_REVOCATION_POLL_S: expected 0.05..3600 seconds, got ${revocationPollMs / 1000}`);
   for (const [name, v] of [
     ['PORT', opts.port],
     ['MQTT_PORT', opts.mqttPort],
@@ -183,8 +232,25 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     errors.push(
       `CITYFLOW_REDIS_PREFIX: expected 1-64 characters [A-Za-z0-9_.:-], got ${JSON.stringify(redisPrefix)}`,
     );
+  const metricsMaxAgents = opts.metricsMaxAgents ?? FLEET_METRICS_MAX_AGENTS_DEFAULT;
+  if (!(Number.isInteger(metricsMaxAgents) && metricsMaxAgents >= 0))
+    errors.push(`CITYFLOW_METRICS_MAX_AGENTS: expected an integer >= 0, got ${metricsMaxAgents}`);
   const seedAgents = opts.agentsFile ? readAgentsFile(opts.agentsFile, errors) : [];
   const transport = resolveTransport(opts, opts.mqttUrl !== undefined, errors);
+  const rerouteThreshold = opts.rerouteThreshold ?? protocol.CONGESTED_THRESHOLD;
+  const rerouteClear = opts.rerouteClear ?? Math.max(0, rerouteThreshold - 0.1);
+  const rerouteCompliance = opts.rerouteCompliance ?? 0.5;
+  for (const [name, v] of [
+    ['CITYFLOW_REROUTE_THRESHOLD', rerouteThreshold],
+    ['CITYFLOW_REROUTE_CLEAR', rerouteClear],
+    ['CITYFLOW_REROUTE_COMPLIANCE', rerouteCompliance],
+  ] as const)
+    if (!(Number.isFinite(v) && v > 0 && v <= 1))
+      errors.push(`${name}: expected a number in (0, 1], got ${v}`);
+  if (rerouteClear > rerouteThreshold)
+    errors.push(
+      `CITYFLOW_REROUTE_CLEAR: must not exceed CITYFLOW_REROUTE_THRESHOLD (${rerouteThreshold}), got ${rerouteClear}`,
+    );
   if (errors.length)
     throw new CityFlowError(
       'CF_INVALID_CONFIG',
@@ -202,12 +268,17 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     jwtSecretGenerated: opts.jwtSecret === undefined,
     networkFile: networkFile!,
     clock,
-    openRegistration: opts.openRegistration ?? true,
+    // Closed unless asked for: an open hub lets anyone on the internet read the city's live data.
+    openRegistration: opts.openRegistration ?? false,
     adminEmail: opts.adminEmail,
     adminPassword: opts.adminPassword,
     cycleIntervalS,
     corsOrigins: opts.corsOrigins ?? [],
     loginRateLimit,
+    loginPasswordRateLimit,
+    registerRateLimit,
+    diagRateLimit,
+    revocationPollMs,
     metricsToken: opts.metricsToken,
     trustProxy: opts.trustProxy ?? false,
     cache: opts.cache ?? true,
@@ -218,5 +289,9 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     agentsFile: opts.agentsFile,
     seedAgents,
     ...transport,
+    rerouteThreshold,
+    rerouteClear,
+    rerouteCompliance,
+    metricsMaxAgents,
   };
 }

@@ -20,10 +20,12 @@ import { type HubConfig, type HubOptions, resolveConfig } from './config.js';
 import { Cycles } from './cycles/cycles.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrations.js';
-import { applyStoragePolicy } from './db/storage-policy.js';
+import { applyStoragePolicy, describeStorage } from './db/storage-policy.js';
+import { TimescaleJobRunner } from './db/timescale-jobs.js';
 import { LiveBus } from './live/bus.js';
 import { ResponseCache } from './live/cache.js';
 import { createLogger, redactUrl } from './logger.js';
+import { registerFleetMetrics } from './fleet-metrics.js';
 import { createMetrics } from './metrics.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import { HubMqttClient, embeddedCredentials } from './mqtt/hub-client.js';
@@ -83,6 +85,11 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       'JWT_SECRET is not set: using a random secret for this process (tokens die with it; replicas cannot share them)',
     );
   const net: Network = loadNetworkFile(config.networkFile);
+  if (net.uncoveredSensors.size)
+    log.warn(
+      { sensors: net.uncoveredSensors.size, example: [...net.uncoveredSensors.keys()].slice(0, 3) },
+      'network file: sensors that no agent covers (agent_id null or missing); their readings are ignored (CF_SENSOR_UNCOVERED)',
+    );
   const cleanup: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const f of cleanup.reverse()) {
@@ -98,8 +105,10 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const db = await openDb(config.databaseUrl);
     cleanup.push(() => db.close());
     const applied = await migrate(db);
-    const policy = await applyStoragePolicy(db, log);
-    log.info({ applied, storage: policy }, 'database ready');
+    const policy = await applyStoragePolicy(db, log, config.clock);
+    const storage = await describeStorage(db);
+    log.info({ applied, storage: policy, backend: storage.backend }, 'database ready');
+    // (a changed admin password ends that admin's old tokens: every replica reloads versions)
     if (config.adminEmail && config.adminPassword)
       await upsertUser(db, config.adminEmail, config.adminPassword, 'admin');
     for (const a of config.seedAgents) await ensureAgent(db, a.agent_id, a.password);
@@ -107,6 +116,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       log.info({ agents: config.seedAgents.length }, 'agents from CITYFLOW_AGENTS_FILE');
 
     const metrics = createMetrics();
+    registerFleetMetrics(metrics.registry, db, config.metricsMaxAgents, metrics.dbErrors);
     const clock = new HubClock(config.clock);
     const bus = new LiveBus(config.redisUrl, log.child({ module: 'bus' }), config.redisPrefix);
     await bus.start();
@@ -121,7 +131,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     );
     await cache.start();
     cleanup.push(() => cache.stop());
-    const revocations = new Revocations(db, bus);
+    const revocations = new Revocations(db, bus, log.child({ module: 'auth' }), config.revocationPollMs);
     await revocations.start();
     cleanup.push(() => revocations.stop());
 
@@ -193,6 +203,11 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       config,
       publish,
       log: log.child({ module: 'cycles' }),
+      // PGlite has no background workers: the cycle runs TimescaleDB's policy jobs there.
+      timescaleJobs:
+        storage.timescaledb.jobs_run_by === 'hub'
+          ? new TimescaleJobRunner(db, log.child({ module: 'timescale-jobs' }))
+          : undefined,
     });
     const ingest: Ingest = new Ingest({
       db,
@@ -272,12 +287,18 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         return found;
       },
       cycleLeader: () => cycles.leader,
+      lastCycleAt: () => cycles.lastRunAtMs,
+      storage,
       publish,
       ready: async () => {
         const checks: Record<string, string> = {};
+        // /health is public: the database's error text (host, user, database names) goes to the log only.
         checks.database = await db.query('SELECT 1').then(
           () => 'ok',
-          (e) => `error: ${(e as Error).message}`,
+          (e) => {
+            log.warn({ err: (e as Error).message }, 'health check: database unavailable');
+            return 'unavailable';
+          },
         );
         checks.mqtt = client?.connected ? 'ok' : 'disconnected';
         return { ok: Object.values(checks).every((v) => v === 'ok'), checks };

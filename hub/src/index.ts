@@ -4,4 +4,4 @@ export { type Db, openDb } from './db/db.js';
 export { migrate, MIGRATIONS } from './db/migrations.js';
 export { timescaleStatements } from './db/storage-policy.js';
 export { mosquittoAcl } from './mqtt/acl.js';
-export { co2GramsPerKm } from './cycles/emissions.js';
+export { co2GramsPerKm, roadCo2Grams } from './routing/emissions.js';

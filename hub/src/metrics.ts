@@ -66,6 +66,12 @@ export function createMetrics() {
       labelNames: ['cycle'],
       registers: r,
     }),
+    cycleFailures: new Counter({
+      name: 'cityflow_hub_cycle_failures_total',
+      help: 'prediction/reroute cycle steps that failed (the cycle retries at its next period)',
+      labelNames: ['cycle'],
+      registers: r,
+    }),
     meanPredictedCongestion: new Gauge({
       name: 'cityflow_hub_mean_predicted_congestion',
       help: 'mean T+30 congestion score',

@@ -1,17 +1,25 @@
 import { topics } from '@cityflow/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningHub } from '../src/hub.js';
+import { type BackendDb, describeEachBackend } from './backends.js';
 import { agentClient, summary, summaryBatch, testHub, until } from './helpers.js';
 
-describe('data API and WebSocket, fed by a real MQTT agent', () => {
+// On every storage backend: ingest, history and the cycles read and write what the storage layout holds.
+describeEachBackend('data API and WebSocket, fed by a real MQTT agent', (_backend, backendDb) => {
+  let target: BackendDb;
   let hub: RunningHub;
   let token: string;
   let agent: Awaited<ReturnType<typeof agentClient>>;
   const logs: string[] = [];
 
   beforeAll(async () => {
-    hub = await testHub({ logLevel: 'info', logStream: { write: (l: string) => void logs.push(l) } });
+    target = await backendDb();
+    hub = await testHub({
+      databaseUrl: target.url,
+      logLevel: 'info',
+      logStream: { write: (l: string) => void logs.push(l) },
+    });
     agent = await agentClient(hub, await hub.addAgent('A1'));
     const r = await hub.app.inject({
       method: 'POST',
@@ -23,6 +31,7 @@ describe('data API and WebSocket, fed by a real MQTT agent', () => {
   afterAll(async () => {
     await agent?.client.endAsync();
     await hub?.stop();
+    await target?.drop();
   });
   const get = (url: string) =>
     hub.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
@@ -193,7 +202,8 @@ describe('data API and WebSocket, fed by a real MQTT agent', () => {
     await agent.client.publishAsync(topics.uplink('A1', 'health'), JSON.stringify(health), { qos: 0 });
     const a = await until(async () => {
       const x = (await get('/api/agents')).json().data.find((r: { agent_id: string }) => r.agent_id === 'A1');
-      return x?.backlog === 17 && x;
+      // status and health are separate streams, handled concurrently on PostgreSQL: wait for both
+      return x?.backlog === 17 && x.online && x;
     });
     expect(a).toMatchObject({ online: true, backlog: 17, clock_skew_s: 0.25, version: '0.9.1' });
     expect(a.last_seen).not.toBeNull();

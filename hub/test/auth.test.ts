@@ -29,10 +29,10 @@ describe('auth API (app.inject)', () => {
   const get = (url: string, token?: string) =>
     hub.app.inject({ method: 'GET', url, headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  it('register: 201 with an operator token, 409 on a duplicate, 400 on invalid input', async () => {
+  it('register: 201 with a viewer token (admins make operators), 409 on a duplicate, 400 on invalid input', async () => {
     const r = await post('/api/auth/register', { email: 'ops@city.test', password: 'password123' });
     expect(r.statusCode).toBe(201);
-    expect(r.json().user).toMatchObject({ email: 'ops@city.test', role: 'operator' });
+    expect(r.json().user).toMatchObject({ email: 'ops@city.test', role: 'viewer' });
     expect((await get('/api/traffic/live', r.json().token)).statusCode).toBe(200);
     const dup = await post('/api/auth/register', { email: 'ops@city.test', password: 'password123' });
     expect(dup.statusCode).toBe(409);
@@ -118,14 +118,21 @@ describe('auth API (app.inject)', () => {
   });
 
   it('roles per route: an operator may not create agents (403); the admin may (201), 409 twice, rotate 201', async () => {
+    const admin = (
+      await post('/api/auth/login', { email: 'admin@city.test', password: 'admin-pass-1' })
+    ).json().token;
+    const promoted = await hub.app.inject({
+      method: 'PUT',
+      url: '/api/users/ops@city.test/role',
+      payload: { role: 'operator' },
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(promoted.statusCode).toBe(200);
     const op = (await post('/api/auth/login', { email: 'ops@city.test', password: 'password123' })).json()
       .token;
     const denied = await post('/api/agents', { agent_id: 'A7' }, op);
     expect(denied.statusCode).toBe(403);
     expect(denied.json().error.code).toBe('CF_FORBIDDEN');
-    const admin = (
-      await post('/api/auth/login', { email: 'admin@city.test', password: 'admin-pass-1' })
-    ).json().token;
     const created = await post('/api/agents', { agent_id: 'A7' }, admin);
     expect(created.statusCode).toBe(201);
     expect(created.json()).toMatchObject({ agent_id: 'A7', username: 'A7' });

@@ -67,6 +67,25 @@ describe('cityflow-hub CLI', () => {
     ).not.toBe(0);
   });
 
+  it('users reset-password prints a generated password once; users role/remove refuse the last admin and unknown users', () => {
+    // its own database: the file's shared one has other admins
+    const env = {
+      ...baseEnv(),
+      DATABASE_URL: `pglite://${mkdtempSync(join(tmpdir(), 'cityflow-hub-cli-'))}`,
+    };
+    expect(
+      run(['users', 'add', 'only-admin@city.test', '--role', 'admin', '--password', 'secret-pass-4'], env)
+        .code,
+    ).toBe(0);
+    const reset = run(['users', 'reset-password', 'only-admin@city.test'], env);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toMatch(/reset to: [A-Za-z0-9_-]{24}\n/);
+    expect(run(['users', 'role', 'only-admin@city.test', 'viewer'], env).stderr).toMatch(/last admin/);
+    const remove = run(['users', 'remove', 'nobody@city.test'], env);
+    expect(remove.code).not.toBe(0);
+    expect(remove.stderr).toMatch(/no user nobody@city.test/);
+  }, 180_000);
+
   it('bad configuration stops startup listing every problem', () => {
     const r = run(['serve'], {
       ...baseEnv(),

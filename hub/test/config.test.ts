@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config.js';
+import { optionsFromEnv, resolveConfig } from '../src/config.js';
 import { redactUrl } from '../src/logger.js';
 
 const errorsOf = (f: () => unknown): string[] => {
@@ -37,6 +37,34 @@ describe('hub configuration', () => {
     expect(
       resolveConfig({ databaseUrl: 'pglite://memory', networkFile: 'n.geojson' }).jwtSecretGenerated,
     ).toBe(true);
+  });
+
+  it('CITYFLOW_METRICS_MAX_AGENTS defaults to 1000, is read from the environment and validated', () => {
+    expect(resolveConfig({ networkFile: 'n.geojson' }).metricsMaxAgents).toBe(1000);
+    const env = optionsFromEnv({ CITYFLOW_METRICS_MAX_AGENTS: '25' });
+    expect(resolveConfig({ ...env, networkFile: 'n.geojson' }).metricsMaxAgents).toBe(25);
+    for (const bad of ['-1', '2.5', 'many'])
+      expect(
+        errorsOf(() =>
+          resolveConfig({ ...optionsFromEnv({ CITYFLOW_METRICS_MAX_AGENTS: bad }), networkFile: 'n' }),
+        ),
+      ).toEqual([expect.stringMatching(/^CITYFLOW_METRICS_MAX_AGENTS: expected an integer >= 0/)]);
+  });
+
+  it('DATABASE_URL selects PostgreSQL or one of the two PGlite builds; anything else is refused', () => {
+    for (const url of [
+      'pglite://memory',
+      'pglite://./data/hub',
+      'pglite+timescaledb://memory',
+      'pglite+timescaledb:///var/lib/hub',
+    ])
+      expect(resolveConfig({ databaseUrl: url, networkFile: 'n.geojson' }).databaseUrl).toBe(url);
+    for (const url of ['pglite+timescale://memory', 'pglite+timescaledb://', 'timescaledb://x', 'sqlite://x'])
+      expect(errorsOf(() => resolveConfig({ databaseUrl: url, networkFile: 'n.geojson' }))).toEqual([
+        expect.stringMatching(
+          /^DATABASE_URL: expected postgres:\/\/\.\.\., pglite:\/\/<dir>\|memory or pglite\+timescaledb:/,
+        ),
+      ]);
   });
 
   it('CITYFLOW_REDIS_PREFIX defaults to cityflow: and is validated', () => {

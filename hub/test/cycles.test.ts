@@ -1,18 +1,22 @@
-import { topics } from '@cityflow/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadNetwork, topics } from '@cityflow/protocol';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningHub } from '../src/hub.js';
 import { insertSummaries, storeSequenced } from '../src/store/ingest-store.js';
 import { upsertRoadLive } from '../src/store/traffic.js';
+import { type BackendDb, describeEachBackend } from './backends.js';
 import { agentClient, gridNetwork, summary, testHub, until } from './helpers.js';
 
 const T0 = Date.UTC(2026, 2, 2, 7, 0);
 const CONGESTED = 'R10-20';
 
-describe('prediction and reroute cycle', () => {
+// On every storage backend: ingest, history and the cycles read and write what the storage layout holds.
+describeEachBackend('prediction and reroute cycle', (_backend, backendDb) => {
+  let target: BackendDb;
   let hub: RunningHub;
   let token: string;
   beforeAll(async () => {
-    hub = await testHub({ clock: 'data' });
+    target = await backendDb();
+    hub = await testHub({ databaseUrl: target.url, clock: 'data' });
     // 60 minutes of data for every road: free flow at 45 km/h, except R10-20 crawling at 6 km/h.
     const roads = (gridNetwork().features as Array<{ properties: { kind: string; road_id?: string } }>)
       .filter((f) => f.properties.kind === 'road')
@@ -63,7 +67,10 @@ describe('prediction and reroute cycle', () => {
       })
     ).json().token;
   });
-  afterAll(async () => hub?.stop());
+  afterAll(async () => {
+    await hub?.stop();
+    await target?.drop();
+  });
 
   it('forecasts every road at 15/30/60 with the network model and recommends a local detour', async () => {
     const agent = await agentClient(hub, await hub.addAgent('A1'));
@@ -88,36 +95,40 @@ describe('prediction and reroute cycle', () => {
     expect(jam.congestion_score).toBeGreaterThanOrEqual(0.5);
     expect(jam.target_ts).toBe(new Date(T0 + 94 * 60_000).toISOString());
 
-    const rr = await hub.app.inject({
-      url: '/api/reroutes/recommended',
-      headers: { authorization: `Bearer ${token}` },
-    });
-    const reroutes = rr.json().data;
+    const get = async (url: string) =>
+      (await hub.app.inject({ url, headers: { authorization: `Bearer ${token}` } })).json();
+    // congestion must hold two cycles before advice starts (no incident: the road was always slow)
+    expect((await get('/api/reroutes/recommended')).data).toHaveLength(0);
+    hub.clock.observe(T0 + 65 * 60_000);
+    expect(await hub.cycles.runOnce(T0 + 65 * 60_000)).toBe(true);
+    const reroutes = (await get('/api/reroutes/recommended')).data;
     expect(reroutes).toHaveLength(1);
     const r = reroutes[0];
     expect(r.route_id).toBe(CONGESTED);
-    expect(r.decision_node).toBe('N10');
     expect(r.path).not.toContain(CONGESTED);
-    // the detour starts at the decision node and rejoins at N20 (or one road further)
-    expect(r.path[0].startsWith('R10-')).toBe(true);
+    expect(r.incident_id).toBeNull();
+    const grid = loadNetwork(gridNetwork());
+    if (!grid.ok) throw new Error(grid.errors.join());
+    expect(grid.value.roads.get(r.path[0])!.from_node).toBe(r.decision_node);
     expect(r.eta_gain_min).toBeGreaterThan(0.5);
     expect(r.diverted_share).toBeGreaterThan(0);
-    expect(r.diverted_share).toBeLessThanOrEqual(0.5);
-    // crawling at 6 km/h burns more per km than the 45 km/h detour: a positive CO2 gain
+    expect(r.diverted_share).toBeLessThanOrEqual(1);
+    // crawling at 6 km/h burns more than the 45 km/h detour: a positive CO2 gain
     expect(r.co2_gain_g_per_vehicle).toBeGreaterThan(0);
-    expect(r.estimated_co2_gain).toBeCloseTo((r.diverted_share * 600 * r.co2_gain_g_per_vehicle) / 1000, 1);
+    expect(r.estimated_co2_gain).toBeGreaterThan(0);
     // advice reaches the agent whose road it is, retained
-    const advice = await until(() => agent.received.find((m) => m.topic === topics.advice('A1')));
+    const advice = await until(() =>
+      agent.received.find(
+        (m) => m.topic === topics.advice('A1') && (m.payload as { items: unknown[] }).items.length > 0,
+      ),
+    );
     expect((advice.payload as { items: Array<{ route_id: string }> }).items[0]!.route_id).toBe(CONGESTED);
     // the next cycle re-issues the advice: still one current recommendation for the road
-    hub.clock.observe(T0 + 65 * 60_000);
-    expect(await hub.cycles.runOnce(T0 + 65 * 60_000)).toBe(true);
-    const again = await hub.app.inject({
-      url: '/api/reroutes/recommended',
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(again.json().data).toHaveLength(1);
-    expect(again.json().data[0].ts).toBe(new Date(T0 + 65 * 60_000).toISOString());
+    hub.clock.observe(T0 + 66 * 60_000);
+    expect(await hub.cycles.runOnce(T0 + 66 * 60_000)).toBe(true);
+    const again = await get('/api/reroutes/recommended');
+    expect(again.data).toHaveLength(1);
+    expect(again.data[0].ts).toBe(new Date(T0 + 66 * 60_000).toISOString());
     await agent.client.endAsync();
   });
 });

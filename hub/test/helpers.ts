@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Ack } from '@cityflow/protocol';
 import { topics } from '@cityflow/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
+import WebSocket from 'ws';
 import { type RunningHub, startHub } from '../src/hub.js';
 import type { HubOptions } from '../src/config.js';
 
@@ -80,6 +81,8 @@ export async function testHub(opts: HubOptions = {}): Promise<RunningHub> {
     logLevel: 'silent',
     cycleIntervalS: 3600,
     redisPrefix: TEST_REDIS_PREFIX,
+    // tests create their users through the API (viewers); the default (closed) is tested on its own
+    openRegistration: true,
     ...opts,
   });
 }
@@ -159,4 +162,15 @@ export function summaryBatch(agentId: string, items: unknown[], skipped?: Array<
     items,
     ...(skipped ? { skipped } : {}),
   };
+}
+
+/** Opens /ws/live with a token; `closed` resolves with the close code. */
+export async function openLive(apiUrl: string, token: string) {
+  const ws = new WebSocket(`${apiUrl.replace('http', 'ws')}/ws/live?token=${token}`);
+  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, closed };
 }

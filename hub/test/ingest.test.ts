@@ -1,19 +1,28 @@
 import { topics } from '@cityflow/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningHub } from '../src/hub.js';
+import { type BackendDb, describeEachBackend } from './backends.js';
 import { agentClient, summary, summaryBatch, testHub, until } from './helpers.js';
 
-describe('ingest over MQTT (embedded broker, real mqtt.js agent)', () => {
+// On every storage backend: ingest, history and the cycles read and write what the storage layout holds.
+describeEachBackend('ingest over MQTT (embedded broker, real mqtt.js agent)', (_backend, backendDb) => {
+  let target: BackendDb;
   let hub: RunningHub;
   let agent: Awaited<ReturnType<typeof agentClient>>;
 
   beforeAll(async () => {
-    hub = await testHub();
+    target = await backendDb();
+    hub = await testHub({
+      databaseUrl: target.url,
+      adminEmail: 'diag@city.test',
+      adminPassword: 'password123',
+    });
     agent = await agentClient(hub, await hub.addAgent('A1'));
   });
   afterAll(async () => {
     await agent?.client.endAsync();
     await hub?.stop();
+    await target?.drop();
   });
 
   const count = async () =>
@@ -211,7 +220,8 @@ describe('ingest over MQTT (embedded broker, real mqtt.js agent)', () => {
     const token = (
       await hub.app.inject({
         method: 'POST',
-        url: '/api/auth/register',
+        // diagnostics need an operator (self-registered accounts are viewers)
+        url: '/api/auth/login',
         payload: { email: 'diag@city.test', password: 'password123' },
       })
     ).json().token;

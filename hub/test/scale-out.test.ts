@@ -81,6 +81,7 @@ describeWithService('PG', 'scale-out: two hub replicas, one PostgreSQL, Redis an
       JWT_SECRET: 'scale-out-secret-0123456789',
       NETWORK_FILE: writeNetwork(),
       CITYFLOW_CYCLE_INTERVAL_S: '1',
+      CITYFLOW_OPEN_REGISTRATION: 'true',
       LOG_LEVEL: 'info',
     };
     replicas.push(await startReplica(env), await startReplica(env));

@@ -17,7 +17,7 @@ describe('TimescaleDB SQL (emitted when the extension is detected)', () => {
   });
   it('keeps an hourly continuous aggregate with the sums needed for count-weighted speeds', () => {
     expect(sql[4]).toMatch(
-      /CREATE MATERIALIZED VIEW IF NOT EXISTS traffic_hourly WITH \(timescaledb\.continuous\)/,
+      /CREATE MATERIALIZED VIEW IF NOT EXISTS traffic_hourly WITH \(timescaledb\.continuous, timescaledb\.materialized_only = false\)/,
     );
     expect(sql[4]).toMatch(/time_bucket\(INTERVAL '1 hour', minute\)/);
     expect(sql[4]).toMatch(/speed_weighted_sum/);
@@ -28,5 +28,9 @@ describe('TimescaleDB SQL (emitted when the extension is detected)', () => {
       "minute < (SELECT max(minute) FROM traffic_minute WHERE minute <= now() + INTERVAL '1 day') - INTERVAL '90 days'",
     );
     expect(retentionStatements('wall')[0]).toContain("minute < now() - INTERVAL '90 days'");
+  });
+  it('a hypertable loses whole chunks, never a DELETE on traffic_minute (that would decompress them)', () => {
+    for (const mode of ['wall', 'data'] as const)
+      expect(retentionStatements(mode, true).some((s) => s.includes('traffic_minute'))).toBe(false);
   });
 });

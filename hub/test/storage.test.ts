@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../../test-support/services.js';
 import { type Db, openDb } from '../src/db/db.js';
 import { MIGRATIONS, migrate } from '../src/db/migrations.js';
-import { runRetention } from '../src/db/storage-policy.js';
+import { applyStoragePolicy, describeStorage, runRetention } from '../src/db/storage-policy.js';
 import {
   ensureMonthPartition,
   listMonthPartitions,
@@ -11,16 +11,28 @@ import {
 } from '../src/db/partitions.js';
 import { insertSummaries, storeSequenced } from '../src/store/ingest-store.js';
 import { history } from '../src/store/traffic.js';
+import { type BackendDb, describeEachBackend, runJobs, silentLog } from './backends.js';
 import { freshSchemaUrl } from './pg-schema.js';
 import { summary } from './helpers.js';
 
-function storageSuite(open: () => Promise<{ db: Db; done(): Promise<void> }>) {
+/**
+ * The storage suite, on every backend. On pglite+timescaledb the start-up storage policy runs first
+ * (hypertable, compression, retention, continuous aggregate), so the same ingest, late-merge, history
+ * and retention SQL runs against a hypertable; the plain backends convert to month partitions in a test.
+ */
+function storageSuite(timescale: boolean, backend: () => Promise<BackendDb>) {
   let db: Db;
-  let done: () => Promise<void>;
+  let target: BackendDb;
   beforeAll(async () => {
-    ({ db, done } = await open());
+    target = await backend();
+    db = await openDb(target.url);
+    await migrate(db);
+    if (timescale) expect(await applyStoragePolicy(db, silentLog, 'wall')).toBe('timescaledb');
   });
-  afterAll(async () => done?.());
+  afterAll(async () => {
+    await db?.close();
+    await target?.drop();
+  });
 
   const write = (agentId: string, seqs: number[], skipped: Array<[number, number]> = []) =>
     storeSequenced(db, {
@@ -69,34 +81,58 @@ function storageSuite(open: () => Promise<{ db: Db; done(): Promise<void> }>) {
     expect((await write('AH', [2, 7])).duplicates).toBe(2);
   });
 
-  it('plain engines: traffic_minute is partitioned by month; rows move out of DEFAULT; old months are dropped', async () => {
-    expect(await partitionTrafficMinute(db)).toBe(true);
-    expect(await partitionTrafficMinute(db)).toBe(false); // idempotent
-    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute');
-    const { created } = await maintainPartitions(db);
-    expect(created).toEqual(['traffic_minute_y2026m03', 'traffic_minute_y2026m04']);
-    const inMarch = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute_y2026m03');
-    expect(inMarch.rows[0]!.n).toBe(before.rows[0]!.n); // moved from DEFAULT, nothing lost
-    // a row far in the past lands in DEFAULT, gets its own month, which retention drops whole
-    await db.query(
-      `INSERT INTO traffic_minute (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count, flow_mean, occupancy_mean)
+  if (!timescale)
+    it('plain engines: traffic_minute is partitioned by month; rows move out of DEFAULT; old months are dropped', async () => {
+      expect(await partitionTrafficMinute(db)).toBe(true);
+      expect(await partitionTrafficMinute(db)).toBe(false); // idempotent
+      const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute');
+      const { created } = await maintainPartitions(db);
+      expect(created).toEqual(['traffic_minute_y2026m03', 'traffic_minute_y2026m04']);
+      const inMarch = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute_y2026m03');
+      expect(inMarch.rows[0]!.n).toBe(before.rows[0]!.n); // moved from DEFAULT, nothing lost
+      // a row far in the past lands in DEFAULT, gets its own month, which retention drops whole
+      await db.query(
+        `INSERT INTO traffic_minute (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count, flow_mean, occupancy_mean)
        VALUES ('2025-10-01T00:00:00Z', 'S-OLD', 'R1', 'OLD', 1, 5, 0, 100, 0.1)`,
-    );
-    expect((await db.query("SELECT 1 FROM traffic_minute_default WHERE agent_id = 'OLD'")).rows).toHaveLength(
-      1,
-    );
-    await ensureMonthPartition(db, Date.UTC(2025, 9, 1));
-    expect(
-      (await db.query("SELECT 1 FROM traffic_minute_y2025m10 WHERE agent_id = 'OLD'")).rows,
-    ).toHaveLength(1);
-    expect((await listMonthPartitions(db)).map((p) => p.name)).toContain('traffic_minute_y2025m10');
-    const { dropped } = await maintainPartitions(db);
-    expect(dropped).toEqual(['traffic_minute_y2025m10']);
-    expect((await db.query("SELECT 1 FROM traffic_minute WHERE agent_id = 'OLD'")).rows).toHaveLength(0);
-    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute')).rows[0]!.n).toBe(
-      before.rows[0]!.n,
-    );
-  });
+      );
+      expect(
+        (await db.query("SELECT 1 FROM traffic_minute_default WHERE agent_id = 'OLD'")).rows,
+      ).toHaveLength(1);
+      await ensureMonthPartition(db, Date.UTC(2025, 9, 1));
+      expect(
+        (await db.query("SELECT 1 FROM traffic_minute_y2025m10 WHERE agent_id = 'OLD'")).rows,
+      ).toHaveLength(1);
+      expect((await listMonthPartitions(db)).map((p) => p.name)).toContain('traffic_minute_y2025m10');
+      const { dropped } = await maintainPartitions(db);
+      expect(dropped).toEqual(['traffic_minute_y2025m10']);
+      expect((await db.query("SELECT 1 FROM traffic_minute WHERE agent_id = 'OLD'")).rows).toHaveLength(0);
+      expect(
+        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute')).rows[0]!.n,
+      ).toBe(before.rows[0]!.n);
+    });
+
+  if (timescale)
+    it('timescaledb: traffic_minute is a hypertable in 1-day chunks that partitioning and a restart leave alone', async () => {
+      const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute');
+      expect(await partitionTrafficMinute(db)).toBe(false); // never copies a hypertable into partitions
+      expect(await applyStoragePolicy(db, silentLog, 'wall')).toBe('timescaledb'); // a restart: idempotent
+      expect(
+        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM traffic_minute')).rows[0]!.n,
+      ).toBe(before.rows[0]!.n);
+      const chunks = await db.query<{ start: Date; end: Date }>(
+        `SELECT range_start AS start, range_end AS end FROM timescaledb_information.chunks
+         WHERE hypertable_schema = current_schema() AND hypertable_name = 'traffic_minute'`,
+      );
+      expect(chunks.rows.length).toBeGreaterThan(0);
+      for (const c of chunks.rows) expect(c.end.getTime() - c.start.getTime()).toBe(86_400_000);
+      expect((await describeStorage(db)).timescaledb).toMatchObject({
+        active: true,
+        hypertables: true,
+        compression: true,
+        continuous_aggregates: true,
+        retention: true,
+      });
+    });
 
   it('a late summary of a stored sensor-minute is merged: counts added, means weighted', async () => {
     const late = (seqs: number[], over: Record<string, unknown>) =>
@@ -163,41 +199,31 @@ function storageSuite(open: () => Promise<{ db: Db; done(): Promise<void> }>) {
     const march = "minute >= '2026-03-01' AND minute < '2026-04-01'";
     const inMarch = await n(march);
     expect(inMarch).toBeGreaterThan(0);
+    // On a hypertable in wall mode the retention policy job drops old chunks; PGlite has no background
+    // workers, so it is run here as the hub's cycle runs it.
+    const retire = async (mode: 'wall' | 'data') => {
+      await runRetention(db, mode);
+      if (timescale && mode === 'wall') expect(await runJobs(db, 'policy_retention')).toBe(1);
+    };
     await put('S-FUTURE', '2099-01-01T00:00:00Z');
-    await runRetention(db, 'data');
+    await put('S-ANCIENT', '2025-11-01T00:00:00Z'); // > 90 days before the newest real row (March 2026)
+    await retire('data');
     expect(await n(march)).toBe(inMarch);
-    expect((await listMonthPartitions(db)).map((p) => p.name)).toContain('traffic_minute_y2026m03');
+    expect(await n("sensor_id = 'S-ANCIENT'")).toBe(0);
+    if (!timescale)
+      expect((await listMonthPartitions(db)).map((p) => p.name)).toContain('traffic_minute_y2026m03');
     const day = 86_400_000;
     await put('S-RECENT', new Date(Date.now() - day).toISOString());
     await put('S-OLD', new Date(Date.now() - 100 * day).toISOString());
-    await runRetention(db, 'wall');
+    await retire('wall');
     expect(await n("sensor_id = 'S-RECENT'")).toBe(1);
     expect(await n("sensor_id = 'S-OLD'")).toBe(0);
   });
 }
 
-describe('storage on PGlite', () => {
-  storageSuite(async () => {
-    const db = await openDb('pglite://memory');
-    await migrate(db);
-    return { db, done: () => db.close() };
-  });
-});
+describeEachBackend('storage', (backend, db) => storageSuite(backend === 'pglite+timescaledb', db));
 
-describeWithService('PG', 'storage on PostgreSQL', (url) => {
-  storageSuite(async () => {
-    const s = await freshSchemaUrl(url);
-    const db = await openDb(s.url);
-    await migrate(db);
-    return {
-      db,
-      done: async () => {
-        await db.close();
-        await s.drop();
-      },
-    };
-  });
-
+describeWithService('PG', 'PostgreSQL advisory lock', (url) => {
   it('the advisory lock admits one holder at a time and passes on release', async () => {
     const s = await freshSchemaUrl(url);
     const a = await openDb(s.url);

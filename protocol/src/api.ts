@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { RerouteSchema } from './messages.js';
+import { IncidentSchema, RerouteSchema } from './messages.js';
+import { RFC3339_PATTERN } from './reading.js';
 
 /** HTTP API DTOs, shared by the hub (route schemas, OpenAPI) and the console. */
 const Time = Type.String({ format: 'date-time' });
@@ -59,8 +60,13 @@ export const PredictionSchema = Type.Object({
 });
 export type Prediction = Static<typeof PredictionSchema>;
 
-export { RerouteSchema };
-export type { Reroute } from './messages.js';
+export { IncidentSchema, RerouteSchema };
+export type { Incident, Reroute } from './messages.js';
+
+/** `GET /api/incidents?active=true&limit&before` */
+export const IncidentQuerySchema = Type.Object({
+  active: Type.Optional(Type.Boolean()),
+});
 
 export const HistoryBucketSchema = Type.Object({
   ts: Time,
@@ -72,6 +78,17 @@ export const HistoryBucketSchema = Type.Object({
 });
 export type HistoryBucket = Static<typeof HistoryBucketSchema>;
 export const HISTORY_BUCKETS = ['1m', '5m', '15m', '1h'] as const;
+/**
+ * Widest `to − from` per bucket size (seconds): a request scans every sensor-minute of its range, so
+ * the range is bounded by what its bucket makes readable (≈ 1,440–8,800 buckets per road). Wider
+ * answers 400 `CF_RANGE_TOO_LARGE`; clients pick a coarser bucket.
+ */
+export const HISTORY_MAX_RANGE_S: Record<(typeof HISTORY_BUCKETS)[number], number> = {
+  '1m': 86_400,
+  '5m': 7 * 86_400,
+  '15m': 31 * 86_400,
+  '1h': 366 * 86_400,
+};
 
 export const AgentInfoSchema = Type.Object({
   agent_id: Type.String(),
@@ -106,9 +123,63 @@ export function PageSchema<T extends TSchema>(item: T) {
 }
 export type Page<T> = { data: T[]; next_cursor: string | null; has_more: boolean };
 
+/**
+ * `GET /api/traffic/history/network?from&to&bucket`: every road's history in one compact answer for
+ * the console's time view (not paginated; the window is bounded to NETWORK_HISTORY_MAX_BUCKETS).
+ * `ts` lists the bucket starts; for each road, `speed_kmh[i]` and `congestion_score[i]` belong to
+ * `ts[i]` (null = no reading in that bucket). The score is protocol's `congestionScore` of the bucket's
+ * mean speed and occupancy against the road's speed limit.
+ */
+export const NETWORK_HISTORY_MAX_BUCKETS = 720;
+export const NetworkHistoryQuerySchema = Type.Object({
+  from: Type.String({ pattern: RFC3339_PATTERN }),
+  to: Type.String({ pattern: RFC3339_PATTERN }),
+  bucket: Type.Optional(Type.Union(HISTORY_BUCKETS.map((b) => Type.Literal(b)))),
+});
+export const NetworkHistorySchema = Type.Object({
+  from: Time,
+  to: Time,
+  bucket: Type.Union(HISTORY_BUCKETS.map((b) => Type.Literal(b))),
+  ts: Type.Array(Time),
+  roads: Type.Record(
+    Type.String(),
+    Type.Object({
+      speed_kmh: Type.Array(NullableNumber),
+      congestion_score: Type.Array(NullableNumber),
+    }),
+  ),
+});
+export type NetworkHistory = Static<typeof NetworkHistorySchema>;
+
+/**
+ * `GET /api/kpis`: the demo KPIs, city-wide (computed from the shared database, so every replica
+ * answers the same). Windows are the last KPI_WINDOW_MIN settled minutes of the active clock.
+ * - `ingest_latency_s`: mean delay between a minute closing and its summary being stored (wall clock
+ *   only; null under `--clock data`, where reading times are not wall times)
+ * - `messages_per_s`: sensor readings per second behind the stored summaries
+ * - `error_rate`: quarantined uplink records / (stored summaries + quarantined), by ingestion time
+ * - `mean_forecast_congestion`: mean T+30 congestion score over the roads' best forecasts
+ * - `co2_gain_kg_per_h`: sum of the still-valid reroutes' `estimated_co2_gain`
+ */
+export const KPI_WINDOW_MIN = 5;
+export const KpisSchema = Type.Object({
+  as_of: Time,
+  clock: Type.Union([Type.Literal('wall'), Type.Literal('data')]),
+  window_min: Type.Integer(),
+  ingest_latency_s: NullableNumber,
+  messages_per_s: Type.Number(),
+  error_rate: NullableNumber,
+  mean_forecast_congestion: NullableNumber,
+  co2_gain_kg_per_h: Type.Number(),
+  agents_online: Type.Integer(),
+  agents_total: Type.Integer(),
+});
+export type Kpis = Static<typeof KpisSchema>;
+
 /** WebSocket `/ws/live` server -> client messages. */
 export type LiveMessage =
   | { type: 'traffic'; data: LiveTraffic }
   | { type: 'prediction'; data: Prediction }
   | { type: 'reroute'; data: Static<typeof RerouteSchema> }
+  | { type: 'incident'; data: Static<typeof IncidentSchema> }
   | { type: 'agent'; data: AgentInfo };

@@ -14,6 +14,8 @@
  * percentile of its observed speeds (`percentile85`).
  */
 export const CONGESTED_THRESHOLD = 0.5;
+/** Below this score a road is "fluid"; from here to CONGESTED_THRESHOLD it is "slow" (console colours). */
+export const SLOW_THRESHOLD = 0.3;
 export const STANDING_OCCUPANCY = 0.2;
 
 const clamp01 = (x: number) => (x < 0 ? 0 : Math.min(x, 1));
@@ -45,6 +47,16 @@ export function congestionScore({ speedKmh, occupancy, freeFlowKmh }: ScoreInput
 
 export function isCongested(score: number | null | undefined): boolean {
   return typeof score === 'number' && score >= CONGESTED_THRESHOLD;
+}
+
+/** Display levels of a score, in order of severity; `none` = no data. */
+export const CONGESTION_LEVELS = ['free', 'slow', 'jam', 'none'] as const;
+export type CongestionLevel = (typeof CONGESTION_LEVELS)[number];
+
+export function congestionLevel(score: number | null | undefined): CongestionLevel {
+  if (typeof score !== 'number' || !Number.isFinite(score)) return 'none';
+  if (score >= CONGESTED_THRESHOLD) return 'jam';
+  return score >= SLOW_THRESHOLD ? 'slow' : 'free';
 }
 
 /** Speed at which a speed-only score crosses `score` (inverse of speedTerm), e.g. the congestion line. */

@@ -18,6 +18,7 @@ export const ErrorCodes = {
   CF_PORT_IN_USE: 'a port is already in use',
   CF_DB_ERROR: 'database error',
   CF_REJECTED_BY_HUB: 'the hub rejected this record',
+  CF_SENSOR_UNCOVERED: 'sensor is in the network file but no agent covers it; its readings are ignored',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -7,4 +7,6 @@ export * from './network-file.js';
 export * from './reading.js';
 export * from './topics.js';
 export * from './validation.js';
+export * from './secrets.js';
+export * from './roles.js';
 export * from './mqtt-guard.js';

@@ -109,6 +109,14 @@ export const AgentStatusSchema = Type.Object({
 });
 export type AgentStatus = Static<typeof AgentStatusSchema>;
 
+/** A condition the agent raises until it clears (DESIGN.md: `alarms: [{code, since, message}]`). */
+export const AgentAlarmSchema = Type.Object({
+  code: Type.String({ minLength: 1, maxLength: 64 }),
+  since: Time,
+  message: Type.String({ maxLength: 200 }),
+});
+export type AgentAlarm = Static<typeof AgentAlarmSchema>;
+
 /** Periodic health (QoS 0). */
 export const AgentHealthSchema = Type.Object({
   v: V,
@@ -124,6 +132,8 @@ export const AgentHealthSchema = Type.Object({
   quarantined_total: Type.Integer({ minimum: 0 }),
   dropped: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
   clock: ClockStateSchema,
+  /** active alarms; absent = none (agents older than this field send none) */
+  alarms: Type.Optional(Type.Array(AgentAlarmSchema, { maxItems: 32 })),
 });
 export type AgentHealth = Static<typeof AgentHealthSchema>;
 
@@ -169,8 +179,24 @@ export const RerouteSchema = Type.Object({
   diverted_share: Type.Number({ minimum: 0, maximum: 1 }),
   valid_until: Time,
   co2_gain_g_per_vehicle: Type.Number(),
+  /** set when a detected incident on `route_id` caused this advice (see `/api/incidents`) */
+  incident_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
 });
 export type Reroute = Static<typeof RerouteSchema>;
+
+/**
+ * A detected incident: a road that stopped passing vehicles while its upstream fills, or a sudden
+ * speed drop with high upstream occupancy. `cleared_at` is null while it is active.
+ */
+export const IncidentSchema = Type.Object({
+  incident_id: Type.String({ maxLength: 64 }),
+  road_id: Id,
+  detected_at: Time,
+  cleared_at: Type.Union([Time, Type.Null()]),
+  confidence: Type.Number({ minimum: 0, maximum: 1 }),
+  reason: Type.String({ maxLength: 500 }),
+});
+export type Incident = Static<typeof IncidentSchema>;
 
 /** Hub -> agent, retained; the agent re-publishes it locally (with its age) for roadside signs. */
 export const AdviceSchema = Type.Object({

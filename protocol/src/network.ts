@@ -37,6 +37,16 @@ export const SensorPropsSchema = Type.Object({
   road_id: Id,
   agent_id: Id,
 });
+/**
+ * A sensor no agent covers yet (`agent_id` null or missing, as SUMO exports produce for loops away from
+ * signals): the file stays valid, the sensor is listed apart and its readings are ignored (counted).
+ */
+const UncoveredSensorPropsSchema = Type.Object({
+  kind: Type.Literal('sensor'),
+  sensor_id: Id,
+  road_id: Id,
+  agent_id: Type.Optional(Type.Null()),
+});
 
 export const RoadFeatureSchema = Type.Object({
   type: Type.Literal('Feature'),
@@ -55,6 +65,11 @@ export const SensorFeatureSchema = Type.Object({
   type: Type.Literal('Feature'),
   geometry: Type.Object({ type: Type.Literal('Point'), coordinates: Position }),
   properties: SensorPropsSchema,
+});
+const UncoveredSensorFeatureSchema = Type.Object({
+  type: Type.Literal('Feature'),
+  geometry: Type.Object({ type: Type.Literal('Point'), coordinates: Position }),
+  properties: UncoveredSensorPropsSchema,
 });
 
 export type RoadFeature = Static<typeof RoadFeatureSchema>;
@@ -84,6 +99,8 @@ export interface Network {
   roads: Map<string, Road>;
   intersections: Map<string, Intersection>;
   sensors: Map<string, Sensor>;
+  /** sensors of the file that no agent covers: known, but their readings are ignored */
+  uncoveredSensors: Map<string, { sensor_id: string; road_id: string; coordinates: number[] }>;
   /** agent id -> its sensors, roads and intersections */
   agents: Map<string, { sensors: string[]; roads: string[]; intersections: string[] }>;
 }
@@ -92,18 +109,25 @@ const checkFile = compileValidator(NetworkFileSchema);
 const checkRoad = compileValidator(RoadFeatureSchema);
 const checkIntersection = compileValidator(IntersectionFeatureSchema);
 const checkSensor = compileValidator(SensorFeatureSchema);
+const checkUncoveredSensor = compileValidator(UncoveredSensorFeatureSchema);
 
 /** Validates and indexes a network file; reports every problem (schema and cross-references). */
 export function loadNetwork(value: unknown): Validated<Network> {
   const env = checkFile(value);
   if (!env.ok) return env;
   const errors: string[] = [];
-  const net: Network = { roads: new Map(), intersections: new Map(), sensors: new Map(), agents: new Map() };
+  const net: Network = {
+    roads: new Map(),
+    intersections: new Map(),
+    sensors: new Map(),
+    uncoveredSensors: new Map(),
+    agents: new Map(),
+  };
   const features = (value as { features: Array<{ properties: Record<string, unknown> | null }> }).features;
   features.forEach((f, i) => {
     errors.push(...indexFeature(net, f, `features.${i}`));
   });
-  for (const s of net.sensors.values())
+  for (const s of [...net.sensors.values(), ...net.uncoveredSensors.values()])
     if (!net.roads.has(s.road_id))
       errors.push(`sensor ${s.sensor_id}: road_id ${s.road_id} is not a road of the network`);
   if (net.roads.size === 0) errors.push('features: the network has no road');
@@ -142,10 +166,25 @@ function indexFeature(net: Network, f: { properties: Record<string, unknown> | n
     if (net.intersections.has(p.node_id)) return [`${at}.properties.node_id: duplicate ${p.node_id}`];
     net.intersections.set(p.node_id, { ...p, coordinates: r.value.geometry.coordinates as number[] });
   } else if (kind === 'sensor') {
+    const agentId = f.properties?.agent_id;
+    if (agentId === null || agentId === undefined) {
+      const u = checkUncoveredSensor(f);
+      if (!u.ok) return prefixed(u.errors);
+      const p = u.value.properties;
+      if (net.sensors.has(p.sensor_id) || net.uncoveredSensors.has(p.sensor_id))
+        return [`${at}.properties.sensor_id: duplicate ${p.sensor_id}`];
+      net.uncoveredSensors.set(p.sensor_id, {
+        sensor_id: p.sensor_id,
+        road_id: p.road_id,
+        coordinates: u.value.geometry.coordinates as number[],
+      });
+      return [];
+    }
     const r = checkSensor(f);
     if (!r.ok) return prefixed(r.errors);
     const p = r.value.properties;
-    if (net.sensors.has(p.sensor_id)) return [`${at}.properties.sensor_id: duplicate ${p.sensor_id}`];
+    if (net.sensors.has(p.sensor_id) || net.uncoveredSensors.has(p.sensor_id))
+      return [`${at}.properties.sensor_id: duplicate ${p.sensor_id}`];
     net.sensors.set(p.sensor_id, { ...p, coordinates: r.value.geometry.coordinates as number[] });
   }
   return [];

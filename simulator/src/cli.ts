@@ -1,9 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CityFlowError, DEFAULT_NETWORK_FILE, loadNetworkFile } from '@cityflow/protocol';
 import { Command, InvalidArgumentError } from 'commander';
 import { BrokerPool } from './broker-pool.js';
 import { resolveBrokers } from './brokers.js';
 import { clockMode, port, positiveNumber, qos, scenarioName, share, time, utcOffset } from './cli-options.js';
+import { controlRequest } from './control-server.js';
 import { readDemoFile } from './demo-file.js';
 import { childLogLevel, DEMO_PORTS, Demo } from './demo/demo.js';
 import { LoadGenerator, type LoadSensor } from './load.js';
@@ -273,6 +276,106 @@ program
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal).once('SIGHUP', onSignal);
     await demo.start();
     process.exit(await demo.exited);
+  });
+
+program
+  .command('sumo')
+  .description(
+    'closed-loop evaluation on SUMO: no advice, CityFlow advice (hub + agents on the data clock), SUMO rerouting device',
+  )
+  .requiredOption(
+    '--scenario <dir>',
+    'a .sumocfg, its network.geojson and scenario.json (incident or incidents)',
+  )
+  .option(
+    '--compliance <share>',
+    'probability a driver follows advice (per vehicle and road)',
+    arg(share),
+    0.5,
+  )
+  .option('--report <file>', 'write the JSON report here (also printed on stdout)')
+  .option('--out <dir>', 'where SUMO outputs and the city go (default: a new temp dir)')
+  .option(
+    '--realtime-factor <n>',
+    'simulated seconds per wall second (0 = as fast as the hub keeps up)',
+    arg(Number),
+    0,
+  )
+  .option('--seed <n>', 'seed of the compliance draws', arg(positiveNumber('--seed')), 42)
+  .option(
+    '--until <s>',
+    'stop every run at this simulation time (s) instead of the scenario end',
+    arg(positiveNumber('--until')),
+  )
+  .action(async (o) => {
+    const { loadScenario } = await import('./sumo/scenario.js');
+    const { evaluate } = await import('./sumo/evaluate.js');
+    if (!(o.realtimeFactor >= 0))
+      throw new CityFlowError(
+        'CF_INVALID_CONFIG',
+        `--realtime-factor: must be >= 0, got ${o.realtimeFactor}`,
+      );
+    const scenario = loadScenario(o.scenario);
+    if (o.until) scenario.endS = Math.min(scenario.endS, o.until);
+    const outDir = o.out ?? mkdtempSync(join(tmpdir(), 'cityflow-sumo-'));
+    const log = createLogger('sumo', childLogLevel());
+    const report = await evaluate({
+      scenario,
+      outDir,
+      compliance: o.compliance,
+      realtimeFactor: o.realtimeFactor,
+      seed: o.seed,
+      log,
+    });
+    const text = `${JSON.stringify(report, null, 2)}\n`;
+    if (o.report) writeFileSync(o.report, text);
+    process.stdout.write(text);
+    process.exit(0);
+  });
+
+program
+  .command('incident')
+  .description("start, end or list incidents in the running demo's simulator (its control endpoint)")
+  .argument('<action>', 'start | end | list')
+  .option('--road <id>', 'the road (start, end)')
+  .option('--demo <file>', 'demo.json of the running demo (gives the control endpoint)', './data/demo.json')
+  .option('--json', 'print the answer as one JSON document')
+  .action(async (action: string, o: { road?: string; demo: string; json?: boolean }) => {
+    if (!['start', 'end', 'list'].includes(action))
+      throw new CityFlowError('CF_INVALID_CONFIG', `action: expected start, end or list, got ${action}`);
+    if (action !== 'list' && !o.road)
+      throw new CityFlowError('CF_INVALID_CONFIG', '--road: required to start or end');
+    if (!existsSync(o.demo))
+      throw new CityFlowError('CF_INVALID_CONFIG', `${o.demo} not found: is \`cityflow-sim demo\` running?`);
+    const control = readDemoFile(o.demo).control;
+    if (!control)
+      throw new CityFlowError(
+        'CF_INVALID_CONFIG',
+        `${o.demo} has no control endpoint (demo started with --no-sim?)`,
+      );
+    const answer =
+      action === 'list'
+        ? await controlRequest(control, 'GET')
+        : await controlRequest(control, 'POST', { action, road_id: o.road });
+    if (o.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
+    else if (action === 'list') {
+      const list = (
+        answer as { incidents: { road_id: string; started_at: string; ended_at: string | null }[] }
+      ).incidents;
+      process.stdout.write(
+        list.length
+          ? `${list.map((i) => `${i.road_id}  since ${i.started_at}${i.ended_at ? `  ended ${i.ended_at}` : ''}`).join('\n')}\n`
+          : 'no incident\n',
+      );
+    } else {
+      const i = (answer as { incident: { road_id: string; started_at: string; ended_at: string | null } })
+        .incident;
+      process.stdout.write(
+        action === 'start'
+          ? `incident on ${i.road_id} since ${i.started_at} (simulated time)\n`
+          : `incident on ${i.road_id} ended at ${i.ended_at} (its queue clears over a few minutes)\n`,
+      );
+    }
   });
 
 program.parseAsync().catch((err: unknown) => {

@@ -16,6 +16,8 @@ export interface DemoFile {
   hub_mqtt_url: string;
   demo_user: { email: string; password: string };
   agents: DemoAgent[];
+  /** the simulator's control endpoint (`cityflow-sim incident ...`); absent with --no-sim */
+  control?: { url: string; token: string };
 }
 
 /** Checks a parsed demo.json and reports every problem as `path: message`. */
@@ -37,6 +39,10 @@ export function checkDemoFile(v: unknown): string[] {
       if (!isObj(a)) errors.push(`agents.${i}: must be an object`);
       else for (const k of ['agent_id', 'mqtt_url', 'http_url', 'data_dir']) str(a, k, `agents.${i}.`);
     });
+  if (v.control !== undefined) {
+    if (!isObj(v.control)) errors.push('control: must be an object');
+    else for (const k of ['url', 'token']) str(v.control, k, 'control.');
+  }
   return errors;
 }
 

@@ -15,3 +15,5 @@ export { demandAt, hourOfDay } from './scenarios/profile.js';
 export type { RoadCondition, Scenario } from './scenarios/types.js';
 export { laneFlow, sensorReading, speedForDemand } from './sensor-model.js';
 export { Simulation, buildScenario, SCENARIOS, type ScenarioName } from './simulation.js';
+export { ControlServer, controlRequest } from './control-server.js';
+export { OnDemandIncidents, ON_DEMAND_RAMP_IN_MIN, type ActiveIncident } from './scenarios/on-demand.js';

@@ -5,6 +5,7 @@ import { SensorFleet } from './fleet.js';
 import type { Logger } from './logger.js';
 import { IncidentScenario } from './scenarios/incident.js';
 import { NormalScenario } from './scenarios/normal.js';
+import { OnDemandIncidents } from './scenarios/on-demand.js';
 import type { Scenario } from './scenarios/types.js';
 
 export type ScenarioName = 'normal' | 'incident';
@@ -49,12 +50,18 @@ export class Simulation {
   readonly clock: SimClock;
   readonly pool: BrokerPool;
   readonly scenario: Scenario;
+  /** incidents started and ended while running (`cityflow-sim incident start|end`) */
+  readonly incidents: OnDemandIncidents;
   private fleet: SensorFleet | undefined;
 
   constructor(private readonly opts: SimulationOptions) {
     this.clock = new SimClock(opts.clock, opts.startMs, opts.speedup);
     this.pool = new BrokerPool(opts.brokers, opts.qos, opts.log, opts.connectTimeoutMs);
     this.scenario = buildScenario(opts, this.clock.now());
+    this.incidents = new OnDemandIncidents(this.scenario, {
+      network: opts.network,
+      utcOffsetH: opts.utcOffsetH,
+    });
   }
 
   async start(): Promise<void> {
@@ -63,7 +70,7 @@ export class Simulation {
     this.fleet = new SensorFleet({
       network: this.opts.network,
       pool: this.pool,
-      scenario: this.scenario,
+      scenario: this.incidents,
       clock: this.clock,
       intervalS: this.opts.intervalS,
       seed: this.opts.seed,

@@ -1,6 +1,13 @@
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
-import { BrokerGuard, type BrokerRefusal, MQTT_LIMITS, parseTopic, topics } from '@cityflow/protocol';
+import {
+  BrokerGuard,
+  type BrokerRefusal,
+  MQTT_LIMITS,
+  parseTopic,
+  safeEqual,
+  topics,
+} from '@cityflow/protocol';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../logger.js';
 import { listenOn } from './listen.js';
@@ -31,17 +38,21 @@ export interface LocalBrokerOptions {
 
 type SensorClient = Client & { sensorId?: string };
 
+export type MqttPacketModule = { writeToStream?: { cacheNumbers?: boolean } };
+
 /**
  * mqtt-packet (aedes' and mqtt.js' encoder) builds, on its first PUBACK, a cache of 65,536 two-byte
  * Buffers for packet ids: ~6 MB of V8 heap kept for the life of the process (a heap snapshot of the
  * agent after an hour-equivalent showed it as the largest retained object). Allocating the two bytes
- * per packet instead costs nothing measurable; this switches the cache off in the copy aedes loads.
+ * per packet instead costs nothing measurable; this switches the cache off in the copy aedes loads
+ * (`mp`: the module itself, where node_modules cannot be searched: the single executable's bundle).
  */
-function disableMqttPacketNumberCache(): void {
+export function disableMqttPacketNumberCache(mp?: MqttPacketModule): void {
   try {
-    const req = createRequire(createRequire(import.meta.url).resolve('aedes'));
-    const mp = req('mqtt-packet') as { writeToStream?: { cacheNumbers?: boolean } };
-    if (mp.writeToStream) mp.writeToStream.cacheNumbers = false;
+    const m =
+      mp ??
+      (createRequire(createRequire(import.meta.url).resolve('aedes'))('mqtt-packet') as MqttPacketModule);
+    if (m.writeToStream) m.writeToStream.cacheNumbers = false;
   } catch {
     /* another aedes layout: the cache is a memory cost, not a correctness one */
   }
@@ -86,7 +97,7 @@ export class LocalBroker {
       connectTimeout: 10_000,
       authenticate: (client: SensorClient, username, password, done) => {
         if (username === undefined) return done(null, true);
-        if (secured && creds[username] !== undefined && creds[username] === password?.toString()) {
+        if (secured && Object.hasOwn(creds, username) && safeEqual(password ?? '', creds[username]!)) {
           client.sensorId = username;
           return done(null, true);
         }

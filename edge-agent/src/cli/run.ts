@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Agent } from '../agent.js';
 import { readConfigFile, resolveConfig } from '../config.js';
+import { SystemdNotifier } from '../health/systemd-notify.js';
 import { intOption } from './common.js';
 
 export function registerRun(program: Command): void {
@@ -65,16 +66,24 @@ the IPC channel when it was spawned with one (stdio 'ipc'), so a killed parent l
       process.stdout.write(
         `${JSON.stringify({ event: 'ready', agent_id: config.agentId, mqtt_url: agent.mqttUrl, http_url: agent.httpUrl, data_dir: config.dataDir })}\n`,
       );
+      // Under systemd (Type=notify): READY=1 now that /health answers, then watchdog pings.
+      const systemd = new SystemdNotifier(process.env, agent.log.child({ mod: 'systemd' }));
+      systemd.ready(`serving: broker ${agent.mqttUrl}, health ${agent.httpUrl}`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
         agent.log.info({ signal }, 'stopping');
+        systemd.stopping();
+        const exit = (code: number) => {
+          systemd.close();
+          process.exit(code);
+        };
         agent.stop().then(
-          () => process.exit(0),
+          () => exit(0),
           (e) => {
             agent.log.error({ err: e }, 'stop failed');
-            process.exit(1);
+            exit(1);
           },
         );
       };

@@ -13,6 +13,17 @@ export type Statement = Database.Statement;
 
 export const DB_FILE = 'agent.sqlite';
 
+/**
+ * The addon as loaded by the single executable (process.dlopen of the copy it carries: it cannot be
+ * `require`d from inside the executable). Unset, better-sqlite3 finds its own build in node_modules.
+ */
+let nativeBinding: object | undefined;
+
+/** Makes every later `openDb` use this addon module (`process.dlopen` exports of better_sqlite3.node). */
+export function useNativeBinding(addon: object | undefined): void {
+  nativeBinding = addon;
+}
+
 export interface OpenOptions {
   /** `full` survives power loss (fsync per group commit); `normal` survives kill -9 of the process only. */
   sync?: 'full' | 'normal';
@@ -107,6 +118,8 @@ export function openDb(dataDir: string, opts: OpenOptions = {}): Db {
   const db = new Database(join(dataDir, DB_FILE), {
     readonly: opts.readonly ?? false,
     fileMustExist: opts.readonly ?? false,
+    // better-sqlite3 12 takes the addon object too (lib/database.js); its @types say string only
+    ...(nativeBinding ? { nativeBinding: nativeBinding as unknown as string } : {}),
   });
   // Readers (status CLI, diag queries) must not fail while a group commit holds the write lock.
   db.pragma('busy_timeout = 5000');
@@ -150,6 +163,12 @@ export function startCheckpointer(
   intervalMs: number,
   onError: (e: Error) => void,
 ): () => Promise<void> {
+  if (nativeBinding) {
+    // The worker would need better-sqlite3's JavaScript from node_modules, which the single
+    // executable does not have: SQLite's own automatic checkpoints stay on.
+    onError(new Error('checkpoint worker unavailable in the single executable'));
+    return async () => {};
+  }
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const Database = require(workerData.module);

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { consolePublicDir } from '@cityflow/console';
 import { ApiErrorSchema } from '@cityflow/protocol';
 import fastifyCors from '@fastify/cors';
-import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -13,12 +14,17 @@ import type { Logger } from 'pino';
 import { redactUrl } from '../logger.js';
 import { agentRoutes } from './agent-routes.js';
 import { authRoutes } from './auth-routes.js';
+import { consoleRoutes } from './console-routes.js';
 import { diagRoutes } from './diag-routes.js';
 import type { AppContext } from './context.js';
 import { ApiError } from './errors.js';
+import { redisWithLocalFallbackStore } from './rate-limit-store.js';
 import { forecastRoutes } from './forecast-routes.js';
+import { incidentRoutes } from './incident-routes.js';
 import { systemRoutes } from './system-routes.js';
 import { trafficRoutes } from './traffic-routes.js';
+import { userRoutes } from './user-routes.js';
+import { WS_MAX_FRAME_BYTES } from './ws-frames.js';
 import { wsLive } from './ws-live.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -33,6 +39,14 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
     ...(ctx.config.https ? { https: ctx.config.https } : {}),
   }) as unknown as FastifyInstance;
   app.addSchema({ $id: 'ApiError', ...ApiErrorSchema });
+  // Fastify's JSON parser refuses an empty body under `Content-Type: application/json`, which is what
+  // fetch clients send for body-less POSTs (logout). An empty body is read as `{}`: routes whose schema
+  // requires members still answer 400. Everything else goes to the default parser (its
+  // prototype-poisoning checks kept).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    body === '' ? done(null, {}) : jsonParser(req, String(body), done),
+  );
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     if (err instanceof ApiError)
@@ -65,10 +79,28 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
       .send({ error: { code: 'CF_NOT_FOUND', message: `no route ${req.method} ${redactUrl(req.url)}` } }),
   );
 
+  // Security headers on every response. The CSP fits what the hub serves: the console (module scripts
+  // and styles of its own origin, fetch + WebSocket to the same origin) and Swagger UI at /docs (its
+  // inline styles and data: images). No upgrade-insecure-requests: a hub on a plain-HTTP LAN address
+  // would have the browser rewrite the console's own requests to https and break it.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
   if (ctx.config.corsOrigins.length)
     await app.register(fastifyCors, { origin: ctx.config.corsOrigins, credentials: false });
-  // With Redis the login limit is shared by all replicas; if Redis fails, requests pass (skipOnError)
-  // rather than locking everyone out.
+  // With Redis the limits are shared by all replicas; while Redis does not answer, each replica counts
+  // on its own (never "no limit": see rate-limit-store.ts).
   const limiterRedis = ctx.config.redisUrl
     ? new Redis(ctx.config.redisUrl, {
         enableOfflineQueue: false,
@@ -82,7 +114,12 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
   await app.register(fastifyRateLimit, {
     global: false,
     ...(limiterRedis
-      ? { redis: limiterRedis, nameSpace: `${ctx.config.redisPrefix}ratelimit:`, skipOnError: true }
+      ? {
+          store: redisWithLocalFallbackStore(
+            limiterRedis,
+            `${ctx.config.redisPrefix}ratelimit:`,
+          ) as unknown as FastifyRateLimitStoreCtor,
+        }
       : {}),
     errorResponseBuilder: (_req, c) => ({
       statusCode: 429,
@@ -96,14 +133,17 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  await app.register(fastifyWebsocket, { options: { maxPayload: 65_536 } });
+  await app.register(fastifyWebsocket, { options: { maxPayload: WS_MAX_FRAME_BYTES } });
 
   await app.register(async (a) => systemRoutes(a, ctx));
   await app.register(async (a) => authRoutes(a, ctx));
   await app.register(async (a) => trafficRoutes(a, ctx));
   await app.register(async (a) => forecastRoutes(a, ctx));
+  await app.register(async (a) => incidentRoutes(a, ctx));
   await app.register(async (a) => agentRoutes(a, ctx));
   await app.register(async (a) => diagRoutes(a, ctx));
+  await app.register(async (a) => userRoutes(a, ctx));
+  await app.register(async (a) => consoleRoutes(a, ctx));
   await app.register(async (a) => wsLive(a, ctx));
   if (existsSync(consolePublicDir))
     await app.register(fastifyStatic, { root: consolePublicDir, prefix: '/', wildcard: false });

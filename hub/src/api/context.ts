@@ -5,6 +5,7 @@ import type { TokenClaims, TokenService } from '../auth/tokens.js';
 import type { HubClock } from '../clock.js';
 import type { HubConfig } from '../config.js';
 import type { Db } from '../db/db.js';
+import type { StorageInfo } from '../db/storage-policy.js';
 import type { LiveBus } from '../live/bus.js';
 import type { ResponseCache } from '../live/cache.js';
 import type { HubMetrics } from '../metrics.js';
@@ -31,6 +32,10 @@ export interface AppContext {
   publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** whether this replica currently runs the singleton cycle */
   cycleLeader(): boolean;
+  /** active-clock time of the last prediction + reroute cycle this replica ran (ms), null before one */
+  lastCycleAt(): number | null;
+  /** storage backend and TimescaleDB features in place (read at start) */
+  storage: StorageInfo;
   /** true when the hub can take data (database and broker up) */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
 }
@@ -58,7 +63,8 @@ export function requireRole(ctx: AppContext, min: Role) {
     const token = bearer(req);
     if (!token) throw new ApiError(401, 'CF_UNAUTHORIZED', 'missing bearer token');
     const claims = await ctx.tokens.verify(token);
-    if (!claims || ctx.revocations.has(claims.jti))
+    // signature, expiry, logout, and the user's token version (role change, password reset, removal)
+    if (!claims || !(await ctx.revocations.validOrLookup(claims)))
       throw new ApiError(401, 'CF_UNAUTHORIZED', 'invalid or expired token');
     if (RANK[claims.role] < RANK[min]) throw new ApiError(403, 'CF_FORBIDDEN', `this needs the ${min} role`);
     req.claims = claims;

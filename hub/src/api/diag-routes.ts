@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { type AppContext, errorResponses, requireRole } from './context.js';
 import { ApiError } from './errors.js';
+import { extraRateLimit } from './rate-limits.js';
 
 const DiagBody = Type.Object({
   from: Type.String({ pattern: RFC3339_PATTERN }),
@@ -19,19 +20,35 @@ export const DIAG_TIMEOUT_MS = 10_000;
  * cross the link otherwise) and answers with its DiagResponse, or 504 when the agent does not answer.
  */
 export async function diagRoutes(app: FastifyInstance, ctx: AppContext) {
+  // Each request makes an agent (a Raspberry Pi) scan its SQLite for up to 5,000 raw readings and send
+  // them over its uplink: bounded per user (one operator cannot flood every agent) and per agent (many
+  // operators cannot flood one). Shared by replicas through Redis like the login limit.
+  const window = { max: ctx.config.diagRateLimit, timeWindow: '1 minute' };
+  const perUser = extraRateLimit(app, {
+    ...window,
+    key: (req) => `diag-user:${req.claims?.sub}`,
+    what: 'diagnostics requests from this user',
+  });
+  const perAgent = extraRateLimit(app, {
+    ...window,
+    key: (req) => `diag-agent:${(req.params as { agent_id: string }).agent_id}`,
+    what: 'diagnostics requests to this agent',
+  });
+
   app.post<{
     Params: { agent_id: string };
     Body: { from: string; to: string; sensor_id?: string; road_id?: string; limit?: number };
   }>(
     '/api/agents/:agent_id/diag',
     {
-      preHandler: requireRole(ctx, 'operator'),
+      // after the role check: the user key needs the verified token
+      preHandler: [requireRole(ctx, 'operator'), perUser, perAgent],
       schema: {
         tags: ['agents'],
         security: [{ bearer: [] }],
         params: Type.Object({ agent_id: Type.String({ pattern: ID_PATTERN }) }),
         body: DiagBody,
-        response: { ...errorResponses, 504: { $ref: 'ApiError#' } },
+        response: { ...errorResponses, 429: { $ref: 'ApiError#' }, 504: { $ref: 'ApiError#' } },
       },
     },
     async (req) => {

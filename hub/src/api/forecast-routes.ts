@@ -38,7 +38,7 @@ export async function forecastRoutes(app: FastifyInstance, ctx: AppContext) {
           roadId: q.road_id,
           model: q.model,
           limit,
-          before: decodeCursor(q.before),
+          before: decodeCursor(q.before, 'serial'),
         });
         const page = toPage(
           rows,
@@ -70,7 +70,7 @@ export async function forecastRoutes(app: FastifyInstance, ctx: AppContext) {
         const rows = await listReroutes(ctx.db, {
           nowIso: ctx.clock.nowIso(),
           limit,
-          before: decodeCursor(req.query.before),
+          before: decodeCursor(req.query.before, 'serial'),
         });
         return JSON.stringify(
           toPage(

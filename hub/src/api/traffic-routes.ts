@@ -1,5 +1,6 @@
 import {
   HISTORY_BUCKETS,
+  HISTORY_MAX_RANGE_S,
   HistoryBucketSchema,
   LiveTrafficSchema,
   PageQuerySchema,
@@ -49,7 +50,7 @@ export async function trafficRoutes(app: FastifyInstance, ctx: AppContext) {
       road_id?: string;
       from: string;
       to: string;
-      bucket?: string;
+      bucket?: (typeof HISTORY_BUCKETS)[number];
     };
   }>(
     '/api/traffic/history',
@@ -80,12 +81,20 @@ export async function trafficRoutes(app: FastifyInstance, ctx: AppContext) {
       const to = Date.parse(req.query.to);
       if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from)
         throw new ApiError(400, 'CF_BAD_REQUEST', 'from and to must be RFC 3339 times with from < to');
+      const bucket = req.query.bucket ?? '5m';
+      const maxS = HISTORY_MAX_RANGE_S[bucket];
+      if (to - from > maxS * 1000)
+        throw new ApiError(
+          400,
+          'CF_RANGE_TOO_LARGE',
+          `from..to spans ${Math.ceil((to - from) / 86_400_000)} days; bucket ${bucket} allows at most ${maxS / 86_400} days (use a coarser bucket)`,
+        );
       const limit = clampLimit(req.query.limit);
       const rows = await history(ctx.db, {
         roadId: req.query.road_id,
         from: new Date(from).toISOString(),
         to: new Date(to).toISOString(),
-        bucket: req.query.bucket ?? '5m',
+        bucket,
         limit,
         before: decodeCursor(req.query.before),
       });

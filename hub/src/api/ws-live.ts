@@ -1,22 +1,28 @@
-import { type LiveMessage, isValidId } from '@cityflow/protocol';
+import type { LiveMessage } from '@cityflow/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { TokenClaims } from '../auth/tokens.js';
 import { allLive } from '../store/traffic.js';
 import { type AppContext, requireRole } from './context.js';
+import { decodeClientFrame } from './ws-frames.js';
 
 interface Client {
   socket: WebSocket;
   /** null = every road */
   roads: Set<string> | null;
   alive: boolean;
-  /** the token's id: a logout (on any replica) closes the socket */
-  jti: string | undefined;
+  /** the socket's token: closed (4001) when it is revoked, its user's version changes, or it expires */
+  claims: TokenClaims;
+  expiry: NodeJS.Timeout | null;
 }
 
-const LIVE_TYPES = new Set(['traffic', 'prediction', 'reroute', 'agent']);
+/** setTimeout's limit (~24.8 days); tokens live 12 h, but the timer must never fire early by overflow. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const LIVE_TYPES = new Set(['traffic', 'prediction', 'reroute', 'incident', 'agent']);
 
 function roadsOf(m: LiveMessage): string[] | null {
-  if (m.type === 'traffic' || m.type === 'prediction') return [m.data.road_id];
+  if (m.type === 'traffic' || m.type === 'prediction' || m.type === 'incident') return [m.data.road_id];
   if (m.type === 'reroute') return [m.data.route_id, ...m.data.path];
   return null;
 }
@@ -24,17 +30,18 @@ function roadsOf(m: LiveMessage): string[] | null {
 /**
  * `/ws/live?token=`: messages `{type, data}`. A client may send `{"type":"subscribe","roads":["R1",...]}`
  * (or `"roads":"all"`) to receive only those roads (acknowledged by `{"type":"subscribed","data":{"roads":...}}`);
- * agent messages always pass. A socket whose token is revoked (logout) is closed with code 4001. Heartbeat: a ping every
+ * agent messages always pass. A socket whose token is revoked (logout, role change, password reset, user
+ * removal — on any replica) or expires is closed with code 4001. Heartbeat: a ping every
  * 30 s, a client that missed the previous pong is terminated.
  */
 export async function wsLive(app: FastifyInstance, ctx: AppContext) {
   const clients = new Set<Client>();
 
+  const revokeGone = () => {
+    for (const c of clients) if (!ctx.revocations.valid(c.claims)) c.socket.close(4001, 'token revoked');
+  };
+  const offRevocations = ctx.revocations.onChange(revokeGone);
   const unsubscribe = ctx.bus.subscribe((m) => {
-    if (m.type === 'revoked') {
-      for (const c of clients) if (c.jti === m.data.jti) c.socket.close(4001, 'token revoked');
-      return;
-    }
     if (!LIVE_TYPES.has(m.type) || clients.size === 0) return;
     const msg = m as LiveMessage;
     const roads = roadsOf(msg);
@@ -65,6 +72,7 @@ export async function wsLive(app: FastifyInstance, ctx: AppContext) {
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
     unsubscribe();
+    offRevocations();
     for (const c of clients) c.socket.terminate();
     clients.clear();
   });
@@ -73,51 +81,46 @@ export async function wsLive(app: FastifyInstance, ctx: AppContext) {
     '/ws/live',
     { websocket: true, preValidation: requireRole(ctx, 'viewer'), schema: { hide: true } },
     (socket: WebSocket, req: FastifyRequest) => {
-      const client: Client = { socket, roads: null, alive: true, jti: req.claims?.jti };
+      const claims = req.claims!;
       // Revoked between the upgrade's check and now (e.g. on another replica): close at once.
-      if (client.jti && ctx.revocations.has(client.jti)) {
+      if (!ctx.revocations.valid(claims)) {
         socket.close(4001, 'token revoked');
         return;
       }
+      const client: Client = { socket, roads: null, alive: true, claims, expiry: null };
+      const closeAtExpiry = () => {
+        const left = claims.exp * 1000 - Date.now();
+        client.expiry =
+          left > MAX_TIMER_MS
+            ? setTimeout(closeAtExpiry, MAX_TIMER_MS)
+            : setTimeout(() => socket.close(4001, 'token expired'), Math.max(0, left));
+        client.expiry.unref();
+      };
+      closeAtExpiry();
       clients.add(client);
       ctx.metrics.wsClients.set(clients.size);
       socket.on('pong', () => {
         client.alive = true;
       });
       socket.on('message', (raw) => {
-        // Frames from clients are untrusted: small, JSON, known shape; anything else gets an error frame.
-        const text = raw.toString();
-        let v: { type?: unknown; roads?: unknown } | null = null;
-        try {
-          v = text.length <= 65_536 ? JSON.parse(text) : null;
-        } catch {
-          v = null;
-        }
-        if (v?.type === 'subscribe' && v.roads === 'all') {
-          client.roads = null;
-          socket.send(JSON.stringify({ type: 'subscribed', data: { roads: 'all' } }));
-        } else if (
-          v?.type === 'subscribe' &&
-          Array.isArray(v.roads) &&
-          v.roads.every((r) => typeof r === 'string' && isValidId(r))
-        ) {
-          client.roads = new Set(v.roads as string[]);
-          // The ack follows the change: from this frame on, only these roads arrive.
-          socket.send(JSON.stringify({ type: 'subscribed', data: { roads: [...client.roads] } }));
-        } else if (v?.type === 'ping')
-          socket.send(JSON.stringify({ type: 'pong', data: { ts: new Date().toISOString() } }));
-        else
-          socket.send(
-            JSON.stringify({
-              type: 'error',
-              data: {
-                code: 'CF_INVALID_MESSAGE',
-                message: 'expected {"type":"subscribe","roads":[...]|"all"}',
-              },
-            }),
+        const d = decodeClientFrame(raw as Buffer);
+        if (!d.ok)
+          return socket.send(
+            JSON.stringify({ type: 'error', data: { code: 'CF_INVALID_MESSAGE', message: d.message } }),
           );
+        if (d.frame.type === 'ping')
+          return socket.send(JSON.stringify({ type: 'pong', data: { ts: new Date().toISOString() } }));
+        client.roads = d.frame.roads === 'all' ? null : new Set(d.frame.roads);
+        // The ack follows the change: from this frame on, only these roads arrive.
+        socket.send(
+          JSON.stringify({
+            type: 'subscribed',
+            data: { roads: client.roads ? [...client.roads] : 'all' },
+          }),
+        );
       });
       socket.on('close', () => {
+        if (client.expiry) clearTimeout(client.expiry);
         clients.delete(client);
         ctx.metrics.wsClients.set(clients.size);
       });

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { safeEqual } from '@cityflow/protocol';
 
 /**
  * User passwords: scrypt (memory-hard), N=2^15, r=8, p=1 (~32 MiB, ~50 ms here) — people choose weak
@@ -34,6 +35,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash to burn the same time when the user does not exist (no user enumeration by timing). */
 export const DUMMY_HASH = `scrypt$${N}$${R}$${P}$${Buffer.alloc(16).toString('base64url')}$${Buffer.alloc(KEYLEN).toString('base64url')}`;
 
+/** A random user password an admin hands over (shown once), when a reset does not name one. */
+export const newUserPassword = () => randomBytes(18).toString('base64url');
+
 /** Agent secrets: 32 random bytes, base64url. */
 export function newAgentSecret(): string {
   return randomBytes(32).toString('base64url');
@@ -45,9 +49,7 @@ export function sha256Hex(s: string): string {
 
 /** Constant-time comparison of an agent secret against its stored SHA-256. */
 export function verifyAgentSecret(secret: string, storedHex: string): boolean {
-  const a = Buffer.from(sha256Hex(secret), 'hex');
-  const b = Buffer.from(storedHex, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return safeEqual(sha256Hex(secret), storedHex);
 }
 
 /** Mosquitto password-file hash `$6$<salt b64>$<sha512(password || salt) b64>` (mosquitto_passwd's fast form). */

@@ -13,6 +13,8 @@ export interface TokenClaims {
   role: Role;
   jti: string;
   exp: number;
+  /** the user's token version when it was issued: a role change, password reset or removal bumps it */
+  tv: number;
 }
 
 export class TokenService {
@@ -25,10 +27,10 @@ export class TokenService {
   }
 
   async sign(
-    user: { id: number; email: string; role: Role },
+    user: { id: number; email: string; role: Role; token_version: number },
     nowS = Math.floor(Date.now() / 1000),
   ): Promise<string> {
-    return new SignJWT({ email: user.email, role: user.role })
+    return new SignJWT({ email: user.email, role: user.role, tv: user.token_version })
       .setProtectedHeader({ alg: ALG, typ: 'JWT' })
       .setSubject(String(user.id))
       .setIssuer(JWT_ISSUER)
@@ -71,11 +73,19 @@ export class TokenService {
       if (
         typeof payload.sub !== 'string' ||
         typeof payload.jti !== 'string' ||
-        typeof payload.exp !== 'number'
+        typeof payload.exp !== 'number' ||
+        !Number.isInteger(payload.tv)
       )
         return null;
       if (role !== 'viewer' && role !== 'operator' && role !== 'admin') return null;
-      return { sub: payload.sub, email: String(payload.email), role, jti: payload.jti, exp: payload.exp };
+      return {
+        sub: payload.sub,
+        email: String(payload.email),
+        role,
+        jti: payload.jti,
+        exp: payload.exp,
+        tv: payload.tv as number,
+      };
     } catch {
       return null;
     }

@@ -1,15 +1,27 @@
-import { type Advice, type Network, type Prediction, type Reroute, topics } from '@cityflow/protocol';
+import {
+  type Advice,
+  type Incident,
+  type Network,
+  type Prediction,
+  type Reroute,
+  topics,
+} from '@cityflow/protocol';
 import type { Logger } from 'pino';
 import type { HubClock } from '../clock.js';
 import type { HubConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { runRetention } from '../db/storage-policy.js';
+import type { TimescaleJobRunner } from '../db/timescale-jobs.js';
 import type { LiveBus } from '../live/bus.js';
 import type { ResponseCache } from '../live/cache.js';
 import type { HubMetrics } from '../metrics.js';
-import { allLive, insertReroutes, listPredictions } from '../store/traffic.js';
+import { activeIncidents, upsertIncident } from '../store/incidents.js';
+import { allLive, endReroutes, insertReroutes, listPredictions } from '../store/traffic.js';
+import { DetourPlanner } from '../routing/detour-planner.js';
+import { IncidentDetector } from '../routing/incident-detector.js';
+import { assessRoads } from '../routing/road-conditions.js';
+import { roadInputs } from '../routing/road-inputs.js';
 import { PredictionCycle } from './prediction-cycle.js';
-import { type RoadState, ReroutePlanner } from './reroute-planner.js';
 
 export interface CycleDeps {
   db: Db;
@@ -21,6 +33,8 @@ export interface CycleDeps {
   config: HubConfig;
   log: Logger;
   publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
+  /** on PGlite with TimescaleDB (no background workers): runs the due policy jobs each cycle */
+  timescaleJobs?: Pick<TimescaleJobRunner, 'runDue'>;
 }
 
 /**
@@ -43,15 +57,28 @@ export class Cycles {
   private nextDueMs = 0;
   private running = false;
   private lastRetentionMs = 0;
-  private readonly planner: ReroutePlanner;
+  private readonly planner: DetourPlanner;
+  private readonly incidents = new IncidentDetector();
+  private incidentsResumed = false;
   private readonly predictor: PredictionCycle;
   private readonly adviceByAgent = new Map<string, Advice>();
+  /** road -> the agents whose slice holds it (advice goes to each) */
+  private readonly agentsOfRoad = new Map<string, string[]>();
   /** cycles this process ran (tests and scale-out checks) */
   runs = 0;
+  /** active-clock time of the last completed cycle */
+  lastRunAtMs: number | null = null;
 
   constructor(private readonly d: CycleDeps) {
-    this.planner = new ReroutePlanner(d.net);
+    this.planner = new DetourPlanner(d.net, {
+      congestedScore: d.config.rerouteThreshold,
+      clearScore: d.config.rerouteClear,
+      compliance: d.config.rerouteCompliance,
+    });
     this.predictor = new PredictionCycle(d.db, d.net);
+    for (const [agentId, slice] of d.net.agents)
+      for (const road of slice.roads)
+        this.agentsOfRoad.set(road, [...(this.agentsOfRoad.get(road) ?? []), agentId]);
   }
 
   get leader(): boolean {
@@ -61,7 +88,8 @@ export class Cycles {
   async start(): Promise<void> {
     const periodMs = this.d.config.cycleIntervalS * 1000;
     this.nextDueMs = Math.floor(this.d.clock.now() / periodMs) * periodMs + periodMs;
-    const pollMs = this.d.config.clock === 'data' ? Math.min(1000, periodMs) : periodMs;
+    // Data mode polls the data clock often: a simulation waits on the cycle (SUMO closed loop).
+    const pollMs = this.d.config.clock === 'data' ? Math.min(250, periodMs) : periodMs;
     this.timer = setInterval(() => void this.tick(), pollMs);
     this.timer.unref();
   }
@@ -102,7 +130,12 @@ export class Cycles {
           this.d.log.warn({ err: (e as Error).message }, 'retention failed'),
         );
       }
+      if (this.d.timescaleJobs)
+        await this.timed('timescale_jobs', () => this.d.timescaleJobs!.runDue()).catch((e) =>
+          this.d.log.warn({ err: (e as Error).message }, 'TimescaleDB jobs failed'),
+        );
       this.runs++;
+      this.lastRunAtMs = nowMs;
       return true;
     } catch (e) {
       this.d.log.error({ err: (e as Error).message, code: 'CF_DB_ERROR' }, 'cycle failed');
@@ -121,6 +154,9 @@ export class Cycles {
     const end = this.d.metrics.cycleDuration.startTimer({ cycle });
     try {
       return await fn();
+    } catch (e) {
+      this.d.metrics.cycleFailures.inc({ cycle });
+      throw e;
     } finally {
       end();
     }
@@ -132,33 +168,38 @@ export class Cycles {
       this.d.metrics.meanPredictedCongestion.set(
         t30.reduce((s, p) => s + p.congestion_score, 0) / t30.length,
       );
-    for (const p of t30) this.d.bus.publish({ type: 'prediction', data: p });
+    for (const p of predictions) this.d.bus.publish({ type: 'prediction', data: p });
     if (predictions.length) void this.d.cache.invalidate('predictions');
   }
 
-  /** Road state for the planner: the best T+30 forecast per road, else its live state. */
-  private async roadState(): Promise<Map<string, RoadState>> {
-    const state = new Map<string, RoadState>();
-    const live = await allLive(this.d.db);
-    for (const [id, l] of live)
-      state.set(id, { speedKmh: l.speed_kmh, score: l.congestion_score, flowVph: l.flow_rate });
-    const preds = await listPredictions(this.d.db, { horizon: 30, limit: 100_000, before: null });
-    for (const p of preds) {
-      const s = state.get(p.road_id);
-      state.set(p.road_id, {
-        speedKmh: p.speed_kmh ?? s?.speedKmh ?? null,
-        score: p.congestion_score,
-        flowVph: s?.flowVph ?? null,
-      });
-    }
-    return state;
-  }
-
+  /**
+   * Reads the city (live snapshots + best forecasts), detects incidents, plans detours, stores them,
+   * closes advice that ended and publishes the rest (WebSocket, agents).
+   */
   private async reroutes(nowMs: number): Promise<Reroute[]> {
-    const state = await this.roadState();
+    if (!this.incidentsResumed) {
+      this.incidents.resume(await activeIncidents(this.d.db));
+      this.incidentsResumed = true;
+    }
+    const [live, p15, p30] = await Promise.all([
+      allLive(this.d.db),
+      listPredictions(this.d.db, { horizon: 15, limit: 100_000, before: null }),
+      listPredictions(this.d.db, { horizon: 30, limit: 100_000, before: null }),
+    ]);
+    const conds = assessRoads(this.d.net, roadInputs(live, [...p15, ...p30], nowMs), (r) =>
+      this.d.net.intersections.has(r.to_node),
+    );
+    const changes = this.incidents.observe(conds, nowMs);
+    const touched: Incident[] = [...changes.opened, ...changes.cleared];
+    for (const i of touched) await upsertIncident(this.d.db, i);
+    if (touched.length) void this.d.cache.invalidate('incidents');
+    for (const i of touched) this.d.bus.publish({ type: 'incident', data: i });
     const periodMs = this.d.config.cycleIntervalS * 1000;
-    const items = this.planner.plan(state, nowMs, 2 * periodMs + 30_000);
+    const items = this.planner.plan(conds, (id) => this.incidents.activeOn(id), nowMs, 2 * periodMs + 30_000);
     await insertReroutes(this.d.db, items);
+    // Advice that ended stops being served now, not when its last validity runs out.
+    if (this.planner.ended.length)
+      await endReroutes(this.d.db, this.planner.ended, new Date(nowMs).toISOString());
     await this.d.cache.invalidate('reroutes');
     this.d.metrics.co2Gain.set(items.reduce((s, r) => s + r.estimated_co2_gain, 0));
     for (const r of items) this.d.bus.publish({ type: 'reroute', data: r });
@@ -168,10 +209,15 @@ export class Cycles {
 
   /** Each agent gets, retained, the reroutes that touch its roads (possibly none, which clears old advice). */
   private async publishAdvice(items: Reroute[], nowMs: number) {
-    for (const [agentId, slice] of this.d.net.agents) {
-      const mine = items.filter(
-        (r) => slice.roads.includes(r.route_id) || r.path.some((p) => slice.roads.includes(p)),
-      );
+    const byAgent = new Map<string, Reroute[]>();
+    for (const r of items) {
+      const agents = new Set<string>();
+      for (const road of [r.route_id, ...r.path])
+        for (const a of this.agentsOfRoad.get(road) ?? []) agents.add(a);
+      for (const a of agents) byAgent.set(a, [...(byAgent.get(a) ?? []), r]);
+    }
+    for (const agentId of this.d.net.agents.keys()) {
+      const mine = byAgent.get(agentId) ?? [];
       const prev = this.adviceByAgent.get(agentId);
       if (!mine.length && !prev?.items.length) continue;
       const advice: Advice = {

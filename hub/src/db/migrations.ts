@@ -141,6 +141,36 @@ CREATE TABLE quarantine (
   },
   {
     version: 2,
+    name: 'incidents, and the incident behind a reroute',
+    sql: `
+CREATE TABLE incidents (
+  incident_id text PRIMARY KEY,
+  road_id text NOT NULL,
+  detected_at timestamptz NOT NULL,
+  cleared_at timestamptz,
+  confidence double precision NOT NULL,
+  reason text NOT NULL
+);
+CREATE INDEX incidents_detected ON incidents (detected_at DESC, incident_id DESC);
+CREATE INDEX incidents_active ON incidents (road_id) WHERE cleared_at IS NULL;
+ALTER TABLE reroutes ADD COLUMN incident_id text;
+`,
+  },
+  {
+    version: 3,
+    name: 'agent alarms',
+    // The active alarms of the agent's latest health message (fleet metrics count them; NULL = none reported).
+    sql: 'ALTER TABLE agents ADD COLUMN alarms jsonb',
+  },
+  {
+    version: 4,
+    name: 'user token versions',
+    // Every token carries its user's version (claim `tv`); a role change, password reset or removal
+    // bumps it, which ends every token issued before at once (logout still revokes one token by jti).
+    sql: 'ALTER TABLE users ADD COLUMN token_version integer NOT NULL DEFAULT 0;',
+  },
+  {
+    version: 5,
     name: 'agent disable',
     sql: `
 -- Set: the agent may not log in (its credentials are kept, so enabling it needs no new secret).

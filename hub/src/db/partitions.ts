@@ -1,6 +1,7 @@
 import type { ClockMode } from '../config.js';
 import type { Db, Queryable } from './db.js';
 import { RETENTION_DAYS } from './storage-policy-constants.js';
+import { isHypertable } from './timescale.js';
 
 /**
  * Plain PostgreSQL (and PGlite) without TimescaleDB: `traffic_minute` is declaratively partitioned by
@@ -17,7 +18,9 @@ export async function partitionTrafficMinute(db: Db): Promise<boolean> {
     const r = await tx.query<{ relkind: string }>(
       "SELECT c.relkind::text AS relkind FROM pg_class c WHERE c.oid = to_regclass('traffic_minute')",
     );
-    if (r.rows[0]?.relkind !== 'r') return false; // already partitioned (or a hypertable's parent)
+    if (r.rows[0]?.relkind !== 'r') return false; // already partitioned
+    // A hypertable is a plain table ('r') too: converting it would copy its chunks into partitions.
+    if (await isHypertable(tx)) return false;
     await tx.exec(`
       ALTER TABLE traffic_minute RENAME TO traffic_minute_unpartitioned;
       ALTER INDEX traffic_minute_pkey RENAME TO traffic_minute_unpartitioned_pkey;

@@ -7,11 +7,16 @@ import type { Logger } from 'pino';
 export type BusMessage =
   | LiveMessage
   | { type: 'revoked'; data: { jti: string; exp: number } }
+  /** a user's tokens changed: `version` is the one tokens must now carry, null = the user was removed */
+  | { type: 'user-tokens'; data: { user_id: number; version: number | null } }
   /** a replica dropped a cache namespace: the others clear their in-process level */
   | { type: 'cache-invalidate'; data: { ns: string } }
   /** an agent's answer to a diagnostics request, for whichever replica asked */
   | { type: 'diag'; data: DiagResponse };
 type Listener = (msg: BusMessage) => void;
+
+/** The Redis channel every replica listens on. */
+export const busChannel = (prefix: string) => `${prefix}live`;
 
 /**
  * Live fan-out between hub replicas. Local listeners always get a message at once; with Redis it also
@@ -31,7 +36,7 @@ export class LiveBus {
     private readonly log: Logger,
     prefix = 'cityflow:',
   ) {
-    this.channel = `${prefix}live`;
+    this.channel = busChannel(prefix);
   }
 
   async start(): Promise<void> {
@@ -61,6 +66,29 @@ export class LiveBus {
         resolve();
       });
     });
+  }
+
+  /**
+   * One message to every running replica from a process that runs no bus (the CLI after changing a
+   * user): waits for Redis (bounded), publishes, disconnects. False when Redis could not be reached.
+   */
+  static async publishOnce(
+    redisUrl: string,
+    prefix: string,
+    msg: BusMessage,
+    timeoutMs = 3000,
+  ): Promise<boolean> {
+    const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      await r.publish(busChannel(prefix), JSON.stringify({ o: `cli-${randomUUID()}`, m: msg }));
+      return true;
+    } catch {
+      return false;
+    } finally {
+      r.disconnect();
+    }
   }
 
   publish(msg: BusMessage): void {

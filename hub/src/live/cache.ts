@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { HubMetrics } from '../metrics.js';
 import type { LiveBus } from './bus.js';
 
-/** TTLs of the seed: live state 5 s, predictions and reroutes 30 s. */
-export const CACHE_TTL_S = { live: 5, predictions: 30, reroutes: 30 } as const;
+/** TTLs of the seed: live state 5 s, predictions and reroutes 30 s (incidents like reroutes). */
+export const CACHE_TTL_S = { live: 5, predictions: 30, reroutes: 30, incidents: 30 } as const;
 export type CacheNs = keyof typeof CACHE_TTL_S;
 export const CACHE_NAMESPACES = Object.keys(CACHE_TTL_S) as CacheNs[];
 

@@ -7,6 +7,7 @@ import {
   MQTT_LIMITS,
   isValidId,
   parseTopic,
+  safeEqual,
 } from '@cityflow/protocol';
 import { Aedes, type AuthenticateError } from 'aedes';
 import type { Logger } from 'pino';
@@ -86,7 +87,7 @@ export class EmbeddedBroker {
       authenticate: (client, username, password, done) => {
         const pw = password?.toString('utf8') ?? '';
         if (username === HUB_USERNAME) {
-          if (client.id.startsWith('hub:') && pw === this.auth.hubSecret) {
+          if (client.id.startsWith('hub:') && safeEqual(pw, this.auth.hubSecret)) {
             // the hub's own clients publish configs (network slices) of any size
             guard.setMaxPacketBytes(client.conn, Number.MAX_SAFE_INTEGER);
             return done(null, true);

@@ -164,7 +164,14 @@ export class Ingest {
       case 'health': {
         const r = validateAgentHealth(value);
         if (!r.ok) return this.invalid(agentId, stream, 'CF_INVALID_MESSAGE', r.errors, value);
-        await setAgentHealth(this.d.db, agentId, r.value.backlog, r.value.clock.skew_s, r.value.version);
+        await setAgentHealth(
+          this.d.db,
+          agentId,
+          r.value.backlog,
+          r.value.clock.skew_s,
+          r.value.version,
+          r.value.alarms,
+        );
         return this.announce(agentId);
       }
       case 'status': {
@@ -247,6 +254,11 @@ export class Ingest {
         );
       if (!this.d.net.roads.has(it.road_id))
         return reject('CF_REJECTED_BY_HUB', `road_id ${it.road_id} is not a road of the network`);
+      if (it.sensor_id !== undefined && this.d.net.uncoveredSensors.has(it.sensor_id))
+        return reject(
+          'CF_SENSOR_UNCOVERED',
+          `sensor_id ${it.sensor_id} is covered by no agent in the network file`,
+        );
       const owner = it.sensor_id === undefined ? undefined : this.d.net.sensors.get(it.sensor_id)?.agent_id;
       if (owner !== undefined && owner !== agentId)
         return reject('CF_NOT_AUTHORIZED', `sensor_id ${it.sensor_id} belongs to agent ${owner}`);

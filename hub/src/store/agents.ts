@@ -1,4 +1,4 @@
-import type { AgentCredentials, AgentInfo } from '@cityflow/protocol';
+import type { AgentAlarm, AgentCredentials, AgentInfo } from '@cityflow/protocol';
 import { mosquittoHash, newAgentSecret, sha256Hex } from '../auth/passwords.js';
 import type { Queryable } from '../db/db.js';
 
@@ -99,10 +99,11 @@ export async function setAgentHealth(
   backlog: number,
   skew: number | null,
   version: string,
+  alarms: AgentAlarm[] = [],
 ) {
   await db.query(
-    'UPDATE agents SET last_seen = now(), backlog = $2, clock_skew_s = $3, version = $4 WHERE agent_id = $1',
-    [agentId, backlog, skew, version],
+    'UPDATE agents SET last_seen = now(), backlog = $2, clock_skew_s = $3, version = $4, alarms = $5::jsonb WHERE agent_id = $1',
+    [agentId, backlog, skew, version, JSON.stringify(alarms)],
   );
 }
 

@@ -221,24 +221,37 @@ export async function insertPredictions(db: Queryable, items: Prediction[]): Pro
 }
 
 export async function insertReroutes(db: Queryable, items: Reroute[]): Promise<void> {
-  for (const it of items)
-    await db.query(
-      `INSERT INTO reroutes (ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
-         diverted_share, valid_until, co2_gain_g_per_vehicle) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10,$11)`,
-      [
-        it.ts,
-        it.route_id,
-        it.alt_route_id,
-        it.reason,
-        it.estimated_co2_gain,
-        it.eta_gain_min,
-        JSON.stringify(it.path),
-        it.decision_node,
-        it.diverted_share,
-        it.valid_until,
-        it.co2_gain_g_per_vehicle,
-      ],
-    );
+  if (!items.length) return;
+  // One statement for the whole cycle: a city-wide incident may put hundreds of items in it.
+  const col = <K extends keyof Reroute>(k: K) => items.map((it) => it[k]);
+  await db.query(
+    `INSERT INTO reroutes (ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
+       diverted_share, valid_until, co2_gain_g_per_vehicle, incident_id)
+     SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+       $7::jsonb[], $8::text[], $9::float8[], $10::timestamptz[], $11::float8[], $12::text[])`,
+    [
+      col('ts'),
+      col('route_id'),
+      col('alt_route_id'),
+      col('reason'),
+      col('estimated_co2_gain'),
+      col('eta_gain_min'),
+      items.map((it) => JSON.stringify(it.path)),
+      col('decision_node'),
+      col('diverted_share'),
+      col('valid_until'),
+      col('co2_gain_g_per_vehicle'),
+      items.map((it) => it.incident_id ?? null),
+    ],
+  );
+}
+
+/** Ends the advice in force on these roads at `atIso` (the planner stopped advising them). */
+export async function endReroutes(db: Queryable, roadIds: string[], atIso: string): Promise<void> {
+  await db.query(
+    'UPDATE reroutes SET valid_until = $2 WHERE route_id = ANY($1::text[]) AND valid_until > $2',
+    [roadIds, atIso],
+  );
 }
 
 /** Reroutes still valid at `nowIso` (the active clock), newest first; cursor = (ts, id). */
@@ -252,7 +265,7 @@ export async function listReroutes(
        SELECT DISTINCT ON (route_id) * FROM reroutes WHERE valid_until > $1 ORDER BY route_id, ts DESC, id DESC
      )
      SELECT id::text AS id, ts, route_id, alt_route_id, reason, estimated_co2_gain, eta_gain_min, path, decision_node,
-       diverted_share, valid_until, co2_gain_g_per_vehicle FROM current
+       diverted_share, valid_until, co2_gain_g_per_vehicle, incident_id FROM current
      WHERE ($2::timestamptz IS NULL OR ts < $2 OR (ts = $2 AND $3::bigint IS NOT NULL AND id < $3::bigint))
      ORDER BY ts DESC, id DESC LIMIT $4`,
     [q.nowIso, q.before?.ts ?? null, q.before?.key ?? null, q.limit + 1],

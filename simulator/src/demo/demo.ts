@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CityFlowError, loadNetworkFile } from '@cityflow/protocol';
 import type { ClockMode } from '../clock.js';
+import { ControlServer } from '../control-server.js';
 import { type DemoFile, writeDemoFile } from '../demo-file.js';
 import type { Logger } from '../logger.js';
 import { type ScenarioName, Simulation } from '../simulation.js';
@@ -13,6 +14,7 @@ import { assertPortsFree, type PortClaim } from './ports.js';
 
 /** Documented port plan: agent i (agents sorted by id) gets MQTT base+i and HTTP base+HTTP_OFFSET+i. */
 export const DEMO_PORTS = { api: 8081, hubMqtt: 1884, agentBase: 18830, httpOffset: 640 } as const;
+/** The simulator's control endpoint listens on a free port on 127.0.0.1; demo.json says which. */
 export const DEMO_EMAIL = 'demo@cityflow.local';
 
 export interface DemoOptions {
@@ -28,6 +30,10 @@ export interface DemoOptions {
   startupTimeoutS: number;
   log: Logger;
   out?: NodeJS.WritableStream;
+  /** agent settings over the demo's (config-file names, camelCase): the SUMO loop's faster live snapshots */
+  agentSettings?: Record<string, unknown>;
+  /** hub environment over the demo's */
+  hubEnv?: Record<string, string>;
 }
 
 /** Live snapshots every 2 s (agent default 5 s) so the demo's map moves and first data comes sooner. */
@@ -45,7 +51,11 @@ export function childLogLevel(): string {
  * Writes the agent's config file (0600): hub credentials go there rather than on the command line,
  * where every local user could read them in `ps`. Keys are the `run` flags in camelCase (DESIGN.md).
  */
-function agentConfig(agentDir: string, cred: { username: string; password: string }): string {
+function agentConfig(
+  agentDir: string,
+  cred: { username: string; password: string },
+  extra: Record<string, unknown> = {},
+): string {
   mkdirSync(agentDir, { recursive: true });
   const path = join(agentDir, 'demo-agent.json');
   const body = {
@@ -57,6 +67,7 @@ function agentConfig(agentDir: string, cred: { username: string; password: strin
     backoffBaseMs: 250,
     backoffMaxMs: 2000,
     logLevel: childLogLevel(),
+    ...extra,
   };
   writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
@@ -94,6 +105,7 @@ export function agentPorts(base: number, index: number): { mqtt: number; http: n
 export class Demo {
   private readonly children: ChildGroup;
   private sim: Simulation | undefined;
+  private control: ControlServer | undefined;
   private failure: ((err: Error) => void) | undefined;
   private resolveExit!: (code: number) => void;
   readonly exited = new Promise<number>((r) => {
@@ -121,6 +133,10 @@ export class Demo {
   async start(): Promise<DemoFile> {
     const o = this.opts;
     const net = loadNetworkFile(o.networkFile);
+    if (net.uncoveredSensors.size)
+      this.progress(
+        `warning: ${net.uncoveredSensors.size} sensors of the network file have no agent (e.g. ${[...net.uncoveredSensors.keys()].slice(0, 3).join(', ')}); their readings are ignored`,
+      );
     const agentIds = [...net.agents.keys()].sort();
     if (agentIds.length > DEMO_PORTS.httpOffset)
       throw new CityFlowError(
@@ -174,6 +190,9 @@ export class Demo {
           CITYFLOW_ADMIN_EMAIL: DEMO_EMAIL,
           CITYFLOW_ADMIN_PASSWORD: password,
           CITYFLOW_AGENTS_FILE: agentsFile.path,
+          // the demo is a sandbox: visitors may create their own (viewer) accounts
+          CITYFLOW_OPEN_REGISTRATION: 'true',
+          ...o.hubEnv,
         },
       });
       this.progress(
@@ -202,7 +221,7 @@ export class Demo {
             '--hub-url',
             hubMqttUrl,
             '--config',
-            agentConfig(agentDir, cred),
+            agentConfig(agentDir, cred, o.agentSettings),
             '--clock',
             o.clock,
           ],
@@ -250,11 +269,21 @@ export class Demo {
           ),
         ]),
       );
+      if (this.sim) {
+        const sim = this.sim;
+        this.control = new ControlServer(
+          sim.incidents,
+          () => sim.clock.now(),
+          o.log.child({ name: 'control' }),
+        );
+        await this.control.start();
+      }
       this.demo = {
         api_url: apiUrl,
         hub_mqtt_url: hubMqttUrl,
         demo_user: { email: DEMO_EMAIL, password },
         agents,
+        ...(this.control ? { control: { url: this.control.url, token: this.control.token } } : {}),
       };
       writeDemoFile(demoPath, this.demo);
     } catch (err) {
@@ -282,6 +311,9 @@ export class Demo {
       `  login:     ${d.demo_user.email} / ${d.demo_user.password}`,
       `  API:       ${d.api_url}   hub MQTT: ${d.hub_mqtt_url}`,
       `  agents:    sensor brokers ${d.agents[0]?.mqtt_url ?? '-'} ... (all in ${demoPath})`,
+      ...(d.control
+        ? ['  incidents: npx cityflow-sim incident start --road <road_id>   (and: end, list)']
+        : []),
       '  Ctrl-C stops everything.',
       '',
     ];
@@ -299,6 +331,7 @@ export class Demo {
         ?.stop()
         .catch((e: Error) => this.opts.log.warn({ err: e.message }, 'simulator stop failed'));
       await Promise.race([simStopped, new Promise((r) => setTimeout(r, 3000).unref())]);
+      await this.control?.stop();
       // The city is going away: a demo.json left behind would send tools to dead ports.
       if (this.demoPath) rmSync(this.demoPath, { force: true });
       const agents = this.children.running.filter((n) => n !== 'hub');

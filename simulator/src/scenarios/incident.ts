@@ -8,7 +8,10 @@ export interface IncidentOptions {
   roadId?: string;
   /** incident start (simulated ms since epoch) */
   startMs: number;
+  /** Infinity = until ended on demand (see OnDemandIncidents) */
   durationMin: number;
+  /** minutes for the queue to build (default RAMP_IN_MIN) */
+  rampInMin?: number;
 }
 
 /** How hard the incident hits each level: the road itself, its feeders, their feeders. */
@@ -81,7 +84,7 @@ export class IncidentScenario extends NormalScenario {
     const { startMs } = this.opts;
     if (simMs < startMs) return 0;
     const inMin = (simMs - startMs) / 60_000;
-    if (simMs < this.endMs) return Math.min(1, inMin / RAMP_IN_MIN);
+    if (simMs < this.endMs) return Math.min(1, inMin / (this.opts.rampInMin ?? RAMP_IN_MIN));
     const outMin = (simMs - this.endMs) / 60_000;
     return Math.max(0, 1 - outMin / RAMP_OUT_MIN);
   }

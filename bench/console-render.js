@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+/**
+ * Console rendering (issue 12): the built console (console/public) in headless Chromium
+ * (/usr/bin/chromium via playwright-core, never a downloaded browser) on a generated network of
+ * BENCH_ROADS (default 5,040 ≈ 5,000) directed roads whose every state changes once a second over the
+ * WebSocket. Goals: all roads drawn ≤ 2 s after navigation (the `cityflow:map-complete` performance
+ * mark, measured from navigation start) and p95 frame time ≤ 33 ms while updating.
+ * The API is a stand-in served here (login-free session, /api/roads, empty lists, a /ws/live that sends
+ * `traffic` frames): this measures the browser side only. WebGL runs on SwiftShader (CPU), stated in
+ * the result as `renderer`. Peer: the same run with BENCH_PEER_ROADS (default 504) roads.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { WebSocketServer } from 'ws';
+
+const PUBLIC = fileURLToPath(new URL('../console/public', import.meta.url));
+const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
+const ROADS = Number(process.env.BENCH_ROADS ?? 5040);
+const PEER_ROADS = Number(process.env.BENCH_PEER_ROADS ?? 504);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+/** BENCH_UPDATES=0: no live updates (the idle frame rate, to separate drawing from updating) */
+const UPDATES = process.env.BENCH_UPDATES !== '0';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--enable-unsafe-swiftshader',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? null;
+
+/** A square grid of two-way streets: n×n nodes give 4·n·(n−1) directed roads. */
+function network(roads) {
+  const n = Math.max(2, Math.round((1 + Math.sqrt(1 + roads)) / 2));
+  const features = [];
+  const pos = (r, c) => [2.25 + c * 0.0025, 48.8 + r * 0.0017];
+  const ids = [];
+  for (let r = 0; r < n; r++)
+    for (let c = 0; c < n; c++)
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: pos(r, c) },
+        properties: {
+          kind: 'intersection',
+          node_id: `N${r}-${c}`,
+          agent_id: `agent-${Math.floor(r / 6)}-${Math.floor(c / 6)}`,
+        },
+      });
+  const road = (r1, c1, r2, c2) => {
+    const id = `R${r1}-${c1}_${r2}-${c2}`;
+    ids.push(id);
+    features.push({
+      type: 'Feature',
+      geometry: { type: 'LineString', coordinates: [pos(r1, c1), pos(r2, c2)] },
+      properties: {
+        kind: 'road',
+        road_id: id,
+        from_node: `N${r1}-${c1}`,
+        to_node: `N${r2}-${c2}`,
+        speed_limit_kmh: 50,
+        name: id,
+        live: null,
+      },
+    });
+  };
+  for (let r = 0; r < n; r++)
+    for (let c = 0; c < n; c++) {
+      if (c + 1 < n) road(r, c, r, c + 1), road(r, c + 1, r, c);
+      if (r + 1 < n) road(r, c, r + 1, c), road(r + 1, c, r, c);
+    }
+  return { geo: { type: 'FeatureCollection', features }, ids };
+}
+
+const TYPES = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+};
+const page0 = { data: [], next_cursor: null, has_more: false };
+
+async function serve(net) {
+  const body = JSON.stringify(net.geo);
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const json = (v, status = 200) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(typeof v === 'string' ? v : JSON.stringify(v));
+    };
+    if (url.pathname === '/api/roads') return json(body);
+    if (url.pathname === '/api/kpis')
+      return json({
+        as_of: new Date().toISOString(),
+        clock: 'wall',
+        window_min: 5,
+        ingest_latency_s: 1,
+        messages_per_s: net.ids.length,
+        error_rate: 0,
+        mean_forecast_congestion: 0.3,
+        co2_gain_kg_per_h: 0,
+        agents_online: 0,
+        agents_total: 0,
+      });
+    if (url.pathname.startsWith('/api/')) return json(page0);
+    const file = normalize(join(PUBLIC, url.pathname === '/' ? 'index.html' : url.pathname));
+    if (!file.startsWith(PUBLIC)) return json({}, 404);
+    try {
+      statSync(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.end(readFileSync(file));
+    } catch {
+      json({ error: { code: 'CF_NOT_FOUND', message: url.pathname } }, 404);
+    }
+  });
+  const wss = new WebSocketServer({ server, path: '/ws/live' });
+  let tick = 0;
+  const start = Date.now();
+  // Every road once a second, in ten slices 100 ms apart (as agents' snapshots arrive spread out).
+  const timer = setInterval(() => {
+    const slice = tick % 10;
+    const ts = new Date(start + tick * 100).toISOString();
+    tick++;
+    if (!UPDATES) return;
+    for (const ws of wss.clients)
+      for (let i = slice; i < net.ids.length; i += 10) {
+        const score = (Math.sin(i * 0.37 + tick * 0.05) + 1) / 2;
+        ws.send(
+          JSON.stringify({
+            type: 'traffic',
+            data: {
+              ts,
+              road_id: net.ids[i],
+              speed_kmh: 50 * (1 - score),
+              flow_rate: 600,
+              occupancy: score * 0.6,
+              congestion_score: score,
+              sensors: 1,
+            },
+          }),
+        );
+      }
+  }, 100);
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    stop: () => {
+      clearInterval(timer);
+      for (const ws of wss.clients) ws.terminate();
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
+async function run(browser, roads) {
+  const net = network(roads);
+  const srv = await serve(net);
+  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+  // A signed-in session (the stand-in API accepts any token) and no basemap (no tile server here).
+  await context.addInitScript(() => {
+    const b64 = (o) => btoa(JSON.stringify(o)).replace(/=+$/, '');
+    sessionStorage.setItem(
+      'cityflow.token',
+      `${b64({ alg: 'none' })}.${b64({ exp: Math.floor(Date.now() / 1000) + 3600 })}.x`,
+    );
+    sessionStorage.setItem(
+      'cityflow.user',
+      JSON.stringify({
+        id: 1,
+        email: 'bench@cityflow.local',
+        role: 'viewer',
+        created_at: new Date().toISOString(),
+      }),
+    );
+    localStorage.setItem('cityflow.tileUrl', '');
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(srv.url);
+  await page.waitForFunction(() => performance.getEntriesByName('cityflow:map-complete').length > 0, null, {
+    timeout: 120_000,
+  });
+  const mapCompleteMs = await page.evaluate(
+    () => performance.getEntriesByName('cityflow:map-complete')[0].startTime,
+  );
+  const drawn = await page.evaluate(() => window.__cityflow.probe().renderedRoads().length);
+  const renderer = await page.evaluate(() => {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    const ext = gl?.getExtension('WEBGL_debug_renderer_info');
+    return ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : (gl?.getParameter(gl.RENDERER) ?? 'none');
+  });
+  // Let the live updates reach every road, then record frame intervals.
+  await page.waitForTimeout(2000);
+  const frames = await page.evaluate(
+    (seconds) =>
+      new Promise((resolve) => {
+        const out = [];
+        let last = performance.now();
+        const end = last + seconds * 1000;
+        const step = (t) => {
+          out.push(t - last);
+          last = t;
+          if (t < end) requestAnimationFrame(step);
+          else resolve(out);
+        };
+        requestAnimationFrame((t) => {
+          last = t;
+          requestAnimationFrame(step);
+        });
+      }),
+    SECONDS,
+  );
+  const updated = await page.evaluate(() => window.__cityflow.store.state.live.size);
+  await context.close();
+  await srv.stop();
+  const sorted = [...frames].sort((a, b) => a - b);
+  return {
+    roads: net.ids.length,
+    drawn,
+    roads_with_live_state: updated,
+    map_complete_ms: Math.round(mapCompleteMs),
+    frames: frames.length,
+    frame_p50_ms: +pct(sorted, 0.5).toFixed(1),
+    frame_p95_ms: +pct(sorted, 0.95).toFixed(1),
+    frame_max_ms: +sorted.at(-1).toFixed(1),
+    updates_per_s: net.ids.length,
+    renderer,
+    page_errors: errors.length,
+  };
+}
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+try {
+  log(`console-render: ${ROADS} roads`);
+  const metrics = await run(browser, ROADS);
+  log(JSON.stringify(metrics));
+  log(`console-render: peer ${PEER_ROADS} roads`);
+  const peer = await run(browser, PEER_ROADS);
+  log(JSON.stringify(peer));
+  process.stdout.write(
+    `${JSON.stringify({
+      name: 'console-render',
+      goal: 'all roads drawn <= 2000 ms after navigation; p95 frame <= 33 ms with every road updated each second',
+      metrics: {
+        ...metrics,
+        pass:
+          metrics.map_complete_ms <= 2000 && metrics.frame_p95_ms <= 33 && metrics.drawn === metrics.roads,
+      },
+      peer,
+      ratio: {
+        frame_p95: +(metrics.frame_p95_ms / peer.frame_p95_ms).toFixed(2),
+        map_complete: +(metrics.map_complete_ms / peer.map_complete_ms).toFixed(2),
+      },
+    })}\n`,
+  );
+} finally {
+  await browser.close();
+}

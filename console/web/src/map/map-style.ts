@@ -1,0 +1,149 @@
+import type { StyleSpecification } from 'maplibre-gl';
+import {
+  AGENT_OFFLINE_COLOUR,
+  AGENT_ONLINE_COLOUR,
+  INCIDENT_COLOUR,
+  LEVEL_CODE,
+  LEVEL_COLOURS,
+  LEVEL_WIDTH,
+  PATH_COLOUR,
+} from '../palette.js';
+
+export interface BasemapConfig {
+  /** raster tile URL template (`{z}/{x}/{y}`), or null for the plain background */
+  tileUrl: string | null;
+  tileAttribution?: string;
+  tileMaxZoom?: number;
+}
+
+const EMPTY = { type: 'FeatureCollection', features: [] } as const;
+const byLevel = <T>(pick: (l: keyof typeof LEVEL_CODE) => T, fallback: T) => [
+  'match',
+  ['coalesce', ['feature-state', 'level'], LEVEL_CODE.none],
+  LEVEL_CODE.free,
+  pick('free'),
+  LEVEL_CODE.slow,
+  pick('slow'),
+  LEVEL_CODE.jam,
+  pick('jam'),
+  fallback,
+];
+/**
+ * Each directed road is drawn offset to its right (right-hand traffic), so the two directions of a
+ * two-way street are two parallel lines; the offset grows with the zoom like the street does.
+ */
+const OFFSET = ['interpolate', ['linear'], ['zoom'], 11, 1, 14, 2.5, 17, 6, 20, 14];
+/** A width that grows with the zoom (MapLibre wants `zoom` only at the top of an interpolate). */
+const scaledBy = (k: number) => (w: unknown) => [
+  'interpolate',
+  ['linear'],
+  ['zoom'],
+  11,
+  ['*', 0.6 * k, w],
+  14,
+  ['*', 1 * k, w],
+  17,
+  ['*', 2 * k, w],
+  20,
+  ['*', 4 * k, w],
+];
+
+/** The console's MapLibre style: optional OSM raster basemap under the road, path and marker layers. */
+/**
+ * `uiScale` = the page's root font size over its 15 px default: a wall screen with larger text gets
+ * proportionally wider roads and markers, so the map reads from as far away as the panels.
+ */
+export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecification {
+  const scaled = scaledBy(uiScale);
+  const sources: StyleSpecification['sources'] = {
+    roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id' },
+    nodes: { type: 'geojson', data: EMPTY, promoteId: 'node_id' },
+    incidents: { type: 'geojson', data: EMPTY },
+  };
+  if (base.tileUrl)
+    sources.basemap = {
+      type: 'raster',
+      tiles: [base.tileUrl],
+      tileSize: 256,
+      maxzoom: base.tileMaxZoom ?? 19,
+      attribution: base.tileAttribution ?? '',
+    };
+  const layers: StyleSpecification['layers'] = [
+    { id: 'background', type: 'background', paint: { 'background-color': '#1c2027' } },
+  ];
+  if (base.tileUrl)
+    layers.push({
+      id: 'basemap',
+      type: 'raster',
+      source: 'basemap',
+      // Dimmed so the congestion colours keep their contrast on a light OSM map.
+      paint: { 'raster-opacity': 0.55, 'raster-saturation': -0.6, 'raster-brightness-max': 0.7 },
+    });
+  layers.push(
+    {
+      id: 'path-casing',
+      type: 'line',
+      source: 'roads',
+      filter: ['in', ['get', 'road_id'], ['literal', []]],
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: {
+        'line-color': PATH_COLOUR,
+        'line-width': scaled(12),
+        'line-offset': OFFSET,
+        'line-opacity': 0.8,
+      },
+    } as never,
+    {
+      id: 'roads',
+      type: 'line',
+      source: 'roads',
+      layout: { 'line-cap': 'butt', 'line-join': 'round' },
+      paint: {
+        'line-color': byLevel((l) => LEVEL_COLOURS[l], LEVEL_COLOURS.none),
+        'line-width': scaled(byLevel((l) => LEVEL_WIDTH[l], LEVEL_WIDTH.none)),
+        'line-offset': OFFSET,
+      },
+    } as never,
+    {
+      id: 'road-selected',
+      type: 'line',
+      source: 'roads',
+      filter: ['==', ['get', 'road_id'], ''],
+      paint: {
+        'line-color': '#ffffff',
+        'line-width': scaled(2),
+        'line-offset': OFFSET,
+        'line-gap-width': scaled(6),
+      },
+    } as never,
+    {
+      id: 'agents',
+      type: 'circle',
+      source: 'nodes',
+      filter: ['has', 'agent_id'],
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 3 * uiScale, 16, 8 * uiScale],
+        'circle-color': [
+          'case',
+          ['boolean', ['feature-state', 'online'], false],
+          AGENT_ONLINE_COLOUR,
+          AGENT_OFFLINE_COLOUR,
+        ],
+        'circle-stroke-color': '#101318',
+        'circle-stroke-width': 2,
+      },
+    } as never,
+    {
+      id: 'incidents',
+      type: 'circle',
+      source: 'incidents',
+      paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 5 * uiScale, 16, 12 * uiScale],
+        'circle-color': '#101318',
+        'circle-stroke-color': INCIDENT_COLOUR,
+        'circle-stroke-width': 3,
+      },
+    } as never,
+  );
+  return { version: 8, sources, layers };
+}

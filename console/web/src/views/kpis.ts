@@ -1,0 +1,31 @@
+import { type MessageKey, num, t } from '../i18n.js';
+import type { Store } from '../store.js';
+import { byId, h } from './dom.js';
+
+/** The demo KPIs from `GET /api/kpis` (city-wide, computed by the hub from the shared database). */
+export function mountKpis(store: Store): () => void {
+  const dl = byId('kpis');
+  const render = () => {
+    const k = store.state.kpis;
+    const item = (key: MessageKey, value: string, id: string) =>
+      h('div', { class: 'kpi' }, h('dt', {}, t(key)), h('dd', { id }, value));
+    if (!k) {
+      dl.replaceChildren();
+      return;
+    }
+    dl.replaceChildren(
+      item('kpiLatency', k.ingest_latency_s === null ? '–' : `${num(k.ingest_latency_s)} s`, 'kpi-latency'),
+      item('kpiRate', num(k.messages_per_s), 'kpi-rate'),
+      item('kpiErrors', k.error_rate === null ? '–' : `${num(k.error_rate * 100, 2)} %`, 'kpi-errors'),
+      item('kpiCongestion', num(k.mean_forecast_congestion, 2), 'kpi-congestion'),
+      item('kpiCo2', `${num(k.co2_gain_kg_per_h)} kg/h`, 'kpi-co2'),
+      item('kpiAgents', `${k.agents_online} / ${k.agents_total}`, 'kpi-agents'),
+    );
+  };
+  const off = store.on('kpis', render);
+  render();
+  return () => {
+    off();
+    dl.replaceChildren();
+  };
+}

@@ -1,0 +1,407 @@
+import type { Network, Reroute, Road } from '@cityflow/protocol';
+import { roadCo2Grams } from './emissions.js';
+import type { Incident } from '@cityflow/protocol';
+import { freeFlowS, incrementalDelayS, uniformDelayS } from './delay-model.js';
+import { blockedByIncident, type RoadCondition, timeWithLoadS } from './road-conditions.js';
+import { RoadGraph } from './road-graph.js';
+import { movementDelay, turnBetween } from './turns.js';
+
+export interface PlannerSettings {
+  /** a road forecast at or above this congestion score gets advice (DESIGN: congested ≥ 0.5) */
+  congestedScore: number;
+  /** advice in force ends only below this score (hysteresis) */
+  clearScore: number;
+  /** share of the drivers who see advice and follow it: the load the advice puts on its path */
+  compliance: number;
+}
+
+export const PLANNER = {
+  /** cycles a road must be congested before advice starts (an incident starts it at once) */
+  persistCycles: 2,
+  /**
+   * Minimum ETA gain per diverted vehicle: 30 s, or 20 % of the stretch's free-flow time if more. Travel
+   * times read from point detectors are uncertain by tens of seconds per signalised road; advice that
+   * gains less than that error is as likely to cost drivers time as to save it.
+   */
+  minGainS: 30,
+  minGainShare: 0.2,
+  /** an advice in force is replaced only by one that gains this much more */
+  switchFactor: 1.25,
+  /** decision nodes up to this many roads upstream, rejoin points this many downstream */
+  upstreamDepth: 2,
+  downstreamDepth: 2,
+  /** roads upstream plus downstream of the congested road in one stretch, at most */
+  stretchDepth: 2,
+  /** stretches (decision, rejoin) whose k alternatives are scored in full, best-ranked first */
+  stretchesScored: 3,
+  k: 3,
+  /** an alternative may use at most this many more roads than the stretch it replaces */
+  extraHops: 3,
+  /** a stretch (decision node -> rejoin) counts only if within this share of the best free-flow way */
+  stretchSlack: 0.1,
+  /** an alternative's roads must stay below this degree of saturation with the advice's load */
+  maxAltSaturation: 0.9,
+} as const;
+
+interface Chain {
+  roads: Road[];
+  /** share of the congested road's traffic that uses this chain (flow-proportional turning split) */
+  share: number;
+}
+
+interface Option {
+  decision: string;
+  rejoin: string;
+  base: string[];
+  alt: string[];
+  /** per diverted vehicle: time now on the stretch minus time on the loaded alternative, s */
+  gainS: number;
+  /** the same once the diverted traffic has left the stretch: > 0 means the alternative stays better */
+  gainAfterS: number;
+  coverage: number;
+  co2PerVehicleG: number;
+  co2RateKgH: number;
+  divertedVph: number;
+}
+
+interface Active {
+  option: Option;
+  incidentId: string | null;
+}
+
+/**
+ * Queue-aware local detours. For a road forecast congested, decision nodes one or two roads upstream
+ * and rejoin points one or two downstream are tried; between each pair the k shortest paths avoiding
+ * the road (Yen, bounded to the neighbourhood) are scored by travel time with the load the advice adds
+ * (every alternative road pays for the diverted vehicles through the delay model), and the option
+ * saving most vehicle-time wins. Advice starts after two congested cycles (or at once for an
+ * incident), ends below the clear score, keeps its path unless another gains 25 % more, and is never
+ * issued when the alternative would stop being better once the traffic moved: it must not become the
+ * next jam.
+ */
+export class DetourPlanner {
+  private readonly graph: RoadGraph;
+  private readonly active = new Map<string, Active>();
+  private readonly congestedFor = new Map<string, number>();
+
+  constructor(
+    private readonly net: Network,
+    private readonly settings: PlannerSettings,
+  ) {
+    this.graph = new RoadGraph(net);
+  }
+
+  /** Roads whose advice ended in the last `plan` (their rows are closed at once). */
+  ended: string[] = [];
+  private lastConds = new Map<string, RoadCondition>();
+  private readonly timeCache = new Map<string, number>();
+
+  plan(
+    conds: Map<string, RoadCondition>,
+    incidentOn: (roadId: string) => Incident | undefined,
+    nowMs: number,
+    validForMs: number,
+  ): Reroute[] {
+    const s = this.settings;
+    this.lastConds = conds;
+    const added = new Map<string, number>();
+    this.timeCache.clear();
+    const candidates: RoadCondition[] = [];
+    this.ended = [];
+    for (const [id, raw] of conds) {
+      const incident = incidentOn(id);
+      const c = incident ? blockedByIncident(raw) : raw;
+      if (c !== raw) conds.set(id, c);
+      const was = this.active.has(id);
+      const hot = c.score >= s.congestedScore;
+      const n = hot ? (this.congestedFor.get(id) ?? 0) + 1 : 0;
+      this.congestedFor.set(id, n);
+      const wanted = incident || (was ? c.score >= s.clearScore : n >= PLANNER.persistCycles);
+      if (wanted) candidates.push(c);
+      else if (was) this.end(id);
+    }
+    // Worst first: the heaviest delay claims the spare capacity around it.
+    candidates.sort((a, b) => b.delayS * b.flowVph - a.delayS * a.flowVph);
+    const out: Reroute[] = [];
+    for (const c of candidates) {
+      const id = c.road.road_id;
+      const incident = incidentOn(id);
+      const prev = this.active.get(id);
+      const best = this.bestOption(c, conds, added);
+      let chosen = best;
+      if (prev) {
+        const again = this.evaluate(
+          c,
+          prev.option.decision,
+          prev.option.rejoin,
+          prev.option.base,
+          prev.option.alt,
+          conds,
+          added,
+        );
+        if (again && this.acceptable(again) && (!best || best.gainS < again.gainS * PLANNER.switchFactor))
+          chosen = again;
+      }
+      if (!chosen || !this.acceptable(chosen)) {
+        if (prev) this.end(id);
+        continue;
+      }
+      this.active.set(id, { option: chosen, incidentId: incident?.incident_id ?? null });
+      for (const a of chosen.alt) {
+        added.set(a, (added.get(a) ?? 0) + chosen.divertedVph);
+        this.timeCache.delete(a);
+      }
+      added.set(id, (added.get(id) ?? 0) - chosen.divertedVph);
+      this.timeCache.delete(id);
+      out.push(this.toReroute(c, chosen, incident, nowMs, validForMs));
+    }
+    return out;
+  }
+
+  private end(roadId: string) {
+    this.active.delete(roadId);
+    this.ended.push(roadId);
+  }
+
+  private acceptable(o: Option): boolean {
+    const baseS = o.base.reduce((t, id) => t + freeFlowS(this.net.roads.get(id)!), 0);
+    const min = Math.max(PLANNER.minGainS, PLANNER.minGainShare * baseS);
+    return o.gainS >= min && o.gainAfterS > 0 && o.divertedVph > 0;
+  }
+
+  /**
+   * Two passes, so a cycle stays fast on a city: one bounded search per decision node ranks every
+   * (decision, rejoin) stretch by its best alternative; only the most promising stretches then get the
+   * k shortest alternatives (Yen) scored with the load the advice adds.
+   */
+  private bestOption(
+    c: RoadCondition,
+    conds: Map<string, RoadCondition>,
+    added: Map<string, number>,
+  ): Option | null {
+    const cost = (r: Road) => this.loadedTime(conds, r.road_id, added);
+    const exclude = new Set([c.road.road_id]);
+    const downs = this.chains(c.road, 'down', conds);
+    const ranked: Array<{
+      decision: string;
+      rejoin: string;
+      base: string[];
+      coverage: number;
+      estimate: number;
+    }> = [];
+    for (const up of this.chains(c.road, 'up', conds)) {
+      const decision = up.roads.length ? up.roads[0]!.from_node : c.road.from_node;
+      const stretches = downs
+        .filter((down) => up.roads.length + down.roads.length <= PLANNER.stretchDepth)
+        .map((down) => {
+          const base = [
+            ...up.roads.map((r) => r.road_id),
+            c.road.road_id,
+            ...down.roads.map((r) => r.road_id),
+          ];
+          const rejoin = down.roads.length ? down.roads[down.roads.length - 1]!.to_node : c.road.to_node;
+          return { rejoin, base, coverage: up.share * down.share };
+        })
+        .filter((x) => x.rejoin !== decision);
+      if (!stretches.length) continue;
+      const hops = PLANNER.stretchDepth + 1 + PLANNER.extraHops;
+      const freeOf = (ids: string[]) => ids.reduce((t, id) => t + freeFlowS(this.net.roads.get(id)!), 0);
+      const free = this.graph.shortestFrom(decision, freeFlowS, {
+        maxCost: Math.max(...stretches.map((x) => freeOf(x.base))),
+        maxHops: hops,
+      });
+      const baseCosts = stretches.map((x) =>
+        x.base.reduce((t, id) => t + this.loadedTime(conds, id, added), 0),
+      );
+      const alt = this.graph.shortestFrom(decision, cost, {
+        excludeRoads: exclude,
+        maxCost: Math.max(...baseCosts),
+        maxHops: hops,
+      });
+      stretches.forEach((x, i) => {
+        // Only stretches a driver would really take: no longer, at free flow, than the best way from the
+        // decision node to the rejoin point (a U-shaped stretch is nobody's route).
+        const best = free.costTo(x.rejoin);
+        if (best !== undefined && freeOf(x.base) > best * (1 + PLANNER.stretchSlack)) return;
+        const altCost = alt.costTo(x.rejoin);
+        if (altCost === undefined || altCost >= baseCosts[i]!) return;
+        ranked.push({ decision, ...x, estimate: (baseCosts[i]! - altCost) * x.coverage });
+      });
+    }
+    ranked.sort((a, b) => b.estimate - a.estimate);
+    let best: Option | null = null;
+    for (const st of ranked.slice(0, PLANNER.stretchesScored)) {
+      const baseCost = st.base.reduce((t, id) => t + this.loadedTime(conds, id, added), 0);
+      const paths = this.graph.kShortest(st.decision, st.rejoin, PLANNER.k, cost, {
+        excludeRoads: exclude,
+        maxCost: baseCost,
+        maxHops: st.base.length + PLANNER.extraHops,
+      });
+      for (const p of paths) {
+        const o = this.evaluate(c, st.decision, st.rejoin, st.base, p.roads, conds, added, st.coverage);
+        if (o && this.acceptable(o) && (!best || o.gainS * o.coverage > best.gainS * best.coverage)) best = o;
+      }
+    }
+    return best;
+  }
+
+  /** Chains of roads ending at the road's from_node (up) or starting at its to_node (down), depth 0..2. */
+  private chains(road: Road, dir: 'up' | 'down', conds: Map<string, RoadCondition>): Chain[] {
+    const out: Chain[] = [{ roads: [], share: 1 }];
+    const depth = dir === 'up' ? PLANNER.upstreamDepth : PLANNER.downstreamDepth;
+    let frontier: Chain[] = [{ roads: [], share: 1 }];
+    for (let d = 0; d < depth; d++) {
+      const next: Chain[] = [];
+      for (const ch of frontier) {
+        const end = ch.roads.length ? (dir === 'up' ? ch.roads[0]! : ch.roads[ch.roads.length - 1]!) : road;
+        const node = dir === 'up' ? end.from_node : end.to_node;
+        const back = dir === 'up' ? end.to_node : end.from_node;
+        const around = (dir === 'up' ? this.graph.into.get(node) : this.graph.out.get(node)) ?? [];
+        // No U-turns: a road straight back to where the chain came from carries none of its traffic.
+        const options = around.filter((r) => (dir === 'up' ? r.from_node : r.to_node) !== back);
+        const flows = options.map((r) => Math.max(1, conds.get(r.road_id)?.flowVph ?? 0));
+        const total = flows.reduce((a, b) => a + b, 0);
+        options.forEach((r, i) => {
+          if (ch.roads.some((x) => x.road_id === r.road_id)) return;
+          const roads = dir === 'up' ? [r, ...ch.roads] : [...ch.roads, r];
+          next.push({ roads, share: ch.share * (flows[i]! / total) });
+        });
+      }
+      out.push(...next);
+      frontier = next;
+    }
+    return out;
+  }
+
+  /** Travel time with this cycle's advice load; cached per cycle, dropped when the load on a road moves. */
+  private loadedTime(conds: Map<string, RoadCondition>, id: string, added: Map<string, number>): number {
+    const hit = this.timeCache.get(id);
+    if (hit !== undefined) return hit;
+    const c = conds.get(id);
+    const t = c ? timeWithLoadS(c, added.get(id) ?? 0) : freeFlowS(this.net.roads.get(id)!);
+    this.timeCache.set(id, t);
+    return t;
+  }
+
+  /** Scores an alternative with the load it would take: `compliance` of the congested road's flow. */
+  private evaluate(
+    c: RoadCondition,
+    decision: string,
+    rejoin: string,
+    base: string[],
+    alt: string[],
+    conds: Map<string, RoadCondition>,
+    added: Map<string, number>,
+    coverage = 1,
+  ): Option | null {
+    if (!alt.length || alt.includes(c.road.road_id)) return null;
+    for (const id of alt) if (!this.net.roads.has(id)) return null;
+    // Every complying driver leaves the road, whichever way it came: the path is loaded with all of
+    // them (conservative), while the option is ranked by the share it fits (coverage).
+    const diverted = this.demand(c, conds) * this.settings.compliance;
+    for (const id of alt) {
+      const a = conds.get(id);
+      if (a && (a.flowVph + (added.get(id) ?? 0) + diverted) / a.capacity > PLANNER.maxAltSaturation)
+        return null;
+    }
+    const with_ = (id: string, extra: number) => {
+      const cc = conds.get(id);
+      const load = (added.get(id) ?? 0) + extra;
+      return cc ? timeWithLoadS(cc, load) : freeFlowS(this.net.roads.get(id)!);
+    };
+    // Turning movements inside a stretch are priced on their own capacity: a detour trades straight
+    // movements for turns, and a left-turn pocket saturates long before its road does.
+    const turns = (ids: string[], extra: number): number | null => {
+      let t = 0;
+      for (let i = 0; i + 1 < ids.length; i++) {
+        const cc = conds.get(ids[i]!);
+        if (!cc?.signalised) continue;
+        const turn = turnBetween(cc.road, this.net.roads.get(ids[i + 1]!)!);
+        const load = (added.get(ids[i]!) ?? 0) + extra;
+        const m = movementDelay(cc.road, cc.capacity, cc.flowVph, turn, load);
+        if (extra > 0 && m.x > PLANNER.maxAltSaturation) return null;
+        const x = (cc.flowVph + load) / cc.capacity;
+        t += Math.max(0, m.delayS - (uniformDelayS(x) + incrementalDelayS(x, cc.capacity)));
+      }
+      return t;
+    };
+    const altTurns = turns(alt, diverted);
+    if (altTurns === null) return null;
+    const baseTurns = turns(base, 0) ?? 0;
+    const baseNow = base.reduce((t, id) => t + with_(id, 0), 0) + baseTurns;
+    const baseAfter =
+      base.reduce((t, id) => t + with_(id, id === c.road.road_id ? -diverted : 0), 0) + baseTurns;
+    const altLoaded = alt.reduce((t, id) => t + with_(id, diverted), 0) + altTurns;
+    const co2 = (ids: string[], extra: (id: string) => number) =>
+      ids.reduce((g, id) => {
+        const cc = conds.get(id);
+        const r = this.net.roads.get(id)!;
+        const t = with_(id, extra(id));
+        const run = freeFlowS(r);
+        return g + roadCo2Grams(r.length_m, cc?.speedKmh ?? r.speed_limit_kmh, Math.max(0, t - run));
+      }, 0);
+    const co2Base = co2(base, () => 0);
+    const co2Alt = co2(alt, () => diverted);
+    // What the whole neighbourhood saves per hour: diverted vehicles take the shorter-in-time path, the
+    // vehicles left on the road see its queue shrink, the alternative's own traffic pays for the load.
+    const staying = Math.max(0, c.flowVph - diverted);
+    const co2Stay = co2([c.road.road_id], () => 0) - co2([c.road.road_id], () => -diverted);
+    const co2AltOwn = alt.reduce((g, id) => {
+      const cc = conds.get(id);
+      if (!cc) return g;
+      return g + cc.flowVph * (co2([id], () => diverted) - co2([id], () => 0));
+    }, 0);
+    const rate = diverted * (co2Base - co2Alt) + staying * co2Stay - co2AltOwn;
+    return {
+      decision,
+      rejoin,
+      base,
+      alt,
+      gainS: baseNow - altLoaded,
+      gainAfterS: baseAfter - altLoaded,
+      coverage,
+      co2PerVehicleG: co2Base - co2Alt,
+      co2RateKgH: rate / 1000,
+      divertedVph: diverted,
+    };
+  }
+
+  /** Traffic that wants to cross the road: its flow, or for a road passing nothing, what feeds it. */
+  private demand(c: RoadCondition, conds: Map<string, RoadCondition>): number {
+    if (c.flowVph > 0) return c.flowVph;
+    let inflow = 0;
+    for (const f of this.graph.into.get(c.road.from_node) ?? []) {
+      if (f.from_node === c.road.to_node) continue;
+      const outs = (this.graph.out.get(f.to_node) ?? []).filter((r) => r.to_node !== f.from_node).length;
+      inflow += (conds.get(f.road_id)?.flowVph ?? 0) / Math.max(1, outs);
+    }
+    return inflow;
+  }
+
+  private toReroute(
+    c: RoadCondition,
+    o: Option,
+    incident: Incident | undefined,
+    nowMs: number,
+    validForMs: number,
+  ): Reroute {
+    const demand = this.demand(c, this.lastConds);
+    const share = demand > 0 ? Math.min(1, o.divertedVph / demand) : this.settings.compliance;
+    return {
+      ts: new Date(nowMs).toISOString(),
+      route_id: c.road.road_id,
+      alt_route_id: `alt:${o.alt.join('>')}`,
+      reason: `${incident ? 'incident' : 'congestion'} on ${c.road.road_id} (score ${c.score.toFixed(2)}: ${c.why}); ${Math.round(c.timeS)} s to cross, detour from ${o.decision} to ${o.rejoin}`,
+      estimated_co2_gain: round(o.co2RateKgH, 3),
+      eta_gain_min: round(o.gainS / 60, 2),
+      path: o.alt,
+      decision_node: o.decision,
+      diverted_share: round(share, 3),
+      valid_until: new Date(nowMs + validForMs).toISOString(),
+      co2_gain_g_per_vehicle: round(o.co2PerVehicleG, 1),
+      incident_id: incident?.incident_id ?? null,
+    };
+  }
+}
+
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;

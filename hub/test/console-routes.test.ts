@@ -1,0 +1,127 @@
+import { KPI_WINDOW_MIN, congestionScore, topics } from '@cityflow/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningHub } from '../src/hub.js';
+import { agentClient, gridNetwork, summary, summaryBatch, testHub, until } from './helpers.js';
+
+/** GET /api/kpis and GET /api/traffic/history/network, fed by a real MQTT agent client. */
+describe('console endpoints: city KPIs and network-wide history', () => {
+  let hub: RunningHub;
+  let token: string;
+  let agent: Awaited<ReturnType<typeof agentClient>>;
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  const at = (minsAgo: number) => new Date(minute - minsAgo * 60_000).toISOString();
+
+  beforeAll(async () => {
+    hub = await testHub({ openRegistration: true });
+    agent = await agentClient(hub, await hub.addAgent('A1'));
+    await hub.addAgent('A2');
+    await hub.app.inject({
+      method: 'POST',
+      url: '/api/auth/register',
+      payload: { email: 'v@c.test', password: 'password123' },
+    });
+    const reg = await hub.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: 'v@c.test', password: 'password123' },
+    });
+    token = reg.json().token;
+  });
+  afterAll(async () => {
+    await agent?.client.endAsync();
+    await hub?.stop();
+  });
+  const get = (url: string) =>
+    hub.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+
+  it('needs a token', async () => {
+    expect((await hub.app.inject({ method: 'GET', url: '/api/kpis' })).statusCode).toBe(401);
+    expect(
+      (
+        await hub.app.inject({
+          method: 'GET',
+          url: `/api/traffic/history/network?from=${at(60)}&to=${at(0)}`,
+        })
+      ).statusCode,
+    ).toBe(401);
+  });
+
+  it('computes the KPIs from the database: readings/s over settled minutes, error rate, agents online', async () => {
+    // Inside the window [now-2-KPI_WINDOW_MIN, now-2 min): two sensor-minutes of 10 and 20 readings.
+    await agent.client.publishAsync(
+      topics.uplink('A1', 'summary'),
+      JSON.stringify(
+        summaryBatch('A1', [
+          summary(1, 'R00-10', at(3), { count: 10 }),
+          summary(2, 'R10-00', at(4), { count: 20 }),
+          // Too recent (not settled) and too old: outside the rate window.
+          summary(3, 'R00-10', at(0), { count: 500 }),
+          summary(4, 'R00-10', at(30), { count: 700 }),
+        ]),
+      ),
+      { qos: 1 },
+    );
+    await until(() => agent.acks.some((a) => a.watermark === 4));
+    await agent.client.publishAsync(
+      topics.status('A1'),
+      JSON.stringify({
+        v: 1,
+        agent_id: 'A1',
+        state: 'online',
+        ts: new Date().toISOString(),
+        version: '1.0.0',
+      }),
+      { qos: 1, retain: true },
+    );
+    // A broken uplink message: quarantined, and counted in the error rate.
+    await agent.client.publishAsync(topics.uplink('A1', 'summary'), '{not json', { qos: 1 });
+    const k = await until(async () => {
+      const body = (await get('/api/kpis')).json();
+      return body.error_rate > 0 && body.agents_online === 1 ? body : null;
+    });
+    expect(k.window_min).toBe(KPI_WINDOW_MIN);
+    expect(k.clock).toBe('wall');
+    expect(k.messages_per_s).toBeCloseTo(30 / (KPI_WINDOW_MIN * 60), 9);
+    expect(k.error_rate).toBeCloseTo(1 / 5, 9);
+    expect(k.ingest_latency_s).toBeGreaterThan(0);
+    expect(k.agents_total).toBe(2);
+    expect(k.agents_online).toBe(1);
+    expect(k.mean_forecast_congestion).toBeNull();
+    expect(k.co2_gain_kg_per_h).toBe(0);
+  });
+
+  it('serves every road of the network with aligned speed and protocol-score arrays in one answer', async () => {
+    const from = new Date(minute - 60 * 60_000).toISOString();
+    const to = new Date(minute).toISOString();
+    const r = await get(`/api/traffic/history/network?from=${from}&to=${to}&bucket=15m`);
+    expect(r.statusCode).toBe(200);
+    const h = r.json();
+    expect(h.bucket).toBe('15m');
+    expect(h.ts.length).toBeGreaterThanOrEqual(4);
+    expect(h.ts.length).toBeLessThanOrEqual(5);
+    // Every road of the network appears, with or without data.
+    const roadIds = gridNetwork()
+      .features.map((f) => (f as { properties: { kind: string; road_id?: string } }).properties)
+      .filter((p) => p.kind === 'road')
+      .map((p) => p.road_id);
+    expect(Object.keys(h.roads).sort()).toEqual(roadIds.sort());
+    const i = h.ts.findIndex(
+      (t: string) => Date.parse(t) <= Date.parse(at(30)) && Date.parse(at(30)) < Date.parse(t) + 900_000,
+    );
+    expect(h.roads['R00-10'].speed_kmh[i]).toBe(40);
+    expect(h.roads['R00-10'].congestion_score[i]).toBeCloseTo(
+      congestionScore({ speedKmh: 40, occupancy: 0.1, freeFlowKmh: 50 })!,
+      3,
+    );
+    expect(h.roads['R01-11'].speed_kmh.every((v: number | null) => v === null)).toBe(true);
+  });
+
+  it('refuses bad windows: to before from, and more than the bucket limit', async () => {
+    expect((await get(`/api/traffic/history/network?from=${at(0)}&to=${at(10)}`)).statusCode).toBe(400);
+    expect(
+      (await get(`/api/traffic/history/network?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&bucket=1m`))
+        .statusCode,
+    ).toBe(400);
+    expect((await get('/api/traffic/history/network?from=yesterday&to=now')).statusCode).toBe(400);
+  });
+});
