@@ -171,7 +171,14 @@ export class Agent {
     );
     const ingest = this.ingest;
     this.broker = new LocalBroker(
-      { port: cfg.mqttPort, host: cfg.mqttHost, sensorCredentials: cfg.sensorCredentials },
+      {
+        port: cfg.mqttPort,
+        host: cfg.mqttHost,
+        sensorCredentials: cfg.sensorCredentials,
+        maxConnections: cfg.mqttMaxConnections,
+        publishRatePerS: cfg.mqttPublishRatePerS,
+        onRefuse: (reason) => this.metrics.brokerRefused.inc({ reason }),
+      },
       (...args) => ingest.onSensorMessage(...args),
       (topic, payload, reason) => ingest.onDenied(topic, payload, reason),
       this.log.child({ mod: 'broker' }),

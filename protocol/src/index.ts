@@ -9,3 +9,4 @@ export * from './topics.js';
 export * from './validation.js';
 export * from './secrets.js';
 export * from './roles.js';
+export * from './mqtt-guard.js';

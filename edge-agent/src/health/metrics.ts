@@ -17,6 +17,12 @@ export function createMetrics() {
       labelNames: ['code'],
       registers: r,
     }),
+    brokerRefused: new Counter({
+      name: 'cityflow_agent_broker_refused_total',
+      help: 'Local broker refusals (connections, oversized or malformed packets, publish rate, retained readings), by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
     dropped: new Counter({
       name: 'cityflow_agent_dropped_total',
       help: 'Items dropped for good under the outbox/raw-retention policy, by reason',

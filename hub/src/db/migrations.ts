@@ -169,6 +169,14 @@ ALTER TABLE reroutes ADD COLUMN incident_id text;
     // bumps it, which ends every token issued before at once (logout still revokes one token by jti).
     sql: 'ALTER TABLE users ADD COLUMN token_version integer NOT NULL DEFAULT 0;',
   },
+  {
+    version: 5,
+    name: 'agent disable',
+    sql: `
+-- Set: the agent may not log in (its credentials are kept, so enabling it needs no new secret).
+ALTER TABLE agents ADD COLUMN disabled_at timestamptz;
+`,
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */
