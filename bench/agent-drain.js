@@ -85,6 +85,8 @@ try {
       liveIntervalS: 3600,
       forecastIntervalS: 3600,
       drainRatePerS: 1_000_000,
+      // one client feeds at full speed: the per-connection publish limit is not what this measures
+      mqttPublishRatePerS: 0,
       batchMaxItems: 2000,
     }),
   );

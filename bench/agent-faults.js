@@ -8,12 +8,12 @@
  * the readings sent: no loss, no duplicate. Prints one JSON line. Needs `npx tsc -b`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub } from '@cityflow/hub';
 import mqtt from 'mqtt';
 import { lineNetwork, spawnAgent } from './lib/agent-fixture.js';
+import { linkProxy } from './lib/link-proxy.js';
 
 const AGENT = 'BENCH-F';
 const SENSORS = 16;
@@ -26,43 +26,6 @@ const deadline = setTimeout(() => {
   process.exit(2);
 }, 5 * 60_000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A TCP proxy to the hub's broker that can be cut (every socket destroyed, new ones refused). */
-async function linkProxy(target) {
-  const { hostname, port } = new URL(target);
-  const sockets = new Set();
-  let up = true;
-  const server = createServer((inbound) => {
-    if (!up) return inbound.destroy();
-    const outbound = createConnection({ host: hostname, port: Number(port) });
-    for (const s of [inbound, outbound]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        sockets.delete(s);
-        inbound.destroy();
-        outbound.destroy();
-      });
-    }
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `mqtt://127.0.0.1:${server.address().port}`,
-    cut() {
-      up = false;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      up = true;
-    },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(r));
-    },
-  };
-}
 
 const reading = (s, t) =>
   `{"ts":"${new Date(T0 + t * 1000).toISOString()}","sensor_id":"FS-${s}","road_id":"FR-${s % ROADS}","speed_kmh":${30 + ((t + s) % 25)},"flow_rate":${400 + (t % 300)},"occupancy":0.${(t + s) % 9}}`;

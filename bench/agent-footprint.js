@@ -35,7 +35,10 @@ const payload = (s, t) =>
   `{"ts":"${new Date(T0 + t * 1000).toISOString()}","sensor_id":"FS-${s}","road_id":"FR-${s % 16}","speed_kmh":${30 + ((t + s) % 25)},"flow_rate":${400 + (t % 300)},"occupancy":0.${(t + s) % 9}}`;
 
 async function startAgent(dir, env, cfg) {
-  writeFileSync(join(dir, 'agent.json'), JSON.stringify({ logLevel: 'error', ...cfg }));
+  writeFileSync(
+    join(dir, 'agent.json'),
+    JSON.stringify({ logLevel: 'error', mqttPublishRatePerS: 0, ...cfg }),
+  );
   const args = ['run', '--config', join(dir, 'agent.json'), '--agent-id', 'FOOT'];
   args.push('--data-dir', join(dir, 'data'), '--mqtt-port', '0', '--http-port', '0', '--clock', 'data');
   const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim();

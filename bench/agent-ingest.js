@@ -115,7 +115,10 @@ const stop = (child) =>
   });
 
 async function spawnAgent(dir, sync) {
-  writeFileSync(join(dir, `${sync}.json`), JSON.stringify({ sync, logLevel: 'error', liveIntervalS: 3600 }));
+  writeFileSync(
+    join(dir, `${sync}.json`),
+    JSON.stringify({ sync, logLevel: 'error', liveIntervalS: 3600, mqttPublishRatePerS: 0 }),
+  );
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,

@@ -47,11 +47,14 @@ export function lineNetwork({ prefix, roads, sensors, agentId }) {
   return { type: 'FeatureCollection', features };
 }
 
-/** Starts `cityflow-agent run …args`; resolves with the child and its `ready` line. */
-export function spawnAgent(args) {
+/**
+ * Starts `cityflow-agent run …args`; resolves with the child and its `ready` line. `stderr`: where the
+ * agent's logs go ('inherit', or 'ignore' for a suite that prints a table).
+ */
+export function spawnAgent(args, { stderr = 'inherit' } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [AGENT_BIN, 'run', ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', stderr],
     });
     let out = '';
     child.stdout.on('data', (d) => {

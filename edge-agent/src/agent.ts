@@ -1,3 +1,5 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createEdgeForecaster } from '@cityflow/forecast';
 import { type AgentHealth, type LiveSnapshot, topics } from '@cityflow/protocol';
 import { LiveWindow } from './aggregate/live-window.js';
@@ -9,6 +11,7 @@ import type { AgentConfig } from './config.js';
 import { answerDiag } from './downlink/diagnostics.js';
 import { LocalAdviceService } from './downlink/local-advice.js';
 import { SliceState } from './downlink/slice.js';
+import { Alarms } from './health/alarms.js';
 import { HttpServer } from './health/http-server.js';
 import { createMetrics, type Metrics, updateGauges } from './health/metrics.js';
 import { memoryFields } from './health/memory.js';
@@ -18,10 +21,13 @@ import { createLogger, type Logger } from './logger.js';
 import { LocalForecaster } from './predict/local-forecaster.js';
 import { MetaStore } from './storage/meta-store.js';
 import { MinuteAccStore } from './storage/minute-acc-store.js';
-import { capsOf, enforceCaps } from './storage/outbox-policy.js';
+import { isCorruptError, SUSPECT_FILE } from './storage/db-check.js';
+import { DiskFullGuard } from './storage/disk-full.js';
+import { RECOVERY_KEY, type RecoveryRecord, openOrRecover } from './storage/open-or-recover.js';
+import { capsOf, enforceCaps, freeForDiskFull } from './storage/outbox-policy.js';
 import { OutboxStore } from './storage/outbox-store.js';
 import { ReadingsStore } from './storage/readings-store.js';
-import { type Db, openDb, startCheckpointer } from './storage/sqlite.js';
+import { type Db, startCheckpointer } from './storage/sqlite.js';
 import type { Drainer } from './uplink/drainer.js';
 import type { HubLink } from './uplink/hub-link.js';
 import { createUplink } from './uplink/uplink.js';
@@ -41,6 +47,8 @@ export class Agent {
   readonly log: Logger;
   readonly metrics: Metrics = createMetrics();
   readonly clock: AgentClock;
+  readonly alarms = new Alarms();
+  private diskFull!: DiskFullGuard;
   private db: Db | null = null;
   private meta!: MetaStore;
   private readings!: ReadingsStore;
@@ -65,6 +73,12 @@ export class Agent {
   private lastMinute = 0; // data mode: the minute of the data clock at the last tick
   mqttUrl = '';
   httpUrl = '';
+  /**
+   * The entry point's way out when the agent cannot go on (a corrupt page met while running): the
+   * CLI stops and exits non-zero so the supervisor restarts it into the full start-up check.
+   */
+  onFatal: (e: Error) => void = () => {};
+  private fatal = false;
 
   constructor(readonly config: AgentConfig) {
     this.log = createLogger(config.logLevel, config.agentId);
@@ -75,7 +89,11 @@ export class Agent {
 
   async start(): Promise<void> {
     const cfg = this.config;
-    const db = openDb(cfg.dataDir, { sync: cfg.sync, cacheKb: cfg.sqliteCacheKb });
+    const { db } = openOrRecover(
+      cfg.dataDir,
+      { sync: cfg.sync, cacheKb: cfg.sqliteCacheKb },
+      this.log.child({ mod: 'db' }),
+    );
     this.db = db;
     if (cfg.checkpointWorker)
       this.stopCheckpointer = startCheckpointer(db, cfg.dataDir, 2000, (e) =>
@@ -95,6 +113,24 @@ export class Agent {
     this.meta.set('agent_id', cfg.agentId);
     this.readings = new ReadingsStore(db);
     this.outbox = new OutboxStore(db);
+    // the alarm stays while the moved-aside file is there for an operator to look at
+    const rec = this.meta.get<RecoveryRecord>(RECOVERY_KEY);
+    if (rec && existsSync(rec.moved_to))
+      this.alarms.set(
+        'CF_DB_CORRUPT',
+        true,
+        `corrupt database moved to ${rec.moved_to} (${rec.reason}); salvaged ${JSON.stringify(rec.salvaged)}, lost seqs ${JSON.stringify(rec.lost_seqs)}`,
+        rec.at_ms,
+      );
+    this.diskFull = new DiskFullGuard(
+      cfg.dataDir,
+      this.alarms,
+      () =>
+        freeForDiskFull(db, this.outbox, this.readings, this.meta, capsOf(cfg), Date.now(), this.clock.now()),
+      (full) => this.metrics.diskFull.set(full ? 1 : 0),
+      this.log.child({ mod: 'disk' }),
+    );
+    this.diskFull.start();
     this.slice = new SliceState(this.meta);
     this.live = new LiveWindow((road) => this.slice.speedLimit(road));
     this.forecaster = new LocalForecaster(createEdgeForecaster(), (road) => this.live.freeFlow(road));
@@ -123,10 +159,26 @@ export class Agent {
       () => this.summarizer.closedBefore(),
       (rs) => this.onCommitted(rs),
       this.log.child({ mod: 'commit' }),
+      {
+        onFailed: (e, n) => {
+          if (isCorruptError(e)) this.corruptWhileRunning(e);
+          const handled = this.diskFull.onWriteError(e, n);
+          if (handled) this.metrics.diskFullRejected.inc(n);
+          return handled;
+        },
+        onCommitted: () => this.diskFull.check(),
+      },
     );
     const ingest = this.ingest;
     this.broker = new LocalBroker(
-      { port: cfg.mqttPort, host: cfg.mqttHost, sensorCredentials: cfg.sensorCredentials },
+      {
+        port: cfg.mqttPort,
+        host: cfg.mqttHost,
+        sensorCredentials: cfg.sensorCredentials,
+        maxConnections: cfg.mqttMaxConnections,
+        publishRatePerS: cfg.mqttPublishRatePerS,
+        onRefuse: (reason) => this.metrics.brokerRefused.inc({ reason }),
+      },
       (...args) => ingest.onSensorMessage(...args),
       (topic, payload, reason) => ingest.onDenied(topic, payload, reason),
       this.log.child({ mod: 'broker' }),
@@ -143,6 +195,7 @@ export class Agent {
       { port: cfg.httpPort, host: cfg.httpHost },
       this.metrics.registry,
       (gc) => this.status(gc),
+      () => this.probe(),
       this.log.child({ mod: 'http' }),
     );
     await this.http.start();
@@ -231,7 +284,16 @@ export class Agent {
     });
   }
 
+  /** Closes minutes and runs forecasts; a full disk is the guard's business (retried next tick). */
   private tick(): void {
+    try {
+      this.tickOnce();
+    } catch (e) {
+      if (!this.diskFull.onWriteError(e, 0)) throw e;
+    }
+  }
+
+  private tickOnce(): void {
     if (!this.db) return;
     this.summarizer.tick();
     const now = this.clock.now();
@@ -292,8 +354,10 @@ export class Agent {
         this.drainer?.kick(true);
       }
       this.saveRuntime();
+      this.diskFull.check(true);
       this.status();
     } catch (e) {
+      if (this.diskFull.onWriteError(e, 0)) return;
       this.log.error({ err: e }, 'housekeeping failed');
     }
   }
@@ -307,6 +371,7 @@ export class Agent {
       mqtt_url: this.mqttUrl,
       http_url: this.httpUrl,
       clock: this.clock.state(),
+      alarms: this.alarms.list(),
       updated_ms: Date.now(),
     };
     this.meta.set(RUNTIME_KEY, rt);
@@ -314,11 +379,22 @@ export class Agent {
 
   status(gc = false): Record<string, unknown> {
     if (!this.db) return { agent_id: this.config.agentId, running: false };
-    const s = statusFromStore(this.meta, this.outbox, Date.now());
+    const issuedAt = this.slice.issuedAt;
+    const sensors = this.slice.sensors();
+    const s = statusFromStore(
+      this.meta,
+      this.outbox,
+      Date.now(),
+      issuedAt && sensors ? { issued_at: issuedAt, sensors: sensors.size } : null,
+    );
     const clock = this.clock.state();
+    const alarms = this.refreshAlarms(clock, s.parked_total as number);
     updateGauges(this.metrics, s, clock);
     return {
       ...s,
+      alarms,
+      disk_full: this.diskFull.isFull,
+      disk_full_rejected_total: this.diskFull.rejected,
       agent_id: this.config.agentId,
       running: true,
       version: AGENT_VERSION,
@@ -334,6 +410,54 @@ export class Agent {
       forecast_model: this.forecaster?.modelVersion ?? null,
       ...memoryFields(gc),
       pid: process.pid,
+    };
+  }
+
+  /**
+   * SQLITE_CORRUPT on a write: nothing of the batch was acknowledged (sensors resend), the file is
+   * marked so the next start checks every page (and moves it aside if the damage is real), and the
+   * entry point is asked to stop: going on would refuse every reading for ever.
+   */
+  private corruptWhileRunning(e: unknown): void {
+    if (this.fatal) return;
+    this.fatal = true;
+    try {
+      writeFileSync(
+        join(this.config.dataDir, SUSPECT_FILE),
+        `${new Date().toISOString()} ${(e as Error).message}\n`,
+      );
+    } catch (err) {
+      this.log.error({ err }, 'could not write the corruption marker');
+    }
+    this.log.fatal(
+      { err: e },
+      'database corrupt while running: stopping; the next start checks the whole file',
+    );
+    this.onFatal(e as Error);
+  }
+
+  /** The alarms derived from state (clock, parked rows) are refreshed whenever status is read. */
+  private refreshAlarms(clock: { mode: string; synced: boolean }, parked: number) {
+    this.alarms.set(
+      'CF_CLOCK_UNSYNCED',
+      clock.mode === 'wall' && !clock.synced,
+      'no hub time heard in the last hour: reading timestamps are not checked against a reference',
+    );
+    this.alarms.set('CF_PARKED_ROWS', parked > 0, `${parked} outbox rows parked after too many tries`);
+    const list = this.alarms.list();
+    this.metrics.alarms.reset();
+    for (const a of list) this.metrics.alarms.set({ code: a.code }, 1);
+    return list;
+  }
+
+  /** `/health`: constant work whatever the backlog (a probe flood must not delay PUBACKs). */
+  probe(): Record<string, unknown> {
+    return {
+      status: 'ok',
+      agent_id: this.config.agentId,
+      hub_connected: this.hub?.connected ?? false,
+      disk_full: this.diskFull?.isFull ?? false,
+      alarms: this.alarms.list().map((a) => a.code),
     };
   }
 

@@ -22,6 +22,11 @@ export const AgentConfigFileSchema = Type.Object(
     hubUrl: Type.Optional(Type.String({ pattern: '^mqtts?://|^wss?://' })),
     hubUsername: Type.Optional(Type.String()),
     hubPassword: Type.Optional(Type.String()),
+    /** PEM files for an mqtts:// hub: the CA that must have signed the hub's certificate (pinning), and
+     *  this agent's client certificate and key (mutual TLS). */
+    hubCa: Type.Optional(Type.String({ minLength: 1 })),
+    hubCert: Type.Optional(Type.String({ minLength: 1 })),
+    hubKey: Type.Optional(Type.String({ minLength: 1 })),
     clock: Type.Union([Type.Literal('wall'), Type.Literal('data')]),
     /** Seconds between live snapshots / health messages / forecast cycles. */
     liveIntervalS: Pos({ maximum: 3600 }),
@@ -57,6 +62,9 @@ export const AgentConfigFileSchema = Type.Object(
     sqliteCacheKb: Type.Integer({ minimum: 64 }),
     /** Sensor credentials for the local broker: sensor_id -> password. Empty = anonymous sensors. */
     sensorCredentials: Type.Record(Type.String({ pattern: ID_PATTERN }), Type.String({ minLength: 1 })),
+    /** Local broker guard: open connections at once, and publishes per second per connection (0 = off). */
+    mqttMaxConnections: Type.Integer({ minimum: 0 }),
+    mqttPublishRatePerS: Type.Number({ minimum: 0 }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     ),
@@ -94,6 +102,10 @@ export const DEFAULTS: Omit<AgentConfig, 'agentId'> = {
   checkpointWorker: false,
   sqliteCacheKb: 2048,
   sensorCredentials: {},
+  // A cabinet has tens of sensors; one gateway connection may carry a whole intersection (the
+  // simulator's fleet publishes up to ~1,000/s on one): a bound per connection, not a sensor's rate.
+  mqttMaxConnections: 256,
+  mqttPublishRatePerS: 5000,
   logLevel: 'info',
 };
 
@@ -137,6 +149,18 @@ export function resolveConfig(file: unknown, overrides: Partial<Record<string, u
     ...clean,
   };
   const r = checkFull(merged);
-  if (!r.ok) throw new CityFlowError('CF_INVALID_CONFIG', 'invalid configuration', r.errors);
+  const errors = r.ok ? tlsErrors(r.value) : r.errors;
+  if (!r.ok || errors.length) throw new CityFlowError('CF_INVALID_CONFIG', 'invalid configuration', errors);
   return r.value;
+}
+
+/** TLS files need an mqtts:// or wss:// hub; a client certificate needs its key and the other way round. */
+function tlsErrors(c: AgentConfig): string[] {
+  const errors: string[] = [];
+  const tls = /^(mqtts|wss):\/\//.test(c.hubUrl ?? '');
+  for (const k of ['hubCa', 'hubCert', 'hubKey'] as const)
+    if (c[k] !== undefined && !tls) errors.push(`${k}: needs an mqtts:// or wss:// hubUrl`);
+  if ((c.hubCert === undefined) !== (c.hubKey === undefined))
+    errors.push('hubCert, hubKey: set both (mutual TLS) or neither');
+  return errors;
 }

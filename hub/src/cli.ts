@@ -9,7 +9,7 @@ import { startHub } from './hub.js';
 import { HUB_USERNAME } from './mqtt/acl.js';
 import { writeMosquittoConfig } from './mqtt/mosquitto-config.js';
 import { registerQuarantineCommands } from './quarantine-cli.js';
-import { createAgent, rotateAgentCredentials } from './store/agents.js';
+import { createAgent, rotateAgentCredentials, setAgentDisabled } from './store/agents.js';
 import { newUserPassword } from './auth/passwords.js';
 import { LiveBus } from './live/bus.js';
 import { type UserChange, removeUser, resetUserPassword, setUserRole, upsertUser } from './store/users.js';
@@ -72,6 +72,13 @@ function promptHidden(question: string): Promise<string> {
     rlw._writeToOutput = () => undefined;
   });
 }
+
+const intArg = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new CityFlowError('CF_INVALID_CONFIG', `expected a port 0..65535, got ${JSON.stringify(v)}`);
+  return n;
+};
 
 const program = new Command('cityflow-hub')
   .description('CityFlow hub: MQTT ingest, storage, prediction, rerouting, REST + WebSocket API')
@@ -144,6 +151,22 @@ agents
       );
   });
 
+for (const action of ['disable', 'enable'] as const)
+  agents
+    .command(`${action} <agent-id>`)
+    .description(
+      action === 'disable'
+        ? "refuse the agent's logins until enabled (its live session ends at its next login; POST /api/agents/:id/disable on a running hub ends it at once)"
+        : 'let a disabled agent log in again with its current credentials',
+    )
+    .action(async (id: string) => {
+      if (!isValidId(id))
+        throw new CityFlowError('CF_INVALID_CONFIG', `invalid agent id ${JSON.stringify(id)}`);
+      const found = await withDb((db) => setAgentDisabled(db, id, action === 'disable'));
+      if (!found) throw new CityFlowError('CF_INVALID_CONFIG', `no agent ${id}`);
+      console.log(`agent ${id} ${action}d`);
+    });
+
 const users = program.command('users').description('API users');
 users
   .command('add <email>')
@@ -212,24 +235,55 @@ users
 
 program
   .command('mosquitto-config')
-  .description('write a Mosquitto password file and ACL for every agent (same rules as the embedded broker)')
-  .requiredOption('--out <dir>', 'directory for passwd and acl')
+  .description(
+    'write a Mosquitto password file (0600), ACL and mosquitto.conf for every agent (same rules as the embedded broker)',
+  )
+  .requiredOption('--out <dir>', 'directory for passwd, acl and mosquitto.conf')
   .option(
     '--hub-password <password>',
     `password of the hub's own MQTT user "${HUB_USERNAME}" (else CITYFLOW_MQTT_HUB_PASSWORD)`,
   )
-  .action(async (o: { out: string; hubPassword?: string }) => {
-    const hubPassword = o.hubPassword ?? process.env.CITYFLOW_MQTT_HUB_PASSWORD;
-    if (!hubPassword)
-      throw new CityFlowError(
-        'CF_INVALID_CONFIG',
-        'the hub user needs a password: --hub-password or CITYFLOW_MQTT_HUB_PASSWORD',
+  .option('--hub-port <n>', 'listener of the hub replicas (keep it inside the cluster)', intArg, 1883)
+  .option('--hub-bind <addr>', 'address of the hub listener (default: all interfaces)')
+  .option('--tls-port <n>', 'agents over TLS: listener port', intArg, 8883)
+  .option('--tls-cert <file>', 'agents over TLS: PEM certificate of the broker')
+  .option('--tls-key <file>', 'agents over TLS: PEM key of --tls-cert')
+  .option('--tls-ca <file>', 'agents over TLS: PEM CA of agent client certificates (mutual TLS)')
+  .option('--agent-port <n>', 'agents over plaintext (lab only; the default when no --tls-cert)', intArg)
+  .action(
+    async (o: {
+      out: string;
+      hubPassword?: string;
+      hubPort: number;
+      hubBind?: string;
+      tlsPort: number;
+      tlsCert?: string;
+      tlsKey?: string;
+      tlsCa?: string;
+      agentPort?: number;
+    }) => {
+      const hubPassword = o.hubPassword ?? process.env.CITYFLOW_MQTT_HUB_PASSWORD;
+      if (!hubPassword)
+        throw new CityFlowError(
+          'CF_INVALID_CONFIG',
+          'the hub user needs a password: --hub-password or CITYFLOW_MQTT_HUB_PASSWORD',
+        );
+      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined) || (o.tlsCa && !o.tlsCert))
+        throw new CityFlowError(
+          'CF_INVALID_CONFIG',
+          '--tls-cert and --tls-key go together (and --tls-ca needs them)',
+        );
+      const listeners = {
+        hub: { port: o.hubPort, bind: o.hubBind },
+        agentTls: o.tlsCert ? { port: o.tlsPort, cert: o.tlsCert, key: o.tlsKey!, ca: o.tlsCa } : undefined,
+        agentPlainPort: o.agentPort ?? (o.tlsCert ? undefined : 1884),
+      };
+      const r = await withDb((db) => writeMosquittoConfig(db, o.out, hubPassword, listeners));
+      console.log(
+        `wrote ${join(o.out, 'passwd')} (${r.agents} agents + ${HUB_USERNAME}), ${join(o.out, 'acl')} and ${join(o.out, 'mosquitto.conf')}`,
       );
-    const r = await withDb((db) => writeMosquittoConfig(db, o.out, hubPassword));
-    console.log(
-      `wrote ${join(o.out, 'passwd')} (${r.agents} agents + ${HUB_USERNAME}) and ${join(o.out, 'acl')}`,
-    );
-  });
+    },
+  );
 
 registerQuarantineCommands(program, withDb, () => {
   const cfg = resolveConfig({ ...optionsFromEnv(), jwtSecret: 'unused-by-this-verb', agentsFile: undefined });

@@ -2,12 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { CityFlowError } from '@cityflow/protocol';
 import * as protocol from '@cityflow/protocol';
 import { type SeedAgent, readAgentsFile } from './agents-file.js';
+import {
+  type TransportConfig,
+  type TransportOptions,
+  resolveTransport,
+  transportFromEnv,
+} from './transport-config.js';
 import { FLEET_METRICS_MAX_AGENTS_DEFAULT } from './fleet-metrics.js';
 
 export type ClockMode = 'wall' | 'data';
 
 /** Options of `startHub` (the programmatic API); every field falls back to the environment rules of DESIGN.md. */
-export interface HubOptions {
+export interface HubOptions extends TransportOptions {
   databaseUrl?: string;
   redisUrl?: string;
   mqttUrl?: string;
@@ -69,7 +75,7 @@ export interface HubOptions {
   pgQueryTimeoutMs?: number;
 }
 
-export interface HubConfig {
+export interface HubConfig extends TransportConfig {
   databaseUrl: string;
   redisUrl: string | undefined;
   mqttUrl: string | undefined;
@@ -171,6 +177,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions
     logLevel: env.LOG_LEVEL || undefined,
     redisPrefix: env.CITYFLOW_REDIS_PREFIX || undefined,
     agentsFile: env.CITYFLOW_AGENTS_FILE || undefined,
+    ...transportFromEnv(env, errors, (n, v) => parseBool(n, v, errors)),
     rerouteThreshold: env.CITYFLOW_REROUTE_THRESHOLD ? Number(env.CITYFLOW_REROUTE_THRESHOLD) : undefined,
     rerouteClear: env.CITYFLOW_REROUTE_CLEAR ? Number(env.CITYFLOW_REROUTE_CLEAR) : undefined,
     rerouteCompliance: env.CITYFLOW_REROUTE_COMPLIANCE ? Number(env.CITYFLOW_REROUTE_COMPLIANCE) : undefined,
@@ -250,6 +257,7 @@ export function resolveConfig(opts: HubOptions): HubConfig {
   if (!(Number.isInteger(metricsMaxAgents) && metricsMaxAgents >= 0))
     errors.push(`CITYFLOW_METRICS_MAX_AGENTS: expected an integer >= 0, got ${metricsMaxAgents}`);
   const seedAgents = opts.agentsFile ? readAgentsFile(opts.agentsFile, errors) : [];
+  const transport = resolveTransport(opts, opts.mqttUrl !== undefined, errors);
   const rerouteThreshold = opts.rerouteThreshold ?? protocol.CONGESTED_THRESHOLD;
   const rerouteClear = opts.rerouteClear ?? Math.max(0, rerouteThreshold - 0.1);
   const rerouteCompliance = opts.rerouteCompliance ?? 0.5;
@@ -318,6 +326,7 @@ export function resolveConfig(opts: HubOptions): HubConfig {
     redisPrefix,
     agentsFile: opts.agentsFile,
     seedAgents,
+    ...transport,
     rerouteThreshold,
     rerouteClear,
     rerouteCompliance,

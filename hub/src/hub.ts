@@ -30,12 +30,21 @@ import { createMetrics } from './metrics.js';
 import { EmbeddedBroker } from './mqtt/broker.js';
 import { HubMqttClient, embeddedCredentials } from './mqtt/hub-client.js';
 import { Ingest } from './ingest/pipeline.js';
-import { createAgent, credentialHash, ensureAgent, rotateAgentCredentials } from './store/agents.js';
+import {
+  createAgent,
+  credentialHash,
+  ensureAgent,
+  rotateAgentCredentials,
+  setAgentDisabled,
+} from './store/agents.js';
 import { upsertUser } from './store/users.js';
 
 export interface RunningHub {
   apiUrl: string;
+  /** where agents connect (mqtts:// when MQTT_PLAINTEXT=false) */
   mqttUrl: string;
+  /** the embedded broker's mqtts listener, when MQTT_TLS_CERT is set */
+  mqttsUrl: string | undefined;
   /** creates the agent, or rotates the secret of an existing one; the password is returned once */
   addAgent(id: string): Promise<AgentCredentials>;
   stop(): Promise<void>;
@@ -141,28 +150,45 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     cleanup.push(() => revocations.stop());
 
     let mqttUrl: string;
+    /** what agents use: the external broker, else the embedded plaintext or (plaintext off) mqtts listener */
+    let agentMqttUrl: string;
+    let mqttsUrl: string | undefined;
+    let broker: EmbeddedBroker | null = null;
     let mqttCreds: { username?: string; password?: string };
     if (config.mqttUrl) {
       const c = credentialsOfUrl(config.mqttUrl);
       mqttUrl = c.url;
+      agentMqttUrl = c.url;
       mqttCreds = c;
     } else {
       const hubSecret = randomBytes(24).toString('base64url');
-      const broker = new EmbeddedBroker(
-        config.mqttPort,
-        config.host,
+      const b = new EmbeddedBroker(
+        {
+          host: config.host,
+          port: config.mqttPort,
+          plaintext: config.mqttPlaintext,
+          tls: config.mqttTls,
+          maxConnections: config.mqttMaxConnections,
+          publishRatePerS: config.mqttPublishRatePerS,
+          onRefuse: (reason) => metrics.brokerRefused.inc({ reason }),
+        },
         {
           hubSecret,
           verifyAgent: async (username, password) => {
             const c = await credentialHash(ingestDb, username);
-            return c && verifyAgentSecret(password, c.sha256) ? c.agentId : null;
+            if (!c || !verifyAgentSecret(password, c.sha256)) return 'bad';
+            return c.disabled ? 'disabled' : 'ok';
           },
         },
         log.child({ module: 'broker' }),
       );
-      await broker.start();
-      cleanup.push(() => broker.stop());
-      mqttUrl = `mqtt://${publicHost(config.host)}:${broker.port}`;
+      await b.start();
+      cleanup.push(() => b.stop());
+      broker = b;
+      mqttUrl = b.internalUrl;
+      const h = publicHost(config.host);
+      agentMqttUrl = config.mqttPlaintext ? `mqtt://${h}:${b.port}` : `mqtts://${h}:${b.tlsPort}`;
+      if (config.mqttTls) mqttsUrl = `mqtts://${h}:${b.tlsPort}`;
       mqttCreds = embeddedCredentials(hubSecret);
     }
 
@@ -234,8 +260,18 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
         log.warn({ agent_id: id, err: (e as Error).message }, 'config publish failed'),
       );
 
+    // Embedded broker: the live session ends at once. An external broker keeps it until its operator
+    // regenerates the password file and reloads it (Mosquitto 2.0 then drops clients that no longer match).
+    const endSession = (id: string, why: string) => {
+      const closed = broker?.disconnectAgent(id) ?? false;
+      log.info({ agent_id: id, session_closed: closed, external_broker: broker === null }, why);
+    };
     const addAgent = async (id: string) => {
-      const creds = (await createAgent(db, id)) ?? (await rotateAgentCredentials(db, id));
+      let creds = await createAgent(db, id);
+      if (!creds) {
+        creds = await rotateAgentCredentials(db, id);
+        endSession(id, 'credentials rotated');
+      }
       await publishConfig(id).catch(() => undefined);
       return creds;
     };
@@ -256,7 +292,15 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
       },
       rotateAgent: async (id) => {
         const exists = (await db.query('SELECT 1 FROM agents WHERE agent_id = $1', [id])).rows.length > 0;
-        return exists ? rotateAgentCredentials(db, id) : null;
+        if (!exists) return null;
+        const creds = await rotateAgentCredentials(db, id);
+        endSession(id, 'credentials rotated');
+        return creds;
+      },
+      setAgentDisabled: async (id, disabled) => {
+        const found = await setAgentDisabled(db, id, disabled);
+        if (found && disabled) endSession(id, 'agent disabled');
+        return found;
       },
       cycleLeader: () => cycles.leader,
       lastCycleAt: () => cycles.lastRunAtMs,
@@ -289,12 +333,32 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     await cycles.start();
     cleanup.push(() => cycles.stop());
-    const apiUrl = `http://${publicHost(config.host)}:${port}`;
+    const apiUrl = `${config.https ? 'https' : 'http'}://${publicHost(config.host)}:${port}`;
     log.info(
-      { api_url: apiUrl, mqtt_url: redactUrl(mqttUrl), clock: config.clock, network: config.networkFile },
+      {
+        api_url: apiUrl,
+        mqtt_url: redactUrl(agentMqttUrl),
+        mqtts_url: mqttsUrl,
+        clock: config.clock,
+        network: config.networkFile,
+      },
       'hub started',
     );
-    return { apiUrl, mqttUrl, addAgent, stop: stopAll, config, db, app, ingest, cycles, clock, bus, log };
+    return {
+      apiUrl,
+      mqttUrl: agentMqttUrl,
+      mqttsUrl,
+      addAgent,
+      stop: stopAll,
+      config,
+      db,
+      app,
+      ingest,
+      cycles,
+      clock,
+      bus,
+      log,
+    };
   } catch (e) {
     await stopAll();
     throw e;

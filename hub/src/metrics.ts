@@ -87,6 +87,12 @@ export function createMetrics() {
       help: 'agents whose last status is online',
       registers: r,
     }),
+    brokerRefused: new Counter({
+      name: 'cityflow_hub_broker_refused_total',
+      help: 'embedded broker refusals (connections, oversized or malformed packets, publish rate, retained, logins), by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
     httpErrors: new Counter({
       name: 'cityflow_hub_http_errors_total',
       help: 'HTTP 5xx answers',

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +45,8 @@ describe('cityflow-hub CLI', () => {
     const rotated = run(['agents', 'add', 'A1', '--json', '--rotate'], env);
     expect(rotated.code).toBe(0);
     expect(JSON.parse(rotated.stdout).password).not.toBe(creds.password);
-  }, 120_000); // three spawns, the first creating the PGlite cluster: ~12 s each on a loaded 2-core machine
+    // three spawns, the first creating the PGlite cluster: 17 s alone, > 30 s under the full suite's load
+  }, 120_000);
 
   it('users add takes the password from --password or CITYFLOW_PASSWORD, and fails without one off a terminal', () => {
     const env = baseEnv();
@@ -160,4 +161,36 @@ describe('cityflow-hub CLI', () => {
     expect(await exited).toBe(0);
     expect(run(['agents', 'add', 'A5', '--json'], env).code).toBe(0);
   });
+
+  it('agents disable|enable: a disabled agent is left out of the Mosquitto password file; the TLS listener is exported', () => {
+    const env = baseEnv();
+    const out = mkdtempSync(join(tmpdir(), 'cityflow-hub-cli-mosq-'));
+    expect(run(['agents', 'add', 'D1', '--json'], env).code).toBe(0);
+    expect(run(['agents', 'disable', 'D1'], env).code).toBe(0);
+    expect(run(['agents', 'disable', 'NOPE'], env).code).not.toBe(0);
+    const args = [
+      'mosquitto-config',
+      '--out',
+      out,
+      '--hub-password',
+      'hp-1',
+      '--tls-cert',
+      'c.pem',
+      '--tls-key',
+      'k.pem',
+    ];
+    expect(run(args, env).code).toBe(0);
+    const users = () =>
+      readFileSync(join(out, 'passwd'), 'utf8')
+        .split('\n')
+        .map((l) => l.split(':')[0]);
+    expect(users()).not.toContain('D1');
+    const conf = readFileSync(join(out, 'mosquitto.conf'), 'utf8');
+    expect(conf).toMatch(/listener 8883\nuse_username_as_clientid true/);
+    expect(conf).toContain(`certfile ${join(process.cwd(), 'c.pem')}`);
+    expect(conf).not.toMatch(/listener 1884/); // no plaintext for agents once TLS is given
+    expect(run(['agents', 'enable', 'D1'], env).code).toBe(0);
+    expect(run(args, env).code).toBe(0);
+    expect(users()).toContain('D1');
+  }, 180_000);
 });

@@ -34,6 +34,22 @@ export async function startMosquitto(
       '',
     ].join('\n'),
   );
+  const proc = await spawnMosquitto(conf, port);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    proc,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await done;
+    },
+  };
+}
+
+/** Runs `mosquitto -c conf` and resolves once it accepts TCP connections on `port`. */
+export async function spawnMosquitto(conf: string, port: number): Promise<ChildProcess> {
   const proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.on('data', (d) => {
@@ -52,15 +68,21 @@ export async function startMosquitto(
     if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`mosquitto did not start: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
-    proc,
-    stop: async () => {
-      if (proc.exitCode !== null) return;
-      const done = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await done;
-    },
-  };
+  return proc;
+}
+
+/** The lines a test adds to a generated mosquitto.conf: run as the test user, no persistence, errors to stderr. */
+export const TEST_MOSQUITTO_LINES = [
+  `user ${userInfo().username}`,
+  'persistence false',
+  'log_dest stderr',
+  'log_type error',
+  'log_type warning',
+];
+
+export async function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const done = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await done;
 }

@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { IncidentSchema, RerouteSchema } from './messages.js';
+import { AgentAlarmsSchema, IncidentSchema, RerouteSchema } from './messages.js';
 import { RFC3339_PATTERN } from './reading.js';
 
 /** HTTP API DTOs, shared by the hub (route schemas, OpenAPI) and the console. */
@@ -97,6 +97,8 @@ export const AgentInfoSchema = Type.Object({
   backlog: Type.Union([Type.Integer(), Type.Null()]),
   clock_skew_s: NullableNumber,
   version: Type.Union([Type.String(), Type.Null()]),
+  /** the alarms of the agent's last health message (empty when it had none) */
+  alarms: AgentAlarmsSchema,
 });
 export type AgentInfo = Static<typeof AgentInfoSchema>;
 

@@ -18,6 +18,10 @@ export const ErrorCodes = {
   CF_PORT_IN_USE: 'a port is already in use',
   CF_DB_ERROR: 'database error',
   CF_REJECTED_BY_HUB: 'the hub rejected this record',
+  CF_DISK_FULL: 'the disk is full: readings are not acknowledged until space returns',
+  CF_DB_CORRUPT: 'the database file was corrupt: moved aside, salvaged, started on a fresh one',
+  CF_CLOCK_UNSYNCED: 'the clock has no recent reference (hub time or NTP)',
+  CF_PARKED_ROWS: 'outbox rows were parked after too many tries',
   CF_SENSOR_UNCOVERED: 'sensor is in the network file but no agent covers it; its readings are ignored',
   // HTTP API (hub) and local HTTP/CLI (agent)
   CF_BAD_REQUEST: 'the request is invalid (400)',

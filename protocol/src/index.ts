@@ -9,5 +9,6 @@ export * from './topics.js';
 export * from './validation.js';
 export * from './secrets.js';
 export * from './roles.js';
+export * from './mqtt-guard.js';
 export * from './redact.js';
 export * from './summary-merge.js';

@@ -161,6 +161,7 @@ export const AgentAlarmSchema = Type.Object({
   message: Type.String({ maxLength: 200 }),
 });
 export type AgentAlarm = Static<typeof AgentAlarmSchema>;
+export const AgentAlarmsSchema = Type.Array(AgentAlarmSchema, { maxItems: 32 });
 
 /** Periodic health (QoS 0). */
 export const AgentHealthSchema = Type.Object({
@@ -181,7 +182,7 @@ export const AgentHealthSchema = Type.Object({
   dropped: Type.Record(Type.String({ maxLength: 64 }), Counter),
   clock: ClockStateSchema,
   /** active alarms; absent = none (agents older than this field send none) */
-  alarms: Type.Optional(Type.Array(AgentAlarmSchema, { maxItems: 32 })),
+  alarms: Type.Optional(AgentAlarmsSchema),
 });
 export type AgentHealth = Static<typeof AgentHealthSchema>;
 

@@ -1,6 +1,13 @@
 import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
-import { parseTopic, safeEqual, topics } from '@cityflow/protocol';
+import {
+  BrokerGuard,
+  type BrokerRefusal,
+  MQTT_LIMITS,
+  parseTopic,
+  safeEqual,
+  topics,
+} from '@cityflow/protocol';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from '../logger.js';
 import { listenOn } from './listen.js';
@@ -21,6 +28,12 @@ export interface LocalBrokerOptions {
   host: string;
   /** sensor_id -> password; empty = anonymous sensors may publish to any sensor topic. */
   sensorCredentials: Record<string, string>;
+  /** open connections at once (0 = unlimited) */
+  maxConnections: number;
+  /** publishes per second per connection (0 = unlimited); over it the client is disconnected */
+  publishRatePerS: number;
+  /** every refusal, for the metrics */
+  onRefuse(reason: BrokerRefusal): void;
 }
 
 type SensorClient = Client & { sensorId?: string };
@@ -70,7 +83,18 @@ export class LocalBroker {
   async start(): Promise<void> {
     const creds = this.opts.sensorCredentials;
     const secured = Object.keys(creds).length > 0;
+    const guard = new BrokerGuard({
+      maxPacketBytes: MQTT_LIMITS.sensorPacketMaxBytes,
+      maxConnections: this.opts.maxConnections,
+      publishRatePerS: this.opts.publishRatePerS,
+      onRefuse: (reason) => {
+        this.log.debug({ reason }, 'broker refused');
+        this.opts.onRefuse(reason);
+      },
+    });
     const aedes = await Aedes.createBroker({
+      // a socket that never sends CONNECT holds a connection slot only this long (aedes: 30 s)
+      connectTimeout: 10_000,
       authenticate: (client: SensorClient, username, password, done) => {
         if (username === undefined) return done(null, true);
         if (secured && Object.hasOwn(creds, username) && safeEqual(password ?? '', creds[username]!)) {
@@ -85,6 +109,13 @@ export class LocalBroker {
       },
       authorizePublish: (client: SensorClient | null, packet, callback) => {
         if (client === null) return callback(null); // the agent's own publishes (local advice)
+        if (!guard.allowPublish(client.conn)) return callback(new Error('publish rate exceeded'));
+        // aedes keeps retained messages in memory for ever: a reading is never worth keeping (a new one
+        // follows within seconds), so its retain flag is dropped and it is delivered as a live message.
+        if (packet.retain) {
+          packet.retain = false;
+          this.opts.onRefuse('retained');
+        }
         const parsed = parseTopic(packet.topic);
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         let reason: string | null = null;
@@ -119,7 +150,9 @@ export class LocalBroker {
       this.log.debug({ client: client?.id, err: err.message }, 'connection error'),
     );
     this.aedes = aedes;
-    this.server = createServer(aedes.handle);
+    this.server = createServer((socket) => {
+      if (guard.admit(socket)) aedes.handle(guard.scan(socket));
+    });
     try {
       this.port = await listenOn(this.server, this.opts.port, this.opts.host, '--mqtt-port');
     } catch (e) {

@@ -24,6 +24,12 @@ export function registerRun(program: Command): void {
     .option('--hub-url <url>', 'hub broker, e.g. mqtt://hub.example:1884')
     .option('--hub-username <u>', 'hub credentials (from `cityflow-hub agents add`)')
     .option('--hub-password <p>', 'hub password (prefer the config file: flags show in ps)')
+    .option(
+      '--hub-ca <file>',
+      'PEM CA that signed the hub certificate (mqtts://; pins it instead of the system CAs)',
+    )
+    .option('--hub-cert <file>', 'PEM client certificate for mutual TLS with the hub (with --hub-key)')
+    .option('--hub-key <file>', 'PEM private key of --hub-cert')
     .option('--clock <mode>', 'wall (live) or data (follow reading timestamps, for replays)')
     .addHelpText(
       'after',
@@ -50,6 +56,9 @@ the IPC channel when it was spawned with one (stdio 'ipc'), so a killed parent l
         hubUrl: o.hubUrl,
         hubUsername: o.hubUsername,
         hubPassword: o.hubPassword,
+        hubCa: o.hubCa,
+        hubCert: o.hubCert,
+        hubKey: o.hubKey,
         clock: o.clock,
       });
       const agent = new Agent(config);
@@ -77,6 +86,12 @@ the IPC channel when it was spawned with one (stdio 'ipc'), so a killed parent l
             exit(1);
           },
         );
+      };
+      // a corrupt page met while running: stop, exit 70 (EX_SOFTWARE); the restart checks every page
+      agent.onFatal = () => {
+        if (stopping) return;
+        stopping = true;
+        agent.stop().finally(() => process.exit(70));
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));

@@ -16,13 +16,16 @@ export class HttpServer {
     private readonly opts: { port: number; host: string },
     private readonly registry: Registry,
     private readonly status: (gc?: boolean) => Record<string, unknown>,
+    /** `/health`: O(1), no SQLite work (probes arrive hundreds per second from a supervisor or LB) */
+    private readonly health: () => Record<string, unknown>,
     private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
     const server = createServer((req, res) => {
       const send = (code: number, type: string, body: string) => {
-        res.writeHead(code, { 'content-type': type });
+        // an explicit length: no chunked encoding for a one-piece body (and simple clients can frame it)
+        res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
         res.end(body);
       };
       const path = (req.url ?? '/').split('?')[0];
@@ -33,14 +36,7 @@ export class HttpServer {
             'application/json',
             JSON.stringify({ error: { code: 'CF_METHOD', message: 'GET only' } }),
           );
-        if (path === '/health') {
-          const s = this.status();
-          return send(
-            200,
-            'application/json',
-            JSON.stringify({ status: 'ok', hub_connected: s.hub_connected, agent_id: s.agent_id }),
-          );
-        }
+        if (path === '/health') return send(200, 'application/json', JSON.stringify(this.health()));
         if (path === '/metrics') return send(200, this.registry.contentType, await this.registry.metrics());
         // `/status?gc`: collect garbage first when the process runs with --expose-gc (benchmarks)
         if (path === '/status')

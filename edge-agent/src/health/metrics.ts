@@ -17,6 +17,12 @@ export function createMetrics() {
       labelNames: ['code'],
       registers: r,
     }),
+    brokerRefused: new Counter({
+      name: 'cityflow_agent_broker_refused_total',
+      help: 'Local broker refusals (connections, oversized or malformed packets, publish rate, retained readings), by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
     dropped: new Counter({
       name: 'cityflow_agent_dropped_total',
       help: 'Items dropped for good under the outbox/raw-retention policy, by reason',
@@ -104,6 +110,22 @@ export function createMetrics() {
     clockSkew: new Gauge({
       name: 'cityflow_agent_clock_skew_seconds',
       help: 'Agent clock minus hub clock',
+      registers: r,
+    }),
+    diskFull: new Gauge({
+      name: 'cityflow_agent_disk_full',
+      help: '1 while the data directory is full (SQLITE_FULL): readings are not acknowledged',
+      registers: r,
+    }),
+    diskFullRejected: new Counter({
+      name: 'cityflow_agent_disk_full_rejected_total',
+      help: 'Messages refused (no PUBACK, sensors retry) because a commit hit SQLITE_FULL',
+      registers: r,
+    }),
+    alarms: new Gauge({
+      name: 'cityflow_agent_alarm',
+      help: '1 for each active alarm, by code',
+      labelNames: ['code'],
       registers: r,
     }),
     clockSynced: new Gauge({

@@ -1,4 +1,4 @@
-import { type AgentHealth, SEQUENCED_STREAMS } from '@cityflow/protocol';
+import { type AgentAlarm, type AgentHealth, SEQUENCED_STREAMS } from '@cityflow/protocol';
 import { AGENT_VERSION } from '../version.js';
 import { C, type MetaStore } from '../storage/meta-store.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
@@ -11,6 +11,8 @@ export interface RuntimeState {
   mqtt_url: string;
   http_url: string;
   clock: { mode: string; synced: boolean; skew_s: number | null };
+  /** the running agent's alarms at its last save (what `status --data-dir` shows) */
+  alarms?: AgentAlarm[];
   updated_ms: number;
 }
 
@@ -22,6 +24,8 @@ export function statusFromStore(
   meta: MetaStore,
   outbox: OutboxStore,
   nowMs: number,
+  /** the running agent passes what its slice holds (parsing the stored slice on every probe is not O(1)) */
+  sliceInfo?: { issued_at: string; sensors: number } | null,
 ): Record<string, unknown> {
   const counters = meta.counters();
   const byPrefix = (p: string) =>
@@ -48,15 +52,28 @@ export function statusFromStore(
     };
   }
   const runtime = meta.get<RuntimeState>(RUNTIME_KEY);
-  const slice = meta.get<{
-    issued_at: string;
-    network: { features: Array<{ properties?: { kind?: string } }> };
-  }>('network_slice');
+  const slice =
+    sliceInfo === undefined
+      ? meta.get<{
+          issued_at: string;
+          network: { features: Array<{ properties?: { kind?: string } }> };
+        }>('network_slice')
+      : null;
+  const network_slice =
+    sliceInfo !== undefined
+      ? sliceInfo
+      : slice
+        ? {
+            issued_at: slice.issued_at,
+            sensors: slice.network.features.filter((f) => f.properties?.kind === 'sensor').length,
+          }
+        : null;
   return {
     agent_id: meta.get<string>('agent_id') ?? null,
     readings_total: counters[C.readings] ?? 0,
     readings_flagged_total: counters[C.flagged] ?? 0,
     readings_late_total: counters[C.late] ?? 0,
+    readings_resent_total: counters[C.resent] ?? 0,
     quarantined_total: counters[C.quarantined] ?? 0,
     quarantined_by_code: byPrefix('quarantined.'),
     outbox_pending: pending,
@@ -66,18 +83,14 @@ export function statusFromStore(
     dropped: byPrefix('dropped.'),
     parked_total: outbox.parkedCount(),
     rejected_by_hub_total: counters[C.rejectedByHub] ?? 0,
-    network_slice: slice
-      ? {
-          issued_at: slice.issued_at,
-          sensors: slice.network.features.filter((f) => f.properties?.kind === 'sensor').length,
-        }
-      : null,
+    network_slice,
     hub_connected: runtime?.hub_connected ?? false,
     clock: runtime?.clock ?? null,
     hub_url: runtime?.hub_url ?? null,
     mqtt_url: runtime?.mqtt_url ?? null,
     http_url: runtime?.http_url ?? null,
     pid: runtime?.pid ?? null,
+    alarms: runtime?.alarms ?? [],
   };
 }
 
@@ -102,5 +115,6 @@ export function healthMessage(
     quarantined_total: s.quarantined_total as number,
     dropped: s.dropped as Record<string, number>,
     clock,
+    alarms: (s.alarms as AgentHealth['alarms']) ?? [],
   };
 }

@@ -47,6 +47,10 @@ export class GroupCommit {
       maxBatch: number;
       closedBeforeMs: () => number;
       onCommitMs?: (ms: number, n: number) => void;
+      /** a commit failed (rolled back, nothing acked); true = handled as a known condition (disk full) */
+      onFailed?: (e: unknown, items: number) => boolean;
+      /** a commit succeeded */
+      onCommitted?: () => void;
     },
     private readonly log: Logger,
   ) {}
@@ -85,10 +89,14 @@ export class GroupCommit {
         let readings = 0;
         let flagged = 0;
         let late = 0;
+        let resent = 0;
         const quarantined = new Map<string, number>();
         for (const it of items) {
           if (it.kind === 'reading') {
-            this.readings.insert(it.reading, it.recvMs);
+            if (!this.readings.insert(it.reading, it.recvMs)) {
+              resent++;
+              continue;
+            }
             stored.push(it.reading);
             readings++;
             if (it.reading.flagged) flagged++;
@@ -102,14 +110,21 @@ export class GroupCommit {
         this.meta.add(C.readings, readings);
         this.meta.add(C.flagged, flagged);
         this.meta.add(C.late, late);
+        this.meta.add(C.resent, resent);
         for (const [code, n] of quarantined) {
           this.meta.add(C.quarantined, n);
           this.meta.add(C.quarantinedBy(code), n);
         }
       });
     } catch (e) {
-      error = new CityFlowError('CF_DB_ERROR', `group commit failed: ${(e as Error).message}`);
-      this.log.error({ err: e, items: items.length }, 'group commit failed; nothing acknowledged');
+      // Rolled back: no row, counter or seq of this batch exists, so none of it may be acknowledged.
+      // aedes then closes each sender's connection without a PUBACK and mqtt.js resends on reconnect.
+      const known = this.opts.onFailed?.(e, items.length) ?? false;
+      error = known
+        ? new CityFlowError('CF_DISK_FULL', `group commit failed: ${(e as Error).message}`)
+        : new CityFlowError('CF_DB_ERROR', `group commit failed: ${(e as Error).message}`);
+      if (!known)
+        this.log.error({ err: e, items: items.length }, 'group commit failed; nothing acknowledged');
     }
     const ms = performance.now() - t0;
     this.stats.batches++;
@@ -117,6 +132,7 @@ export class GroupCommit {
     this.stats.lastCommitMs = ms;
     this.opts.onCommitMs?.(ms, items.length);
     if (!error) {
+      this.opts.onCommitted?.();
       try {
         this.observer.committed(stored);
       } catch (e) {

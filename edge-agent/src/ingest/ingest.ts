@@ -23,6 +23,8 @@ export class Ingest {
     closedBeforeMs: () => number,
     committed: (readings: StoredReading[]) => void,
     log: Logger,
+    /** storage conditions (disk full): see GroupCommit's `onFailed` / `onCommitted` */
+    storage: { onFailed?: (e: unknown, items: number) => boolean; onCommitted?: () => void } = {},
   ) {
     this.commit = new GroupCommit(
       readings,
@@ -36,6 +38,7 @@ export class Ingest {
           metrics.commitSeconds.observe(ms / 1000);
           metrics.commitBatch.observe(n);
         },
+        ...storage,
       },
       log,
     );

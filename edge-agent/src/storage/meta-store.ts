@@ -60,6 +60,8 @@ export const C = {
   quarantinedBy: (code: string) => `quarantined.${code}`,
   droppedBy: (reason: string) => `dropped.${reason}`,
   late: 'readings_late_total',
+  /** resends of a reading already stored (a PUBACK lost to a crash or a cut): acked, not counted again */
+  resent: 'readings_resent_total',
   rejectedByHub: 'rejected_by_hub_total',
   parked: 'parked_total',
 } as const;

@@ -12,6 +12,8 @@ export interface Caps {
   dbMaxBytes: number;
   rawRetentionMs: number;
   quarantineMax: number;
+  /** raw readings deleted per statement when thinning (small under disk full: each delete needs WAL room) */
+  thinChunk?: number;
 }
 
 export function capsOf(c: AgentConfig): Caps {
@@ -57,7 +59,7 @@ export function enforceCaps(
   if (readingsNowMs > 0) readings.pruneBefore(readingsNowMs - caps.rawRetentionMs);
   readings.boundQuarantine(caps.quarantineMax);
   for (let i = 0; i < 100 && dbBytes(db) > caps.dbMaxBytes; i++) {
-    const n = readings.thin(10_000);
+    const n = readings.thin(caps.thinChunk ?? 10_000);
     count('raw_thinned', n);
     if (n === 0) break;
   }
@@ -136,4 +138,33 @@ export function dbBytes(db: Db): number {
   const pages = db.pragma('page_count', { simple: true }) as number;
   const free = db.pragma('freelist_count', { simple: true }) as number;
   return (pages - free) * pageSize;
+}
+
+/**
+ * Disk full: the same policy, in the same order, with caps just under what is held now, so it frees
+ * pages SQLite can reuse without growing the file. Raw readings first (10 % of the file's used
+ * bytes); only when none are left to thin does it lower the outbox cap 10 % below the backlog
+ * (forecasts, then downsampling, then the oldest summaries, each drop counted and sent as skipped).
+ */
+export function freeForDiskFull(
+  db: Db,
+  outbox: OutboxStore,
+  readings: ReadingsStore,
+  meta: MetaStore,
+  caps: Caps,
+  nowMs: number,
+  readingsNowMs: number = nowMs,
+): Record<string, number> {
+  // Move the WAL's content into the file so the next writes restart at the WAL's beginning instead
+  // of growing it (the file pages exist already; a checkpoint needs no new space unless pages were added).
+  db.pragma('wal_checkpoint(PASSIVE)');
+  const used = dbBytes(db);
+  const tight = { ...caps, dbMaxBytes: Math.min(caps.dbMaxBytes, Math.floor(used * 0.9)), thinChunk: 500 };
+  const dropped = enforceCaps(db, outbox, readings, meta, tight, nowMs, readingsNowMs);
+  if ((dropped.raw_thinned ?? 0) > 0) return dropped;
+  const backlog = outbox.stats('summary').bytes + outbox.stats('forecast').bytes;
+  const tighter = { ...tight, outboxMaxBytes: Math.max(1, Math.floor(backlog * 0.9)) };
+  const more = enforceCaps(db, outbox, readings, meta, tighter, nowMs, readingsNowMs);
+  for (const [k, v] of Object.entries(more)) dropped[k] = (dropped[k] ?? 0) + v;
+  return dropped;
 }

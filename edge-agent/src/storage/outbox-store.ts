@@ -33,13 +33,14 @@ export function toRanges(seqs: number[]): Array<[number, number]> {
  * seq (it is spliced in at send time) so renumbering after a wiped agent is a single UPDATE.
  */
 export class OutboxStore {
-  private readonly nextSeq = new Map<string, number>();
-  private readonly watermarks = new Map<string, number>();
   private readonly insertRow: Statement;
   private readonly saveNext: Statement;
+  private readonly selectStream: Statement;
   private readonly selectAfter: Statement;
   private readonly deleteUpTo: Statement;
   private readonly bumpTries: Statement;
+  private readonly selectTotals: Statement;
+  private readonly selectOldest: Statement;
 
   /** rows created before this (the process start) belong to the database as it was found */
   private readonly startedMs = Date.now();
@@ -50,27 +51,31 @@ export class OutboxStore {
       `INSERT INTO streams (stream, next_seq, watermark) VALUES (?, ?, ?)
        ON CONFLICT (stream) DO UPDATE SET next_seq = excluded.next_seq, watermark = excluded.watermark`,
     );
+    this.selectStream = db.prepare(PROBE_SQL.stream);
     this.selectAfter = db.prepare(
       'SELECT seq, body, created_ms, tries FROM outbox WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
     this.deleteUpTo = db.prepare('DELETE FROM outbox WHERE stream = ? AND seq <= ?');
     this.bumpTries = db.prepare('UPDATE outbox SET tries = tries + 1 WHERE stream = ? AND seq = ?');
-    for (const r of db.prepare('SELECT stream, next_seq, watermark FROM streams').all() as Array<{
-      stream: string;
-      next_seq: number;
-      watermark: number;
-    }>) {
-      this.nextSeq.set(r.stream, r.next_seq);
-      this.watermarks.set(r.stream, r.watermark);
-    }
+    this.selectTotals = db.prepare(PROBE_SQL.totals);
+    this.selectOldest = db.prepare(PROBE_SQL.oldest);
+  }
+
+  /**
+   * The stream's next seq and watermark, read from SQLite every time rather than cached: inside a
+   * transaction that later rolls back (SQLITE_FULL) a cached counter would already have moved on and
+   * left a seq gap the hub's contiguous watermark never passes. A primary-key lookup costs microseconds.
+   */
+  private stream(stream: SequencedStream): { next: number; watermark: number } {
+    const r = this.selectStream.get(stream) as { next_seq: number; watermark: number } | undefined;
+    return { next: r?.next_seq ?? 1, watermark: r?.watermark ?? 0 };
   }
 
   /** Appends one item (call inside a transaction); returns its seq. */
   append(stream: SequencedStream, body: object, nowMs: number): number {
-    const seq = this.nextSeq.get(stream) ?? 1;
+    const { next: seq, watermark } = this.stream(stream);
     this.insertRow.run(stream, seq, JSON.stringify(body), nowMs);
-    this.nextSeq.set(stream, seq + 1);
-    this.saveNext.run(stream, seq + 1, this.watermark(stream));
+    this.saveNext.run(stream, seq + 1, watermark);
     return seq;
   }
 
@@ -86,11 +91,11 @@ export class OutboxStore {
   }
 
   watermark(stream: SequencedStream): number {
-    return this.watermarks.get(stream) ?? 0;
+    return this.stream(stream).watermark;
   }
 
   highestSeq(stream: SequencedStream): number {
-    return (this.nextSeq.get(stream) ?? 1) - 1;
+    return this.stream(stream).next - 1;
   }
 
   after(stream: SequencedStream, afterSeq: number, limit: number): OutboxRow[] {
@@ -169,16 +174,13 @@ export class OutboxStore {
             'INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
           )
           .run(`incarnation.${stream}`, JSON.stringify(fork.slice(-64)));
-        this.nextSeq.set(stream, next);
-        this.watermarks.set(stream, 0);
         this.saveNext.run(stream, next, 0);
         return { deleted, renumbered };
       }
       if (watermark <= this.watermark(stream)) return { deleted: 0, renumbered: 0 };
       const deleted = this.deleteUpTo.run(stream, watermark).changes;
       this.db.prepare('DELETE FROM skipped WHERE stream = ? AND to_seq <= ?').run(stream, watermark);
-      this.watermarks.set(stream, watermark);
-      this.saveNext.run(stream, this.nextSeq.get(stream) ?? 1, watermark);
+      this.saveNext.run(stream, highest + 1, watermark);
       return { deleted, renumbered: 0 };
     })();
   }
@@ -247,22 +249,30 @@ export class OutboxStore {
     ).map((r) => r.seq);
   }
 
+  /** O(1) in the backlog: the trigger-kept totals and the first row of the primary key. */
   stats(stream: SequencedStream): StreamStats {
-    const r = this.db
-      .prepare(
-        'SELECT count(*) AS n, coalesce(sum(length(body)), 0) AS bytes, min(created_ms) AS oldest FROM outbox WHERE stream = ?',
-      )
-      .get(stream) as { n: number; bytes: number; oldest: number | null };
+    const t = this.selectTotals.get(`outbox:${stream}`) as { n: number; bytes: number } | undefined;
+    const oldest = this.selectOldest.get(stream) as { created_ms: number } | undefined;
     return {
-      pending: r.n,
-      bytes: r.bytes,
-      oldestMs: r.oldest,
+      pending: t?.n ?? 0,
+      bytes: t?.bytes ?? 0,
+      oldestMs: oldest?.created_ms ?? null,
       watermark: this.watermark(stream),
       highestSeq: this.highestSeq(stream),
     };
   }
 
   parkedCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM parked').get() as { n: number }).n;
+    return (this.selectTotals.get('parked') as { n: number } | undefined)?.n ?? 0;
   }
 }
+
+/**
+ * The statements a health/status probe runs against the outbox: each must be a primary-key search,
+ * never a scan (a test checks their query plans).
+ */
+export const PROBE_SQL = {
+  totals: 'SELECT n, bytes FROM totals WHERE name = ?',
+  oldest: 'SELECT created_ms FROM outbox WHERE stream = ? ORDER BY seq LIMIT 1',
+  stream: 'SELECT next_seq, watermark FROM streams WHERE stream = ?',
+} as const;

@@ -46,7 +46,7 @@ export class ReadingsStore {
 
   constructor(private readonly db: Db) {
     this.insertReading = db.prepare(
-      'INSERT INTO readings (ts_ms, sensor_id, road_id, speed, flow, occ, flagged, recv_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO readings (ts_ms, sensor_id, road_id, speed, flow, occ, flagged, recv_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.insertQuarantine = db.prepare(
       'INSERT INTO quarantine (recv_ms, topic, code, errors, payload) VALUES (?, ?, ?, ?, ?)',
@@ -62,9 +62,15 @@ export class ReadingsStore {
     );
   }
 
-  /** Call inside the group-commit transaction. */
-  insert(r: StoredReading, recvMs: number): void {
-    this.insertReading.run(r.tsMs, r.sensorId, r.roadId, r.speed, r.flow, r.occ, r.flagged ? 1 : 0, recvMs);
+  /**
+   * Call inside the group-commit transaction. Returns false for a resend of a reading already stored
+   * (same sensor and timestamp): it is acknowledged again but counted and summarised once.
+   */
+  insert(r: StoredReading, recvMs: number): boolean {
+    return (
+      this.insertReading.run(r.tsMs, r.sensorId, r.roadId, r.speed, r.flow, r.occ, r.flagged ? 1 : 0, recvMs)
+        .changes > 0
+    );
   }
 
   quarantine(q: QuarantineRow): void {

@@ -107,7 +107,36 @@ const MIGRATIONS: string[] = [
   // v3: rows ever handed to the link; only never-sent rows may be rewritten by downsampling (the hub
   // may hold a sent row whose ack was lost, and it dedups by seq).
   `ALTER TABLE outbox ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;`,
-  // v4: the incarnation id, created with the database (protocol/README.md "Agent incarnations"): a
+  // v4: row and byte totals of the outbox (per stream) and of the parked table, kept by triggers in
+  // the same transaction as the rows, so /health and /status read a few rows instead of summing a
+  // 50 MB backlog on every probe (and a rollback, e.g. on SQLITE_FULL, rolls the totals back too).
+  `CREATE TABLE totals (name TEXT PRIMARY KEY, n INTEGER NOT NULL, bytes INTEGER NOT NULL);
+   INSERT INTO totals (name, n, bytes)
+     SELECT 'outbox:' || stream, count(*), sum(length(body)) FROM outbox GROUP BY stream;
+   INSERT INTO totals (name, n, bytes) SELECT 'parked', count(*), coalesce(sum(length(body)), 0) FROM parked;
+   CREATE TRIGGER outbox_totals_ins AFTER INSERT ON outbox BEGIN
+     INSERT INTO totals (name, n, bytes) VALUES ('outbox:' || NEW.stream, 1, length(NEW.body))
+       ON CONFLICT (name) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes;
+   END;
+   CREATE TRIGGER outbox_totals_del AFTER DELETE ON outbox BEGIN
+     UPDATE totals SET n = n - 1, bytes = bytes - length(OLD.body) WHERE name = 'outbox:' || OLD.stream;
+   END;
+   CREATE TRIGGER outbox_totals_upd AFTER UPDATE OF body ON outbox BEGIN
+     UPDATE totals SET bytes = bytes - length(OLD.body) + length(NEW.body) WHERE name = 'outbox:' || NEW.stream;
+   END;
+   CREATE TRIGGER parked_totals_ins AFTER INSERT ON parked BEGIN
+     INSERT INTO totals (name, n, bytes) VALUES ('parked', 1, length(NEW.body))
+       ON CONFLICT (name) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes;
+   END;
+   CREATE TRIGGER parked_totals_del AFTER DELETE ON parked BEGIN
+     UPDATE totals SET n = n - 1, bytes = bytes - length(OLD.body) WHERE name = 'parked';
+   END;`,
+  // v5: one reading per (sensor, timestamp). QoS 1 is at-least-once: a kill -9 between COMMIT and
+  // the PUBACK reaching the sensor makes it resend a reading already stored, which was then counted
+  // twice in its minute summary. The group commit inserts OR IGNOREs against this index.
+  `DELETE FROM readings WHERE id NOT IN (SELECT min(id) FROM readings GROUP BY sensor_id, ts_ms);
+   CREATE UNIQUE INDEX readings_sensor_ts ON readings (sensor_id, ts_ms);`,
+  // v6: the incarnation id, created with the database (protocol/README.md "Agent incarnations"): a
   // wiped or re-imaged agent gets a new one, so the hub's watermark of the old database never applies
   // to it. A database that already holds sequenced rows keeps the pre-incarnation identity ('').
   `INSERT OR IGNORE INTO kv (key, value) SELECT 'incarnation', json_quote(
@@ -117,6 +146,17 @@ const MIGRATIONS: string[] = [
 
 /** The schema version this build writes (`user_version` after all migrations). */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * A file as it is, no pragmas and no migrations (the start-up check and the salvage of a corrupt
+ * file), through the same addon as `openDb`.
+ */
+export function openFile(file: string): Db {
+  return new Database(file, {
+    fileMustExist: true,
+    ...(nativeBinding ? { nativeBinding: nativeBinding as unknown as string } : {}),
+  });
+}
 
 /** `readonly`: for inspection (status, doctor, buffer) — no pragmas that write, no migrations. */
 export function openDb(dataDir: string, opts: OpenOptions = {}): Db {

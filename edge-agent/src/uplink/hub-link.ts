@@ -9,6 +9,8 @@ export interface HubLinkOptions {
   agentId: string;
   username?: string;
   password?: string;
+  /** mqtts://: PEM contents. `ca` replaces the system CAs (pinning); `cert` + `key` = mutual TLS. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   version: string;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -85,6 +87,10 @@ export class HubLink {
       clientId: `agent:${agentId}`,
       username: this.opts.username,
       password: this.opts.password,
+      ...this.opts.tls,
+      // Never downgraded: a hub certificate that does not chain to the CA, has expired or names another
+      // host ends the attempt (reported in lastError and status), and the backoff retries.
+      rejectUnauthorized: true,
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: 10_000,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { CityFlowError } from '@cityflow/protocol';
 import type { AgentConfig } from '../config.js';
 import type { Metrics } from '../health/metrics.js';
 import type { Logger } from '../logger.js';
@@ -5,7 +7,7 @@ import { C, type MetaStore } from '../storage/meta-store.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
 import { AGENT_VERSION } from '../version.js';
 import { Drainer } from './drainer.js';
-import { HubLink } from './hub-link.js';
+import { HubLink, type HubLinkOptions } from './hub-link.js';
 
 export interface UplinkHandlers {
   connected(): void;
@@ -55,6 +57,7 @@ export function createUplink(
       agentId: cfg.agentId,
       username: cfg.hubUsername,
       password: cfg.hubPassword,
+      tls: readTlsFiles(cfg),
       version: AGENT_VERSION,
       backoffBaseMs: cfg.backoffBaseMs,
       backoffMaxMs: cfg.backoffMaxMs,
@@ -77,4 +80,22 @@ export function createUplink(
     log.child({ mod: 'hub' }),
   );
   return { drainer, hub };
+}
+
+/** The agent's TLS files, read once at start (a replaced certificate takes effect on restart). */
+function readTlsFiles(cfg: AgentConfig): HubLinkOptions['tls'] {
+  const read = (flag: string, file: string | undefined) => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new CityFlowError('CF_INVALID_CONFIG', `${flag}: cannot read ${file}: ${(e as Error).message}`);
+    }
+  };
+  const tls = {
+    ca: read('--hub-ca', cfg.hubCa),
+    cert: read('--hub-cert', cfg.hubCert),
+    key: read('--hub-key', cfg.hubKey),
+  };
+  return Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined));
 }

@@ -15,6 +15,7 @@ import { clampLimit, decodeCursor, toPage } from './pagination.js';
 const EPOCH = new Date(0).toISOString();
 
 const AgentIdBody = Type.Object({ agent_id: Type.String({ pattern: ID_PATTERN }) });
+const AgentStateSchema = Type.Object({ agent_id: Type.String(), disabled: Type.Boolean() });
 
 export async function agentRoutes(app: FastifyInstance, ctx: AppContext) {
   app.get<{ Querystring: { limit?: number; before?: string } }>(
@@ -81,4 +82,28 @@ export async function agentRoutes(app: FastifyInstance, ctx: AppContext) {
       return creds;
     },
   );
+
+  for (const action of ['disable', 'enable'] as const)
+    app.post<{ Params: { agent_id: string } }>(
+      `/api/agents/:agent_id/${action}`,
+      {
+        preHandler: requireRole(ctx, 'admin'),
+        schema: {
+          tags: ['agents'],
+          description:
+            action === 'disable'
+              ? "the agent's live MQTT session is closed at once and its logins are refused until enabled"
+              : 'the agent may log in again with its current credentials',
+          security: [{ bearer: [] }],
+          params: AgentIdBody,
+          response: { 200: AgentStateSchema, ...errorResponses, 404: { $ref: 'ApiError#' } },
+        },
+      },
+      async (req) => {
+        const disabled = action === 'disable';
+        if (!(await ctx.setAgentDisabled(req.params.agent_id, disabled)))
+          throw new ApiError(404, 'CF_NOT_FOUND', `no agent ${req.params.agent_id}`);
+        return { agent_id: req.params.agent_id, disabled };
+      },
+    );
 }

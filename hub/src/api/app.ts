@@ -35,7 +35,9 @@ export async function buildApp(ctx: AppContext, log: Logger): Promise<FastifyIns
     bodyLimit: BODY_LIMIT_BYTES,
     // Only behind a known proxy may X-Forwarded-For set req.ip: else anyone could dodge the login limit.
     trustProxy: ctx.config.trustProxy,
-  });
+    // HTTPS_CERT + HTTPS_KEY: the API, console and WebSocket (wss://) are served over TLS by the hub itself.
+    ...(ctx.config.https ? { https: ctx.config.https } : {}),
+  }) as unknown as FastifyInstance;
   app.addSchema({ $id: 'ApiError', ...ApiErrorSchema });
   // Fastify's JSON parser refuses an empty body under `Content-Type: application/json`, which is what
   // fetch clients send for body-less POSTs (logout). An empty body is read as `{}`: routes whose schema

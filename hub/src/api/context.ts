@@ -24,7 +24,10 @@ export interface AppContext {
   revocations: Revocations;
   /** creates an agent (null when it exists) */
   addAgent(agentId: string): Promise<AgentCredentials | null>;
+  /** new secret; the agent's live MQTT session is closed (null when there is no such agent) */
   rotateAgent(agentId: string): Promise<AgentCredentials | null>;
+  /** disable (live session closed, logins refused) or enable; false when there is no such agent */
+  setAgentDisabled(agentId: string, disabled: boolean): Promise<boolean>;
   /** publishes on the hub's broker connection */
   publish(topic: string, payload: unknown, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** whether this replica currently runs the singleton cycle */

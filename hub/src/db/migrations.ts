@@ -171,6 +171,14 @@ ALTER TABLE reroutes ADD COLUMN incident_id text;
   },
   {
     version: 5,
+    name: 'agent disable',
+    sql: `
+-- Set: the agent may not log in (its credentials are kept, so enabling it needs no new secret).
+ALTER TABLE agents ADD COLUMN disabled_at timestamptz;
+`,
+  },
+  {
+    version: 6,
     name: 'agent incarnations, quarantine kept as bytes',
     sql: `
 -- One watermark per (agent, incarnation, stream): a wiped or re-imaged agent starts a new seq space

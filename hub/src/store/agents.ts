@@ -42,20 +42,33 @@ export async function agentExists(db: Queryable, agentId: string): Promise<boole
 export async function credentialHash(
   db: Queryable,
   username: string,
-): Promise<{ agentId: string; sha256: string } | null> {
-  const r = await db.query<{ agent_id: string; password_sha256: string }>(
-    'SELECT agent_id, password_sha256 FROM agent_credentials WHERE username = $1',
+): Promise<{ agentId: string; sha256: string; disabled: boolean } | null> {
+  const r = await db.query<{ agent_id: string; password_sha256: string; disabled: boolean }>(
+    `SELECT c.agent_id, c.password_sha256, a.disabled_at IS NOT NULL AS disabled
+     FROM agent_credentials c JOIN agents a USING (agent_id) WHERE c.username = $1`,
     [username],
   );
   const row = r.rows[0];
-  return row ? { agentId: row.agent_id, sha256: row.password_sha256 } : null;
+  return row ? { agentId: row.agent_id, sha256: row.password_sha256, disabled: row.disabled } : null;
+}
+
+/** Disables (no login until enabled) or enables an agent; false when there is no such agent. */
+export async function setAgentDisabled(db: Queryable, agentId: string, disabled: boolean): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE agents SET disabled_at = CASE WHEN $2::boolean THEN coalesce(disabled_at, now()) END
+     WHERE agent_id = $1 RETURNING agent_id`,
+    [agentId, disabled],
+  );
+  return r.rows.length > 0;
 }
 
 export async function allCredentials(
   db: Queryable,
 ): Promise<Array<{ username: string; mosquitto_hash: string }>> {
   const r = await db.query<{ username: string; mosquitto_hash: string }>(
-    'SELECT username, mosquitto_hash FROM agent_credentials ORDER BY username',
+    // a disabled agent is left out of the Mosquitto password file: it cannot log in there either
+    `SELECT c.username, c.mosquitto_hash FROM agent_credentials c JOIN agents a USING (agent_id)
+     WHERE a.disabled_at IS NULL ORDER BY c.username`,
   );
   return r.rows;
 }
@@ -105,6 +118,7 @@ interface AgentRow {
   backlog: number | null;
   clock_skew_s: number | null;
   version: string | null;
+  alarms: AgentAlarm[] | null;
 }
 
 export const toAgentInfo = (r: AgentRow): AgentInfo => ({
@@ -114,6 +128,7 @@ export const toAgentInfo = (r: AgentRow): AgentInfo => ({
   backlog: r.backlog,
   clock_skew_s: r.clock_skew_s,
   version: r.version,
+  alarms: r.alarms ?? [],
 });
 
 /**
@@ -127,7 +142,7 @@ export async function listAgents(
   seenBefore: string | null = null,
 ): Promise<AgentInfo[]> {
   const r = await db.query<AgentRow>(
-    `SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents
+    `SELECT agent_id, online, last_seen, backlog, clock_skew_s, version, alarms FROM agents
      WHERE ($1::text IS NULL OR agent_id > $1) AND ($3::timestamptz IS NULL OR last_seen < $3)
      ORDER BY agent_id LIMIT $2`,
     [after, limit, seenBefore],
@@ -137,7 +152,7 @@ export async function listAgents(
 
 export async function getAgent(db: Queryable, agentId: string): Promise<AgentInfo | null> {
   const r = await db.query<AgentRow>(
-    'SELECT agent_id, online, last_seen, backlog, clock_skew_s, version FROM agents WHERE agent_id = $1',
+    'SELECT agent_id, online, last_seen, backlog, clock_skew_s, version, alarms FROM agents WHERE agent_id = $1',
     [agentId],
   );
   return r.rows[0] ? toAgentInfo(r.rows[0]) : null;

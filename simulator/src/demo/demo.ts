@@ -192,6 +192,9 @@ export class Demo {
           CITYFLOW_AGENTS_FILE: agentsFile.path,
           // the demo is a sandbox: visitors may create their own (viewer) accounts
           CITYFLOW_OPEN_REGISTRATION: 'true',
+          // A showcase city of 48 roads: cycles every 30 s put advice on the map within two minutes of
+          // an incident (a field hub keeps the 60 s default).
+          CITYFLOW_CYCLE_INTERVAL_S: '30',
           ...o.hubEnv,
         },
       });
