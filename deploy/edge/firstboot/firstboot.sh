@@ -75,13 +75,17 @@ trap 'rm -rf "$work"' EXIT
   done
 } >"$work/agent.yaml"
 
-# TLS material. ca.pem is trusted through NODE_EXTRA_CA_CERTS today; pinning it and the client
-# certificate (mutual TLS) need the agent's TLS options of the security issue (hubCa, client cert).
+# TLS material: the city's CA is pinned (hubCa: only a hub certificate it signed is accepted) and a
+# client certificate, when the card has one, gives mutual TLS (hubCert/hubKey).
 : >"$work/agent.env"
 for f in ca.pem client.crt client.key; do
   if [ -s "$BOOT/$f" ]; then install -m 0640 "$BOOT/$f" "$ETC/tls/$f"; fi
 done
-if [ -f "$ETC/tls/ca.pem" ]; then echo "NODE_EXTRA_CA_CERTS=/etc/cityflow/tls/ca.pem" >"$work/agent.env"; fi
+if [ -f "$ETC/tls/ca.pem" ]; then echo "hubCa: $(yq "$ETC/tls/ca.pem")" >>"$work/agent.yaml"; fi
+if [ -f "$ETC/tls/client.crt" ] && [ -f "$ETC/tls/client.key" ]; then
+  echo "hubCert: $(yq "$ETC/tls/client.crt")" >>"$work/agent.yaml"
+  echo "hubKey: $(yq "$ETC/tls/client.key")" >>"$work/agent.yaml"
+fi
 install -m 0640 "$work/agent.env" "$ETC/agent.env"
 
 bash "$RELEASE/install.sh" install --binary "${CITYFLOW_BINARY:-$RELEASE/cityflow-agent}" \

@@ -66,13 +66,13 @@ describe('flashing many cards: golden image, per-card node.env, first boot', () 
       hubUsername: 'A-42',
       hubPassword: password,
       ...ports,
+      // the city's CA pinned (the path is the installed system's: the test's root stands in for /)
+      hubCa: join(g.root, 'etc/cityflow/tls/ca.pem'),
     });
     expect(await g.health()).toMatchObject({ agent_id: 'A-42' });
     expect(existsSync(pwned)).toBe(false);
     expect(readFileSync(join(g.root, 'etc/cityflow/tls/ca.pem'), 'utf8')).toBe(CA);
-    expect(readFileSync(join(g.root, 'etc/cityflow/agent.env'), 'utf8')).toBe(
-      'NODE_EXTRA_CA_CERTS=/etc/cityflow/tls/ca.pem\n',
-    );
+    expect(readFileSync(join(g.root, 'etc/cityflow/agent.env'), 'utf8')).toBe('');
     expect(same(lib(g.root), GOOD)).toBe(true);
     expect(existsSync(join(g.boot, 'node.env'))).toBe(false);
     expect(readFileSync(join(g.boot, 'node.done'), 'utf8')).toMatch(/^agent A-42 installed /);
