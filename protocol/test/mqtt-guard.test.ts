@@ -8,6 +8,7 @@ import {
   SummaryBatchSchema,
   TokenBucket,
   topics,
+  UPLINK_LIMITS,
   validateForecastBatch,
   validateSummaryBatch,
 } from '@cityflow/protocol';
@@ -74,7 +75,8 @@ describe('stated bounds', () => {
   const id = 'X'.repeat(64);
   const ts = '2026-02-09T10:00:00.123456789+01:00';
   // the longest JSON.stringify of a double is 24 characters; parsed so Biome sees no lossy literal
-  const num = Number('-1.2345678901234567e-300');
+  const num = Number('1.2345678901234567e-300');
+  const incarnation = 'I'.repeat(64);
   const frac = Number('1234.5678901234567');
   const maxItems = (s: { properties: { items?: { maxItems?: number }; roads?: { maxItems?: number } } }) =>
     (s.properties.items ?? s.properties.roads)?.maxItems as number;
@@ -85,13 +87,14 @@ describe('stated bounds', () => {
       agent_id: id,
       stream: 'summary',
       sent_at: ts,
+      incarnation,
       items: Array.from({ length: maxItems(SummaryBatchSchema as never) }, (_, i) => ({
         seq: 2 ** 52 + i,
         sensor_id: id,
         road_id: id,
-        minute: ts,
-        count: 2 ** 31 - 1,
-        null_speed_count: 2 ** 31 - 1,
+        minute: '2026-02-09T10:00:00.000000000+01:00',
+        count: UPLINK_LIMITS.maxReadingsPerMinute,
+        null_speed_count: UPLINK_LIMITS.maxReadingsPerMinute,
         speed_mean: 0.1 + num,
         speed_min: 0.1 + num,
         speed_max: 0.1 + num,
@@ -106,6 +109,7 @@ describe('stated bounds', () => {
       agent_id: id,
       stream: 'forecast',
       sent_at: ts,
+      incarnation,
       items: Array.from({ length: maxItems(ForecastBatchSchema as never) }, (_, i) => ({
         seq: 2 ** 52 + i,
         ts,
@@ -117,7 +121,7 @@ describe('stated bounds', () => {
         speed_hi_kmh: num,
         congestion_score: 0.12345678901234566,
         confidence: 0.12345678901234566,
-        model_version: 'm'.repeat(64),
+        model_version: 'cityflow-edge',
       })),
     };
     expect(validateForecastBatch(forecast).ok).toBe(true);
@@ -133,8 +137,8 @@ describe('stated bounds', () => {
         flow_rate: frac,
         occupancy: 0.12345678901234566,
         congestion_score: 0.12345678901234566,
-        sensors: 2 ** 31 - 1,
-        samples: 2 ** 31 - 1,
+        sensors: UPLINK_LIMITS.maxSensorsPerRoad,
+        samples: UPLINK_LIMITS.maxSamples,
       })),
     };
     for (const [stream, msg] of [
