@@ -38,6 +38,10 @@ export async function startWorld({ sensors = 16, roads = 8, dataDir, agentConfig
     logLevel: 'silent',
     clock: 'data',
     cycleIntervalS: 3600,
+    // the scenarios read history through the API as any client: an account each (registration is
+    // closed by default), tokens that survive a hub restart (one secret for both processes)
+    openRegistration: true,
+    jwtSecret: `chaos-${process.pid}-0123456789abcdef`,
   };
   let hub = await startHub(hubOpts);
   const cred = await hub.addAgent(AGENT);
