@@ -3,6 +3,7 @@ import { roadCo2Grams } from './emissions.js';
 import type { Incident } from '@cityflow/protocol';
 import { freeFlowS, incrementalDelayS, uniformDelayS } from './delay-model.js';
 import { blockedByIncident, type RoadCondition, timeWithLoadS } from './road-conditions.js';
+import { type DetourOption as Option, toReroute } from './detour-option.js';
 import { RoadGraph } from './road-graph.js';
 import { movementDelay, turnBetween } from './turns.js';
 
@@ -47,21 +48,6 @@ interface Chain {
   roads: Road[];
   /** share of the congested road's traffic that uses this chain (flow-proportional turning split) */
   share: number;
-}
-
-interface Option {
-  decision: string;
-  rejoin: string;
-  base: string[];
-  alt: string[];
-  /** per diverted vehicle: time now on the stretch minus time on the loaded alternative, s */
-  gainS: number;
-  /** the same once the diverted traffic has left the stretch: > 0 means the alternative stays better */
-  gainAfterS: number;
-  coverage: number;
-  co2PerVehicleG: number;
-  co2RateKgH: number;
-  divertedVph: number;
 }
 
 interface Active {
@@ -387,21 +373,6 @@ export class DetourPlanner {
   ): Reroute {
     const demand = this.demand(c, this.lastConds);
     const share = demand > 0 ? Math.min(1, o.divertedVph / demand) : this.settings.compliance;
-    return {
-      ts: new Date(nowMs).toISOString(),
-      route_id: c.road.road_id,
-      alt_route_id: `alt:${o.alt.join('>')}`,
-      reason: `${incident ? 'incident' : 'congestion'} on ${c.road.road_id} (score ${c.score.toFixed(2)}: ${c.why}); ${Math.round(c.timeS)} s to cross, detour from ${o.decision} to ${o.rejoin}`,
-      estimated_co2_gain: round(o.co2RateKgH, 3),
-      eta_gain_min: round(o.gainS / 60, 2),
-      path: o.alt,
-      decision_node: o.decision,
-      diverted_share: round(share, 3),
-      valid_until: new Date(nowMs + validForMs).toISOString(),
-      co2_gain_g_per_vehicle: round(o.co2PerVehicleG, 1),
-      incident_id: incident?.incident_id ?? null,
-    };
+    return toReroute(c, o, incident, share, nowMs, validForMs);
   }
 }
-
-const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
