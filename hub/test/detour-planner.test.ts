@@ -84,6 +84,23 @@ describe('detour planner', () => {
     expect(again.path).toEqual(first.path);
   });
 
+  it('judges the advice in force on what the loops see: its own diverted traffic is not counted twice', () => {
+    const p = new DetourPlanner(net, SETTINGS);
+    p.plan(jam(6), none, 0, 150_000);
+    const first = p.plan(jam(6), none, 60_000, 150_000)[0]!;
+    // the diverted drivers now show on the path (80 % of its capacity, moving; the other roads as busy),
+    // the jam still stands: counting them again on top would put the path past 90 % and end advice
+    // that still helps
+    const carrying = Object.fromEntries(
+      [...net.roads.keys()].filter((id) => id !== JAM).map((id) => [id, { flowVph: 1300, speedKmh: 35 }]),
+    );
+    const held = p.plan(jam(6, { ...carrying }), none, 120_000, 150_000)[0];
+    expect(held?.path).toEqual(first.path);
+    // and it ends once taking the path gains nothing any more (the jam cleared)
+    expect(p.plan(jam(42, carrying, 0.05), none, 180_000, 150_000)).toHaveLength(0);
+    expect(p.ended).toEqual([JAM]);
+  });
+
   it('load-aware: no detour through roads the diverted traffic would saturate', () => {
     const p = new DetourPlanner(net, SETTINGS);
     const busy: Record<string, Partial<RoadInput>> = {};

@@ -102,6 +102,29 @@ describe('ingest: an agent speaks only for its own roads (wall clock)', () => {
     expect(live.speed_kmh).toBe(42);
   });
 
+  it("keeps a live snapshot's per-loop detail only for the agent's own loops on that road", async () => {
+    const ts = new Date().toISOString();
+    const [road] = liveSnapshot('A1', [{ road_id: 'R00-10', ts, speed_kmh: 30 }]).roads;
+    const loop = (sensor_id: string) => ({ sensor_id, speed_kmh: 30, flow_rate: 400, occupancy: 0.1 });
+    const snap = {
+      ...liveSnapshot('A1', []),
+      // its own loop; A2's loop on A2's road; A1's loop but on another road
+      roads: [{ ...road, by_sensor: [loop('S-R00-10'), loop('S-R20-10'), loop('S-R00-01')] }],
+    };
+    await a1.client.publishAsync(topics.uplink('A1', 'live'), JSON.stringify(snap), { qos: 1 });
+    const row = await until(async () => {
+      const r = await hub.db.query<{ by_sensor: Array<{ sensor_id: string }> | null; speed_kmh: number }>(
+        "SELECT by_sensor, speed_kmh FROM road_live WHERE road_id = 'R00-10' AND speed_kmh = 30",
+      );
+      return r.rows[0];
+    });
+    expect(row.by_sensor?.map((l) => l.sensor_id)).toEqual(['S-R00-10']);
+    const refused = await hub.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM quarantine WHERE message LIKE '%by_sensor: 2 loop(s) not of agent A1 on R00-10%'",
+    );
+    expect(refused.rows[0]!.n).toBe(1);
+  });
+
   it('refuses a forecast labelled cityflow-network and one for a road outside the slice, item by item', async () => {
     const items = [
       forecast(1, 'R00-10', { model_version: 'cityflow-network', congestion_score: 1 }),

@@ -25,6 +25,8 @@ export const UPLINK_LIMITS = {
   maxSpeedKmh: READING_LIMITS.maxSpeedKmh,
   maxFlowVph: READING_LIMITS.maxFlowVph,
   maxSensorsPerRoad: 1000,
+  /** loops detailed in one road's live snapshot (16 lanes, a loop or two per lane) */
+  maxLiveSensorsPerRoad: 32,
   /** live samples behind one road snapshot */
   maxSamples: 10_000_000,
   /** agent health counters (bigint-safe) and its backlog (int4 column) */
@@ -111,6 +113,15 @@ export const ForecastBatchSchema = sequencedBatch('forecast', ForecastRecordSche
 export type SummaryBatch = Static<typeof SummaryBatchSchema>;
 export type ForecastBatch = Static<typeof ForecastBatchSchema>;
 
+/** One loop's last minute inside a road's live snapshot. */
+export const LiveSensorSchema = Type.Object({
+  sensor_id: Id,
+  speed_kmh: NullableSpeed,
+  flow_rate: Flow,
+  occupancy: Share,
+});
+export type LiveSensor = Static<typeof LiveSensorSchema>;
+
 /** Per-road live snapshot, best effort (QoS 0, not sequenced: a stale snapshot is worth nothing). */
 export const LiveRoadSchema = Type.Object({
   road_id: Id,
@@ -121,6 +132,11 @@ export const LiveRoadSchema = Type.Object({
   congestion_score: Type.Union([Share, Type.Null()]),
   sensors: Type.Integer({ minimum: 0, maximum: UPLINK_LIMITS.maxSensorsPerRoad }),
   samples: Type.Integer({ minimum: 0, maximum: UPLINK_LIMITS.maxSamples }),
+  /**
+   * Each loop's own minute (optional; newer agents): the road's means hide a queue in one lane, such
+   * as a left-turn lane backed up beside free-flowing through lanes, which the hub prices by movement.
+   */
+  by_sensor: Type.Optional(Type.Array(LiveSensorSchema, { maxItems: UPLINK_LIMITS.maxLiveSensorsPerRoad })),
 });
 export const LiveSnapshotSchema = Type.Object({
   v: V,

@@ -31,11 +31,18 @@ export const IntersectionPropsSchema = Type.Object({
   agent_id: Type.Optional(Id),
   name: Type.Optional(Type.String()),
 });
+/**
+ * The lane a loop sits on, 0 = the rightmost lane in the direction of travel (SUMO's numbering;
+ * `lanes - 1` is the leftmost). Optional: with it the hub prices turning movements by the lanes that
+ * serve them (a queue in the left-turn lane delays left-turners, not the through traffic beside it).
+ */
+const LaneProps = { lane_index: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })) };
 export const SensorPropsSchema = Type.Object({
   kind: Type.Literal('sensor'),
   sensor_id: Id,
   road_id: Id,
   agent_id: Id,
+  ...LaneProps,
 });
 /**
  * A sensor no agent covers yet (`agent_id` null or missing, as SUMO exports produce for loops away from
@@ -45,6 +52,7 @@ const UncoveredSensorPropsSchema = Type.Object({
   kind: Type.Literal('sensor'),
   sensor_id: Id,
   road_id: Id,
+  ...LaneProps,
   agent_id: Type.Optional(Type.Null()),
 });
 

@@ -1,4 +1,10 @@
-import { congestionScore, type LiveRoad, percentile85 } from '@cityflow/protocol';
+import {
+  congestionScore,
+  type LiveRoad,
+  type LiveSensor,
+  percentile85,
+  UPLINK_LIMITS,
+} from '@cityflow/protocol';
 import type { StoredReading } from '../storage/readings-store.js';
 
 const WINDOW_MS = 60_000;
@@ -55,7 +61,15 @@ export class LiveWindow {
     const from = nowMs - WINDOW_MS;
     const roads = new Map<
       string,
-      { ts: number; speeds: number[]; flow: number; occ: number; n: number; sensors: number }
+      {
+        ts: number;
+        speeds: number[];
+        flow: number;
+        occ: number;
+        n: number;
+        sensors: number;
+        bySensor: LiveSensor[];
+      }
     >();
     for (const [id, s] of this.bySensor) {
       const kept = s.entries.filter((e) => e.tsMs > from);
@@ -66,17 +80,33 @@ export class LiveWindow {
       }
       let r = roads.get(s.roadId);
       if (!r) {
-        r = { ts: 0, speeds: [], flow: 0, occ: 0, n: 0, sensors: 0 };
+        r = { ts: 0, speeds: [], flow: 0, occ: 0, n: 0, sensors: 0, bySensor: [] };
         roads.set(s.roadId, r);
       }
       r.sensors++;
+      let speedSum = 0;
+      let speeds = 0;
+      let flow = 0;
+      let occ = 0;
       for (const e of kept) {
         r.ts = Math.max(r.ts, e.tsMs);
-        if (e.speed !== null) r.speeds.push(e.speed);
+        if (e.speed !== null) {
+          r.speeds.push(e.speed);
+          speedSum += e.speed;
+          speeds++;
+        }
         r.flow += e.flow;
         r.occ += e.occ;
         r.n++;
+        flow += e.flow;
+        occ += e.occ;
       }
+      r.bySensor.push({
+        sensor_id: id,
+        speed_kmh: speeds ? round1(speedSum / speeds) : null,
+        flow_rate: round1(flow / kept.length),
+        occupancy: Math.round((occ / kept.length) * 1000) / 1000,
+      });
     }
     const out: LiveRoad[] = [];
     for (const [roadId, r] of roads) {
@@ -86,8 +116,8 @@ export class LiveWindow {
       out.push({
         road_id: roadId,
         ts: new Date(r.ts).toISOString(),
-        speed_kmh: speed === null ? null : Math.round(speed * 10) / 10,
-        flow_rate: Math.round((r.flow / r.n) * 10) / 10,
+        speed_kmh: speed === null ? null : round1(speed),
+        flow_rate: round1(r.flow / r.n),
         occupancy: Math.round(occ * 1000) / 1000,
         congestion_score:
           ff === null && speed !== null
@@ -95,8 +125,13 @@ export class LiveWindow {
             : congestionScore({ speedKmh: speed, occupancy: occ, freeFlowKmh: ff ?? 0 }),
         sensors: r.sensors,
         samples: r.n,
+        by_sensor: r.bySensor
+          .sort((a, b) => a.sensor_id.localeCompare(b.sensor_id))
+          .slice(0, UPLINK_LIMITS.maxLiveSensorsPerRoad),
       });
     }
     return out.sort((a, b) => a.road_id.localeCompare(b.road_id));
   }
 }
+
+const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -16,7 +16,7 @@ import type { LiveBus } from '../live/bus.js';
 import type { ResponseCache } from '../live/cache.js';
 import type { HubMetrics } from '../metrics.js';
 import { activeIncidents, upsertIncident } from '../store/incidents.js';
-import { allLive, endReroutes, insertReroutes, listPredictions } from '../store/traffic.js';
+import { endReroutes, insertReroutes, listPredictions, liveForPlanning } from '../store/traffic.js';
 import { DetourPlanner } from '../routing/detour-planner.js';
 import { IncidentDetector } from '../routing/incident-detector.js';
 import { assessRoads } from '../routing/road-conditions.js';
@@ -183,12 +183,14 @@ export class Cycles {
       this.incidentsResumed = true;
     }
     const [live, p15, p30] = await Promise.all([
-      allLive(this.d.db),
+      liveForPlanning(this.d.db),
       listPredictions(this.d.db, { horizon: 15, limit: 100_000, before: null }),
       listPredictions(this.d.db, { horizon: 30, limit: 100_000, before: null }),
     ]);
-    const conds = assessRoads(this.d.net, roadInputs(live, [...p15, ...p30], nowMs), (r) =>
-      this.d.net.intersections.has(r.to_node),
+    const conds = assessRoads(
+      this.d.net,
+      roadInputs(live, [...p15, ...p30], nowMs, (id) => this.d.net.sensors.get(id)?.lane_index),
+      (r) => this.d.net.intersections.has(r.to_node),
     );
     const changes = this.incidents.observe(conds, nowMs);
     const touched: Incident[] = [...changes.opened, ...changes.cleared];

@@ -199,6 +199,15 @@ ALTER TABLE quarantine ADD COLUMN replayed_at timestamptz;
 UPDATE quarantine SET body = convert_to(payload::text, 'UTF8'), bytes = octet_length(payload::text) WHERE payload IS NOT NULL;
 `,
   },
+  {
+    version: 7,
+    name: 'per-loop detail of the live state',
+    sql: `
+-- Each loop's last minute ([{sensor_id, speed_kmh, flow_rate, occupancy}]) beside the road's means:
+-- the reroute cycle prices turning movements by the lanes that serve them.
+ALTER TABLE road_live ADD COLUMN by_sensor jsonb;
+`,
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */

@@ -26,6 +26,12 @@ export class Authorizer {
     return this.roadsByAgent.get(agentId)?.has(roadId) ?? false;
   }
 
+  /** Is this sensor the agent's, on this road? (a live snapshot's per-loop detail is filtered by it) */
+  ownsSensorOn(agentId: string, roadId: string, sensorId: string): boolean {
+    const s = this.net.sensors.get(sensorId);
+    return !!s && s.agent_id === agentId && s.road_id === roadId;
+  }
+
   /** A refusal for an item naming a road or sensor outside the agent's slice; null when it may speak. */
   item(agentId: string, seq: number, it: { road_id: string; sensor_id?: string }): Rejection | null {
     const reject = (code: Rejection['code'], message: string): Rejection => ({ seq, code, message });

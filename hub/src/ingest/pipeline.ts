@@ -160,6 +160,15 @@ export class Ingest {
       if (bad) errors.push(bad);
       return !bad;
     });
+    // Per-loop detail speaks for sensors too: a loop of another agent or road is dropped, not priced.
+    for (const [i, x] of roads.entries()) {
+      const own = x.by_sensor?.filter((l) => this.authorizer.ownsSensorOn(r.agentId, x.road_id, l.sensor_id));
+      if (!x.by_sensor || own?.length === x.by_sensor.length) continue;
+      errors.push(
+        `roads.${i}.by_sensor: ${x.by_sensor.length - own!.length} loop(s) not of agent ${r.agentId} on ${x.road_id}`,
+      );
+      roads[i] = { ...x, by_sensor: own };
+    }
     if (errors.length) await this.quarantine.refuse(r, refusalOf(errors, snap));
     if (!roads.length) return;
     await upsertRoadLive(this.d.db, r.agentId, roads);

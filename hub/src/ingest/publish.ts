@@ -34,7 +34,7 @@ export class Publisher {
     );
     await this.d.cache.invalidate('live');
     for (const x of roads) {
-      const { samples: _s, ...data } = x;
+      const { samples: _s, by_sensor: _b, ...data } = x;
       this.d.bus.publish({ type: 'traffic', data });
     }
   }

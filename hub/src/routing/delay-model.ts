@@ -22,6 +22,13 @@ export const DELAY = {
   /** degree of saturation used for the delay formulas never exceeds this (d2 keeps growing past 1) */
   maxX: 3,
   minSpeedKmh: 3,
+  /**
+   * Share of its capacity a standing queue discharges at (vehicles crawl off the loops between stops),
+   * and a road blocked upstream of its loops: planning values, the observed flow replaces them when
+   * vehicles pass.
+   */
+  standingDischargeShare: 0.25,
+  blockedDischargeShare: 0.1,
 } as const;
 
 /** Whether a vehicle meets a signal at the end of this road (its to_node is an intersection of the file). */

@@ -2,7 +2,13 @@ import type { Network, Reroute, Road } from '@cityflow/protocol';
 import { roadCo2Grams } from './emissions.js';
 import type { Incident } from '@cityflow/protocol';
 import { freeFlowS, incrementalDelayS, uniformDelayS } from './delay-model.js';
-import { blockedByIncident, type RoadCondition, timeWithLoadS } from './road-conditions.js';
+import {
+  blockedByIncident,
+  movementTimeS,
+  planningScore,
+  type RoadCondition,
+  timeWithLoadS,
+} from './road-conditions.js';
 import { type DetourOption as Option, toReroute } from './detour-option.js';
 import { RoadGraph } from './road-graph.js';
 import { movementDelay, turnBetween } from './turns.js';
@@ -28,6 +34,12 @@ export const PLANNER = {
   minGainShare: 0.2,
   /** an advice in force is replaced only by one that gains this much more */
   switchFactor: 1.25,
+  /**
+   * An advice in force holds while what a driver gains on it now (observed, with the advice's own
+   * traffic on both ways) is at least this share of the minimum gain to start one: hysteresis on the
+   * gain, as on the score, so advice neither flaps nor outlives its use.
+   */
+  keepGainShare: 0.5,
   /** decision nodes up to this many roads upstream, rejoin points this many downstream */
   upstreamDepth: 2,
   downstreamDepth: 2,
@@ -99,10 +111,11 @@ export class DetourPlanner {
       const c = incident ? blockedByIncident(raw) : raw;
       if (c !== raw) conds.set(id, c);
       const was = this.active.has(id);
-      const hot = c.score >= s.congestedScore;
+      const score = planningScore(c);
+      const hot = score >= s.congestedScore;
       const n = hot ? (this.congestedFor.get(id) ?? 0) + 1 : 0;
       this.congestedFor.set(id, n);
-      const wanted = incident || (was ? c.score >= s.clearScore : n >= PLANNER.persistCycles);
+      const wanted = incident || (was ? score >= s.clearScore : n >= PLANNER.persistCycles);
       if (wanted) candidates.push(c);
       else if (was) this.end(id);
     }
@@ -114,9 +127,12 @@ export class DetourPlanner {
       const incident = incidentOn(id);
       const prev = this.active.get(id);
       const best = this.bestOption(c, conds, added);
-      let chosen = best;
+      let chosen = best && this.acceptable(best) ? best : null;
+      let held = false;
       if (prev) {
-        const again = this.evaluate(
+        // The advice in force is judged on what the loops see now, its own diverted traffic included:
+        // adding that load again would count it twice and end every advice the minute after it starts.
+        const now = this.evaluate(
           c,
           prev.option.decision,
           prev.option.rejoin,
@@ -124,21 +140,28 @@ export class DetourPlanner {
           prev.option.alt,
           conds,
           added,
+          prev.option.coverage,
+          true,
         );
-        if (again && this.acceptable(again) && (!best || best.gainS < again.gainS * PLANNER.switchFactor))
-          chosen = again;
+        if (now && this.holds(now) && (!chosen || chosen.gainS < now.gainS * PLANNER.switchFactor)) {
+          chosen = now;
+          held = true;
+        }
       }
-      if (!chosen || !this.acceptable(chosen)) {
+      if (!chosen) {
         if (prev) this.end(id);
         continue;
       }
       this.active.set(id, { option: chosen, incidentId: incident?.incident_id ?? null });
-      for (const a of chosen.alt) {
-        added.set(a, (added.get(a) ?? 0) + chosen.divertedVph);
-        this.timeCache.delete(a);
+      // A new advice's load goes on its path for the roads planned after it; a held one's is observed.
+      if (!held) {
+        for (const a of chosen.alt) {
+          added.set(a, (added.get(a) ?? 0) + chosen.divertedVph);
+          this.timeCache.delete(a);
+        }
+        added.set(id, (added.get(id) ?? 0) - chosen.divertedVph);
+        this.timeCache.delete(id);
       }
-      added.set(id, (added.get(id) ?? 0) - chosen.divertedVph);
-      this.timeCache.delete(id);
       out.push(this.toReroute(c, chosen, incident, nowMs, validForMs));
     }
     return out;
@@ -149,10 +172,19 @@ export class DetourPlanner {
     this.ended.push(roadId);
   }
 
-  private acceptable(o: Option): boolean {
+  /** The gain a new advice must offer per diverted vehicle (with its own load on the alternative). */
+  private minGain(o: Option): number {
     const baseS = o.base.reduce((t, id) => t + freeFlowS(this.net.roads.get(id)!), 0);
-    const min = Math.max(PLANNER.minGainS, PLANNER.minGainShare * baseS);
-    return o.gainS >= min && o.gainAfterS > 0 && o.divertedVph > 0;
+    return Math.max(PLANNER.minGainS, PLANNER.minGainShare * baseS);
+  }
+
+  private acceptable(o: Option): boolean {
+    return o.gainS >= this.minGain(o) && o.gainAfterS > 0 && o.divertedVph > 0;
+  }
+
+  /** An advice in force stays while the observed gain is at least `keepGainShare` of the start gain. */
+  private holds(o: Option): boolean {
+    return o.gainS >= PLANNER.keepGainShare * this.minGain(o) && o.divertedVph > 0;
   }
 
   /**
@@ -196,9 +228,7 @@ export class DetourPlanner {
         maxCost: Math.max(...stretches.map((x) => freeOf(x.base))),
         maxHops: hops,
       });
-      const baseCosts = stretches.map((x) =>
-        x.base.reduce((t, id) => t + this.loadedTime(conds, id, added), 0),
-      );
+      const baseCosts = stretches.map((x) => this.stretchTime(conds, x.base, added));
       const alt = this.graph.shortestFrom(decision, cost, {
         excludeRoads: exclude,
         maxCost: Math.max(...baseCosts),
@@ -217,7 +247,7 @@ export class DetourPlanner {
     ranked.sort((a, b) => b.estimate - a.estimate);
     let best: Option | null = null;
     for (const st of ranked.slice(0, PLANNER.stretchesScored)) {
-      const baseCost = st.base.reduce((t, id) => t + this.loadedTime(conds, id, added), 0);
+      const baseCost = this.stretchTime(conds, st.base, added);
       const paths = this.graph.kShortest(st.decision, st.rejoin, PLANNER.k, cost, {
         excludeRoads: exclude,
         maxCost: baseCost,
@@ -259,6 +289,24 @@ export class DetourPlanner {
     return out;
   }
 
+  /** A stretch's time with this cycle's advice load, each road priced for the movement into the next. */
+  private stretchTime(conds: Map<string, RoadCondition>, ids: string[], added: Map<string, number>): number {
+    let t = 0;
+    ids.forEach((id, i) => {
+      const c = conds.get(id);
+      const loaded = this.loadedTime(conds, id, added);
+      t += c ? movementTimeS(c, this.turnAfter(ids, i), loaded) : loaded;
+    });
+    return t;
+  }
+
+  /** The movement out of road i of a stretch, into road i + 1 (null for its last road). */
+  private turnAfter(ids: string[], i: number) {
+    const next = ids[i + 1];
+    if (next === undefined) return null;
+    return turnBetween(this.net.roads.get(ids[i]!)!, this.net.roads.get(next)!);
+  }
+
   /** Travel time with this cycle's advice load; cached per cycle, dropped when the load on a road moves. */
   private loadedTime(conds: Map<string, RoadCondition>, id: string, added: Map<string, number>): number {
     const hit = this.timeCache.get(id);
@@ -279,22 +327,31 @@ export class DetourPlanner {
     conds: Map<string, RoadCondition>,
     added: Map<string, number>,
     coverage = 1,
+    inForce = false,
   ): Option | null {
     if (!alt.length || alt.includes(c.road.road_id)) return null;
     for (const id of alt) if (!this.net.roads.has(id)) return null;
     // Every complying driver leaves the road, whichever way it came: the path is loaded with all of
     // them (conservative), while the option is ranked by the share it fits (coverage).
     const diverted = this.demand(c, conds) * this.settings.compliance;
+    // the load this advice adds to what the loops see: none when it is in force (they see it already)
+    const load = inForce ? 0 : diverted;
     for (const id of alt) {
       const a = conds.get(id);
-      if (a && (a.flowVph + (added.get(id) ?? 0) + diverted) / a.capacity > PLANNER.maxAltSaturation)
-        return null;
+      if (a && (a.flowVph + (added.get(id) ?? 0) + load) / a.capacity > PLANNER.maxAltSaturation) return null;
     }
     const with_ = (id: string, extra: number) => {
       const cc = conds.get(id);
       const load = (added.get(id) ?? 0) + extra;
       return cc ? timeWithLoadS(cc, load) : freeFlowS(this.net.roads.get(id)!);
     };
+    // Each road of a stretch priced for the movement into the next one (its lanes may disagree).
+    const along = (ids: string[], extra: (id: string) => number) =>
+      ids.reduce((t, id, i) => {
+        const cc = conds.get(id);
+        const raw = with_(id, extra(id));
+        return t + (cc ? movementTimeS(cc, this.turnAfter(ids, i), raw) : raw);
+      }, 0);
     // Turning movements inside a stretch are priced on their own capacity: a detour trades straight
     // movements for turns, and a left-turn pocket saturates long before its road does.
     const turns = (ids: string[], extra: number): number | null => {
@@ -311,31 +368,31 @@ export class DetourPlanner {
       }
       return t;
     };
-    const altTurns = turns(alt, diverted);
+    const altTurns = turns(alt, load);
     if (altTurns === null) return null;
     const baseTurns = turns(base, 0) ?? 0;
-    const baseNow = base.reduce((t, id) => t + with_(id, 0), 0) + baseTurns;
-    const baseAfter =
-      base.reduce((t, id) => t + with_(id, id === c.road.road_id ? -diverted : 0), 0) + baseTurns;
-    const altLoaded = alt.reduce((t, id) => t + with_(id, diverted), 0) + altTurns;
+    const baseNow = along(base, () => 0) + baseTurns;
+    const baseAfter = along(base, (id) => (id === c.road.road_id ? -load : 0)) + baseTurns;
+    const altLoaded = along(alt, () => load) + altTurns;
     const co2 = (ids: string[], extra: (id: string) => number) =>
-      ids.reduce((g, id) => {
+      ids.reduce((g, id, i) => {
         const cc = conds.get(id);
         const r = this.net.roads.get(id)!;
-        const t = with_(id, extra(id));
+        const raw = with_(id, extra(id));
+        const t = cc ? movementTimeS(cc, this.turnAfter(ids, i), raw) : raw;
         const run = freeFlowS(r);
         return g + roadCo2Grams(r.length_m, cc?.speedKmh ?? r.speed_limit_kmh, Math.max(0, t - run));
       }, 0);
     const co2Base = co2(base, () => 0);
-    const co2Alt = co2(alt, () => diverted);
+    const co2Alt = co2(alt, () => load);
     // What the whole neighbourhood saves per hour: diverted vehicles take the shorter-in-time path, the
     // vehicles left on the road see its queue shrink, the alternative's own traffic pays for the load.
-    const staying = Math.max(0, c.flowVph - diverted);
-    const co2Stay = co2([c.road.road_id], () => 0) - co2([c.road.road_id], () => -diverted);
+    const staying = Math.max(0, c.flowVph - load);
+    const co2Stay = co2([c.road.road_id], () => 0) - co2([c.road.road_id], () => -load);
     const co2AltOwn = alt.reduce((g, id) => {
       const cc = conds.get(id);
       if (!cc) return g;
-      return g + cc.flowVph * (co2([id], () => diverted) - co2([id], () => 0));
+      return g + cc.flowVph * (co2([id], () => load) - co2([id], () => 0));
     }, 0);
     const rate = diverted * (co2Base - co2Alt) + staying * co2Stay - co2AltOwn;
     return {

@@ -5,6 +5,7 @@ import {
   type Road,
   STANDING_OCCUPANCY,
 } from '@cityflow/protocol';
+import type { Turn } from './turns.js';
 import {
   capacityVph,
   DELAY,
@@ -14,6 +15,7 @@ import {
   standingQueueDelayS,
   uniformDelayS,
 } from './delay-model.js';
+import { type LaneObservation, type MovementTimes, movementTimes } from './lane-movements.js';
 
 /** What the hub knows of a road this cycle: the agents' live snapshot and the best forecasts. */
 export interface RoadInput {
@@ -24,6 +26,8 @@ export interface RoadInput {
   ageS: number | null;
   /** speed forecasts by horizon (minutes ahead) */
   forecasts: Array<{ horizonMin: number; speedKmh: number | null; score: number }>;
+  /** the road's loops by lane, when the network file gives each loop's lane */
+  lanes?: LaneObservation[];
 }
 
 /**
@@ -52,6 +56,8 @@ export interface RoadCondition {
   /** travel time now, s, and its parts */
   timeS: number;
   delayS: number;
+  /** per-movement offsets from `timeS` and the worst lane's score, from the road's lanes (else null) */
+  movements: MovementTimes | null;
   why: string;
 }
 
@@ -110,6 +116,7 @@ export function assessRoads(
         score: 0,
         timeS: modelTimeS(road, signalised, 0, capacity),
         delayS: modelTimeS(road, signalised, 0, capacity) - t0,
+        movements: null,
         why: 'no recent data: free-flow time assumed',
       });
       continue;
@@ -117,7 +124,7 @@ export function assessRoads(
     const occ = Math.max(0, Math.min(1, x.occupancy ?? 0));
     const flow = Math.max(0, x.flowVph ?? 0);
     const signal = signalised ? uniformDelayS(flow / capacity) : 0;
-    let c: RoadCondition;
+    let c: Omit<RoadCondition, 'movements'>;
     if (x.speedKmh === null && flow === 0) {
       // No vehicle passed: a queue standing on the loops, or a blockage upstream of them.
       const stopped = (
@@ -125,7 +132,7 @@ export function assessRoads(
         dischargeShare: number,
         occupancy: number,
         why: string,
-      ): RoadCondition => {
+      ): Omit<RoadCondition, 'movements'> => {
         const discharge = capacity * dischargeShare;
         const q = standingQueueDelayS(road, occupancy, discharge);
         return {
@@ -144,14 +151,14 @@ export function assessRoads(
       if (occ >= STANDING_OCCUPANCY)
         c = stopped(
           'standing',
-          0.25,
+          DELAY.standingDischargeShare,
           occ,
           `standing queue on the loops (occupancy ${pct(occ)}, no vehicle passed)`,
         );
       else if (filling)
         c = stopped(
           'blocked',
-          0.1,
+          DELAY.blockedDischargeShare,
           0.5,
           'no vehicle passes while the road upstream fills: blocked upstream of its loops',
         );
@@ -199,9 +206,29 @@ export function assessRoads(
         why: `${x.speedKmh === null ? 'no speed' : `${Math.round(x.speedKmh)} km/h`}, ${Math.round(flow)} veh/h, occupancy ${pct(occ)}`,
       };
     }
-    out.set(road.road_id, c);
+    // Lane detail only where vehicles move: a standing or blocked road is priced whole.
+    const lanes = x.ageS !== null && x.ageS <= STALE_LIVE_S ? (x.lanes ?? []) : [];
+    const movements =
+      lanes.length && (c.kind === 'congested' || c.kind === 'flowing' || c.kind === 'free')
+        ? movementTimes(road, lanes, capacity / road.lanes)
+        : null;
+    out.set(road.road_id, { ...c, movements });
   }
   return out;
+}
+
+/**
+ * Travel time of a road for the traffic that leaves it by `turn`: the road's time shifted by what its
+ * lanes say of that movement (never below free flow); the road's mean time when lanes say nothing.
+ */
+export function movementTimeS(c: RoadCondition, turn: Turn | null, timeS = c.timeS): number {
+  if (!turn || !c.movements) return timeS;
+  return Math.max(freeFlowS(c.road), timeS + c.movements.extraS[turn]);
+}
+
+/** The score advice starts and ends on: the road's, or its worst lane's when that one is queued. */
+export function planningScore(c: RoadCondition): number {
+  return Math.max(c.score, c.movements?.laneScore ?? 0);
 }
 
 /**
@@ -226,7 +253,7 @@ const pct = (x: number) => `${Math.round(x * 100)} %`;
  */
 export function blockedByIncident(c: RoadCondition): RoadCondition {
   if (c.kind !== 'empty' && c.kind !== 'unknown') return c;
-  const discharge = c.capacity * 0.1;
+  const discharge = c.capacity * DELAY.blockedDischargeShare;
   const q = standingQueueDelayS(c.road, 0.5, discharge);
   return {
     ...c,

@@ -1,4 +1,11 @@
-import type { HistoryBucket, LiveRoad, LiveTraffic, Prediction, Reroute } from '@cityflow/protocol';
+import type {
+  HistoryBucket,
+  LiveRoad,
+  LiveSensor,
+  LiveTraffic,
+  Prediction,
+  Reroute,
+} from '@cityflow/protocol';
 import type { Queryable } from '../db/db.js';
 import type { PageCursor } from '../api/pagination.js';
 
@@ -17,12 +24,12 @@ export async function upsertRoadLive(db: Queryable, agentId: string, input: Live
   if (!roads.length) return;
   const c = <K extends keyof LiveRoad>(k: K) => roads.map((r) => r[k]);
   await db.query(
-    `INSERT INTO road_live (road_id, ts, speed_kmh, flow_rate, occupancy, congestion_score, sensors, samples, agent_id)
-     SELECT r, ts, s, f, o, c, n, m, $1 FROM unnest($2::text[], $3::timestamptz[], $4::float8[], $5::float8[],
-       $6::float8[], $7::float8[], $8::int[], $9::int[]) AS t(r, ts, s, f, o, c, n, m)
+    `INSERT INTO road_live (road_id, ts, speed_kmh, flow_rate, occupancy, congestion_score, sensors, samples, agent_id, by_sensor)
+     SELECT r, ts, s, f, o, c, n, m, $1, b::jsonb FROM unnest($2::text[], $3::timestamptz[], $4::float8[], $5::float8[],
+       $6::float8[], $7::float8[], $8::int[], $9::int[], $10::text[]) AS t(r, ts, s, f, o, c, n, m, b)
      ON CONFLICT (road_id) DO UPDATE SET ts = EXCLUDED.ts, speed_kmh = EXCLUDED.speed_kmh, flow_rate = EXCLUDED.flow_rate,
        occupancy = EXCLUDED.occupancy, congestion_score = EXCLUDED.congestion_score, sensors = EXCLUDED.sensors,
-       samples = EXCLUDED.samples, agent_id = EXCLUDED.agent_id, updated_at = now()
+       samples = EXCLUDED.samples, agent_id = EXCLUDED.agent_id, by_sensor = EXCLUDED.by_sensor, updated_at = now()
      WHERE road_live.ts <= EXCLUDED.ts`,
     [
       agentId,
@@ -34,6 +41,7 @@ export async function upsertRoadLive(db: Queryable, agentId: string, input: Live
       c('congestion_score'),
       c('sensors'),
       c('samples'),
+      roads.map((r) => (r.by_sensor ? JSON.stringify(r.by_sensor) : null)),
     ],
   );
 }
@@ -77,6 +85,16 @@ export async function allLive(db: Queryable): Promise<Map<string, LiveTraffic>> 
     'SELECT ts, road_id, speed_kmh, flow_rate, occupancy, congestion_score, sensors FROM road_live',
   );
   return new Map(r.rows.map((x) => [x.road_id, toLive(x)]));
+}
+
+/** The live state the reroute cycle reads: every road, with its per-loop detail when the agent sent it. */
+export type LiveForPlanning = LiveTraffic & { by_sensor: LiveSensor[] | null };
+
+export async function liveForPlanning(db: Queryable): Promise<Map<string, LiveForPlanning>> {
+  const r = await db.query<LiveRow & { by_sensor: LiveSensor[] | null }>(
+    'SELECT ts, road_id, speed_kmh, flow_rate, occupancy, congestion_score, sensors, by_sensor FROM road_live',
+  );
+  return new Map(r.rows.map((x) => [x.road_id, { ...toLive(x), by_sensor: x.by_sensor }]));
 }
 
 export const BUCKETS: Record<string, string> = {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reroute, SensorReading } from '@cityflow/protocol';
 import { BrokerPool } from '../broker-pool.js';
@@ -54,6 +54,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
   const s = o.scenario;
   const runDir = join(o.outDir, 'advice');
   mkdirSync(runDir, { recursive: true });
+  const logAdvice = adviceLog(join(runDir, 'advice.jsonl'));
   const out = o.out ?? process.stderr;
   const net = s.network;
   const base = 20000 + Math.floor(Math.random() * 20000);
@@ -153,6 +154,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
       lap('waitHub');
       const items: Reroute[] = await advice.current();
       if (items.length) r.adviceMinutes++;
+      logAdvice(t, items);
       // The platform's own estimate: kg CO2 per hour over all diverted traffic, for one minute.
       r.platformCo2GainG += items.reduce((g, a) => g + (a.estimated_co2_gain * 1000 * (end - t)) / 3600, 0);
       await driver.apply(traci, [...vehicles], items);
@@ -190,4 +192,29 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
 
 async function publishAll(pool: BrokerPool, readings: SensorReading[], agentOf: Map<string, string>) {
   await Promise.all(readings.map((x) => pool.publish(agentOf.get(x.sensor_id)!, x)));
+}
+
+/**
+ * The advice log of the run (`advice/advice.jsonl`): one line each time the advice in force changes,
+ * with the simulation second, so a result can be traced to what the platform advised and when.
+ */
+function adviceLog(file: string): (simS: number, items: Reroute[]) => void {
+  let last = '';
+  return (simS, items) => {
+    const brief = items
+      .map((a) => ({
+        route_id: a.route_id,
+        decision_node: a.decision_node,
+        path: a.path,
+        eta_gain_min: a.eta_gain_min,
+        diverted_share: a.diverted_share,
+        incident_id: a.incident_id ?? null,
+        reason: a.reason,
+      }))
+      .sort((a, b) => a.route_id.localeCompare(b.route_id));
+    const key = JSON.stringify(brief.map((a) => [a.route_id, a.path]));
+    if (key === last) return;
+    last = key;
+    appendFileSync(file, `${JSON.stringify({ sim_s: simS, items: brief })}\n`);
+  };
 }
