@@ -4,6 +4,7 @@ import {
   type Network,
   type Prediction,
   type Reroute,
+  type Road,
   topics,
 } from '@cityflow/protocol';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ import { DetourPlanner } from '../routing/detour-planner.js';
 import { IncidentDetector } from '../routing/incident-detector.js';
 import { assessRoads } from '../routing/road-conditions.js';
 import { roadInputs } from '../routing/road-inputs.js';
+import { RoadSmoother } from '../routing/road-smoother.js';
 import { PredictionCycle } from './prediction-cycle.js';
 
 export interface CycleDeps {
@@ -59,6 +61,7 @@ export class Cycles {
   private lastRetentionMs = 0;
   private readonly planner: DetourPlanner;
   private readonly incidents = new IncidentDetector();
+  private readonly smoother = new RoadSmoother();
   private incidentsResumed = false;
   private readonly predictor: PredictionCycle;
   private readonly adviceByAgent = new Map<string, Advice>();
@@ -187,22 +190,29 @@ export class Cycles {
       listPredictions(this.d.db, { horizon: 15, limit: 100_000, before: null }),
       listPredictions(this.d.db, { horizon: 30, limit: 100_000, before: null }),
     ]);
-    const conds = assessRoads(
-      this.d.net,
-      roadInputs(live, [...p15, ...p30], nowMs, (id) => this.d.net.sensors.get(id)?.lane_index),
-      (r) => this.d.net.intersections.has(r.to_node),
-    );
+    const signalised = (r: Road) => this.d.net.intersections.has(r.to_node);
+    const inputs = roadInputs(live, [...p15, ...p30], nowMs, (id) => this.d.net.sensors.get(id)?.lane_index);
+    // Incidents on the raw minute (onset matters); advice on the smoothed view (signal noise does not).
+    const conds = assessRoads(this.d.net, inputs, signalised);
     const changes = this.incidents.observe(conds, nowMs);
     const touched: Incident[] = [...changes.opened, ...changes.cleared];
     for (const i of touched) await upsertIncident(this.d.db, i);
     if (touched.length) void this.d.cache.invalidate('incidents');
     for (const i of touched) this.d.bus.publish({ type: 'incident', data: i });
     const periodMs = this.d.config.cycleIntervalS * 1000;
-    const items = this.planner.plan(conds, (id) => this.incidents.activeOn(id), nowMs, 2 * periodMs + 30_000);
+    const planned = assessRoads(this.d.net, this.smoother.smooth(inputs), signalised);
+    const items = this.planner.plan(
+      planned,
+      (id) => this.incidents.activeOn(id),
+      nowMs,
+      2 * periodMs + 30_000,
+    );
     await insertReroutes(this.d.db, items);
     // Advice that ended stops being served now, not when its last validity runs out.
-    if (this.planner.ended.length)
+    if (this.planner.ended.length) {
       await endReroutes(this.d.db, this.planner.ended, new Date(nowMs).toISOString());
+      for (const [road_id, why] of this.planner.endedWhy) this.d.log.info({ road_id, why }, 'advice ended');
+    }
     await this.d.cache.invalidate('reroutes');
     this.d.metrics.co2Gain.set(items.reduce((s, r) => s + r.estimated_co2_gain, 0));
     for (const r of items) this.d.bus.publish({ type: 'reroute', data: r });

@@ -89,8 +89,9 @@ export class DetourPlanner {
     this.graph = new RoadGraph(net);
   }
 
-  /** Roads whose advice ended in the last `plan` (their rows are closed at once). */
+  /** Roads whose advice ended in the last `plan` (their rows are closed at once), and why. */
   ended: string[] = [];
+  endedWhy = new Map<string, string>();
   private lastConds = new Map<string, RoadCondition>();
   private readonly timeCache = new Map<string, number>();
 
@@ -106,6 +107,7 @@ export class DetourPlanner {
     this.timeCache.clear();
     const candidates: RoadCondition[] = [];
     this.ended = [];
+    this.endedWhy = new Map();
     for (const [id, raw] of conds) {
       const incident = incidentOn(id);
       const c = incident ? blockedByIncident(raw) : raw;
@@ -117,7 +119,7 @@ export class DetourPlanner {
       this.congestedFor.set(id, n);
       const wanted = incident || (was ? score >= s.clearScore : n >= PLANNER.persistCycles);
       if (wanted) candidates.push(c);
-      else if (was) this.end(id);
+      else if (was) this.end(id, `score ${score.toFixed(2)} below ${s.clearScore} (${c.why})`);
     }
     // Worst first: the heaviest delay claims the spare capacity around it.
     candidates.sort((a, b) => b.delayS * b.flowVph - a.delayS * a.flowVph);
@@ -149,7 +151,7 @@ export class DetourPlanner {
         }
       }
       if (!chosen) {
-        if (prev) this.end(id);
+        if (prev) this.end(id, 'no way around gains enough any more');
         continue;
       }
       this.active.set(id, { option: chosen, incidentId: incident?.incident_id ?? null });
@@ -167,9 +169,10 @@ export class DetourPlanner {
     return out;
   }
 
-  private end(roadId: string) {
+  private end(roadId: string, why: string) {
     this.active.delete(roadId);
     this.ended.push(roadId);
+    this.endedWhy.set(roadId, why);
   }
 
   /** The gain a new advice must offer per diverted vehicle (with its own load on the alternative). */
