@@ -1,7 +1,7 @@
 import { type Incident, loadNetwork, type Road } from '@cityflow/protocol';
 import { describe, expect, it } from 'vitest';
 import { DetourPlanner, type PlannerSettings } from '../src/routing/detour-planner.js';
-import { IncidentDetector } from '../src/routing/incident-detector.js';
+import { IncidentDetector, silenceCycles } from '../src/routing/incident-detector.js';
 import { assessRoads, type RoadInput } from '../src/routing/road-conditions.js';
 import { gridNetwork } from './helpers.js';
 
@@ -14,10 +14,11 @@ const signalised = (r: Road) => net.intersections.has(r.to_node);
 const SETTINGS: PlannerSettings = { congestedScore: 0.5, clearScore: 0.4, compliance: 0.5 };
 const JAM = 'R11-21'; // an inner road of the 4 x 4 grid, eastbound
 
+// Flows are flow_rate as agents report it: veh/h per lane (the grid roads have 2 lanes).
 const state = (over: Record<string, Partial<RoadInput>>) => {
   const m = new Map<string, RoadInput>();
   for (const id of net.roads.keys())
-    m.set(id, { speedKmh: 42, flowVph: 350, occupancy: 0.05, ageS: 5, forecasts: [], ...over[id] });
+    m.set(id, { speedKmh: 42, flowVph: 175, occupancy: 0.05, ageS: 5, forecasts: [], ...over[id] });
   return assessRoads(net, m, signalised);
 };
 const jam = (speedKmh: number, extra: Record<string, Partial<RoadInput>> = {}, occupancy = 0.4) =>
@@ -52,7 +53,7 @@ describe('detour planner', () => {
     const slowAround = Object.fromEntries(
       [...net.roads.values()]
         .filter((r) => r.from_node === from(JAM) && r.road_id !== JAM)
-        .map((r) => [r.road_id, { speedKmh: 8, occupancy: 0.3, flowVph: 500 }]),
+        .map((r) => [r.road_id, { speedKmh: 8, occupancy: 0.3, flowVph: 250 }]),
     );
     p.plan(jam(5, slowAround), none, 0, 150_000);
     const [r] = p.plan(jam(5, slowAround), none, 60_000, 150_000);
@@ -92,7 +93,7 @@ describe('detour planner', () => {
     // the jam still stands: counting them again on top would put the path past 90 % and end advice
     // that still helps
     const carrying = Object.fromEntries(
-      [...net.roads.keys()].filter((id) => id !== JAM).map((id) => [id, { flowVph: 1300, speedKmh: 35 }]),
+      [...net.roads.keys()].filter((id) => id !== JAM).map((id) => [id, { flowVph: 650, speedKmh: 35 }]),
     );
     const held = p.plan(jam(6, { ...carrying }), none, 120_000, 150_000)[0];
     expect(held?.path).toEqual(first.path);
@@ -104,7 +105,7 @@ describe('detour planner', () => {
   it('load-aware: no detour through roads the diverted traffic would saturate', () => {
     const p = new DetourPlanner(net, SETTINGS);
     const busy: Record<string, Partial<RoadInput>> = {};
-    for (const id of net.roads.keys()) if (id !== JAM) busy[id] = { flowVph: 1500, speedKmh: 40 };
+    for (const id of net.roads.keys()) if (id !== JAM) busy[id] = { flowVph: 750, speedKmh: 40 };
     p.plan(jam(6, busy), none, 0, 150_000);
     expect(p.plan(jam(6, busy), none, 60_000, 150_000)).toHaveLength(0);
   });
@@ -112,7 +113,7 @@ describe('detour planner', () => {
   it('a detour that gains less than the minimum is not advised', () => {
     const p = new DetourPlanner(net, SETTINGS);
     // 24 km/h on a 200 m block: congested by score, but the way around is not faster
-    const mild = state({ [JAM]: { speedKmh: 24, flowVph: 300, occupancy: 0.1 } });
+    const mild = state({ [JAM]: { speedKmh: 24, flowVph: 150, occupancy: 0.1 } });
     p.plan(mild, none, 0, 150_000);
     expect(p.plan(mild, none, 60_000, 150_000)).toHaveLength(0);
   });
@@ -188,6 +189,19 @@ describe('incident detection', () => {
     for (let m = 19; m < 23; m++) expect(feed(d, silent, m).cleared).toHaveLength(0);
     feed(d, {}, 23);
     expect(feed(d, {}, 24).cleared.map((i) => i.road_id)).toEqual([JAM]);
+  });
+
+  it('silence must outlast chance: 3 minutes at 350 veh/h, 5 at 120 (three would happen 0.25 % of the time)', () => {
+    expect([350, 184, 120, 60, 10].map(silenceCycles)).toEqual([3, 4, 5, 10, 15]);
+    const d = new IncidentDetector();
+    // 60 veh/h per lane: 120 on each 2-lane road
+    const light = Object.fromEntries([...net.roads.keys()].map((id) => [id, { flowVph: 60 }]));
+    for (let m = 0; m < 16; m++) feed(d, light, m);
+    const silent = { ...light, [JAM]: { speedKmh: null, flowVph: 0, occupancy: 0 } };
+    const n = silenceCycles(120);
+    expect(n).toBe(5);
+    for (let m = 16; m < 16 + n - 1; m++) expect(feed(d, silent, m).opened).toHaveLength(0);
+    expect(feed(d, silent, 16 + n - 1).opened.map((i) => i.road_id)).toEqual([JAM]);
   });
 
   it('a road that is usually empty reading empty is no incident', () => {

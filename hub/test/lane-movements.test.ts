@@ -23,7 +23,7 @@ const LEFT_QUEUE = [
 const state = (lanes?: RoadInput['lanes']) => {
   const m = new Map<string, RoadInput>();
   for (const id of net.roads.keys())
-    m.set(id, { speedKmh: 42, flowVph: 350, occupancy: 0.05, ageS: 5, forecasts: [] });
+    m.set(id, { speedKmh: 42, flowVph: 175, occupancy: 0.05, ageS: 5, forecasts: [] });
   // the road's means, as the agent computes them: speeds and occupancies averaged over its loops
   // (25.5 km/h, 16.5 %: just under the congested line, 0.5)
   m.set(ROAD, { speedKmh: 25.5, flowVph: 260, occupancy: 0.165, ageS: 5, forecasts: [], lanes });

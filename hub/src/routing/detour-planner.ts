@@ -390,6 +390,9 @@ export class DetourPlanner {
     const co2Alt = co2(alt, () => load);
     // What the whole neighbourhood saves per hour: diverted vehicles take the shorter-in-time path, the
     // vehicles left on the road see its queue shrink, the alternative's own traffic pays for the load.
+    // Only the diverted vehicles the stretch fits (`coverage`: those bound where the path rejoins) are
+    // credited with the stretch's saving; the others follow the advice too, to places it does not
+    // lead, and are credited nothing (their gain or loss depends on where they go).
     const staying = Math.max(0, c.flowVph - load);
     const co2Stay = co2([c.road.road_id], () => 0) - co2([c.road.road_id], () => -load);
     const co2AltOwn = alt.reduce((g, id) => {
@@ -397,7 +400,7 @@ export class DetourPlanner {
       if (!cc) return g;
       return g + cc.flowVph * (co2([id], () => load) - co2([id], () => 0));
     }, 0);
-    const rate = diverted * (co2Base - co2Alt) + staying * co2Stay - co2AltOwn;
+    const rate = diverted * coverage * (co2Base - co2Alt) + staying * co2Stay - co2AltOwn;
     return {
       decision,
       rejoin,

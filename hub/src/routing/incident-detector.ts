@@ -28,8 +28,16 @@ export const INCIDENT = {
   occupancyRiseAbs: 0.03,
   recoverRatio: 0.8,
   persistCycles: 2,
-  /** a road must usually pass, and still be fed, this much before its silence means a blockage */
+  /** a blocked road's incident is over when less than this arrives upstream (nothing left to block) */
   minFlowVph: 60,
+  /**
+   * Silence is evidence of a blockage only where chance cannot explain it: with Poisson arrivals at
+   * λ veh/h a road passes nothing for n minutes with probability exp(−λn/60). Over a city's roads and
+   * a day's minutes a 5 % chance (60 veh/h, three minutes) is a false alarm every few minutes, so the
+   * silence must last until its chance is below 1e-4: 3 minutes at 184 veh/h, 5 at 110, 9 at 60.
+   */
+  silenceChance: 1e-4,
+  maxSilenceCycles: 15,
   /** without history, a road crawling below this share of its limit with its feeders filling */
   noHistoryRatio: 0.4,
   /** a speed drop must last this many cycles: one-minute dips at a signal are not incidents */
@@ -59,6 +67,12 @@ export interface IncidentChanges {
   cleared: Incident[];
   /** still active, with updated confidence */
   updated: Incident[];
+}
+
+/** Minutes without a vehicle on a road fed at `flowVph` that chance explains less than `silenceChance`. */
+export function silenceCycles(flowVph: number): number {
+  const n = Math.ceil((-Math.log(INCIDENT.silenceChance) * 60) / Math.max(1, flowVph));
+  return Math.min(INCIDENT.maxSilenceCycles, Math.max(INCIDENT.dropPersistCycles, n));
 }
 
 const median = (xs: number[]) => {
@@ -169,7 +183,7 @@ export class IncidentDetector {
         persist: INCIDENT.persistCycles,
       };
     // Nothing passes the loops for minutes while traffic keeps arriving from upstream: vehicles enter
-    // the road and do not leave it (at 60 veh/h, three empty minutes happen by chance 5 % of the time).
+    // the road and do not leave it, at flows where that silence is no chance (`silenceChance`).
     if (c.kind === 'empty') {
       const flows = past.map((x) => x.flowVph);
       const usual = flows.length >= INCIDENT.minBaseline ? median(flows)! : 0;
@@ -178,7 +192,8 @@ export class IncidentDetector {
           confidence: 0.7,
           reason: `no vehicle passes (usually ${Math.round(usual)} veh/h) while ${Math.round(s.inflowVph)} veh/h arrive upstream`,
           baseline,
-          persist: INCIDENT.dropPersistCycles,
+          // the usual flow sets the chance: a blockage also starves the feeders (their lanes queue)
+          persist: silenceCycles(usual),
         };
       return null;
     }

@@ -20,6 +20,7 @@ import { type LaneObservation, type MovementTimes, movementTimes } from './lane-
 /** What the hub knows of a road this cycle: the agents' live snapshot and the best forecasts. */
 export interface RoadInput {
   speedKmh: number | null;
+  /** the road's flow_rate: the mean over its loops (one per lane), veh/h per lane */
   flowVph: number | null;
   occupancy: number | null;
   /** age of the live snapshot, s (stale data is no data) */
@@ -46,6 +47,7 @@ export interface RoadCondition {
   capacity: number;
   /** what the road discharges now: observed flow under a queue, else the nominal capacity */
   dischargeVph: number;
+  /** the whole road's flow, veh/h (all lanes) */
   flowVph: number;
   speedKmh: number | null;
   occupancy: number;
@@ -90,11 +92,15 @@ export function assessRoads(
     const f = x.forecasts.find((p) => p.speedKmh !== null);
     return f ? { ...x, speedKmh: f.speedKmh, occupancy: null, forecasts: x.forecasts } : null;
   };
+  // A feeder fills when its loops, or one lane's (the lane queued for the road that no longer
+  // passes: its other lanes may flow on to other exits), are occupied beyond the line.
   const upstreamFilling = (r: Road) =>
     (into.get(r.from_node) ?? []).some((u) => {
       if (u.from_node === r.to_node) return false; // the opposite direction feeds nothing here
       const x = fresh(u.road_id);
-      return !!x && (x.occupancy ?? 0) >= UPSTREAM_FILLING_OCCUPANCY;
+      if (!x) return false;
+      const occ = Math.max(x.occupancy ?? 0, ...(x.lanes ?? []).map((l) => l.occupancy));
+      return occ >= UPSTREAM_FILLING_OCCUPANCY;
     });
   const out = new Map<string, RoadCondition>();
   for (const road of net.roads.values()) {
@@ -122,7 +128,9 @@ export function assessRoads(
       continue;
     }
     const occ = Math.max(0, Math.min(1, x.occupancy ?? 0));
-    const flow = Math.max(0, x.flowVph ?? 0);
+    // A road's flow_rate is the mean over its loops, a loop per lane: the road carries lanes times that
+    // (its capacity, from lanes, is the whole road's too).
+    const flow = Math.max(0, x.flowVph ?? 0) * road.lanes;
     const signal = signalised ? uniformDelayS(flow / capacity) : 0;
     let c: Omit<RoadCondition, 'movements'>;
     if (x.speedKmh === null && flow === 0) {
