@@ -79,7 +79,8 @@ function errorLine(key: SettingKey, value: unknown, i: SchemaIssue): string {
  */
 export function resolveConfig(opts: HubInput): HubConfig {
   const given = Object.entries(opts).filter(([k, v]) => v !== undefined && k in HubSettingsSchema.properties);
-  const v: Record<string, unknown> = { ...DEFAULTS, ...Object.fromEntries(given) };
+  // a copy: no config shares a default array (corsOrigins) with another
+  const v: Record<string, unknown> = { ...structuredClone(DEFAULTS), ...Object.fromEntries(given) };
   // unset: just under the threshold (hysteresis), itself then checked like a given value
   if (v.rerouteClear === undefined && typeof v.rerouteThreshold === 'number')
     v.rerouteClear = Math.max(0, v.rerouteThreshold - 0.1);
@@ -92,7 +93,7 @@ export function resolveConfig(opts: HubInput): HubConfig {
     errors.push(errorLine(key, v[key], i));
     // the rules below see the default in its place (a setting without one stays, so that "set both
     // or neither" still sees it set): one problem, one line
-    if (key in DEFAULTS) v[key] = DEFAULTS[key];
+    if (key in DEFAULTS) v[key] = structuredClone(DEFAULTS[key]);
   }
   const c = v as HubSettings;
   if ((c.adminEmail === undefined) !== (c.adminPassword === undefined))
