@@ -110,15 +110,23 @@ export function mergeSummaryStats(parts: SummaryStats[]): SummaryStats {
   return out as SummaryStats;
 }
 
-/** Adds `part` into `into` (the rule over running sums: means are sums here, so they add). */
-export function addSummarySums(into: SummarySums, part: SummarySums): void {
-  for (const r of SUMMARY_MERGE_RULES) {
-    if (r.rule === 'add') into[r.field] += part[r.field];
-    else if (r.rule === 'mean') into[r.sum] += part[r.sum];
-    else if (r.rule === 'any') into.flagged ||= part.flagged;
-    else into[r.field] = pick(r.rule === 'min' ? Math.min : Math.max, into[r.field], part[r.field]);
-  }
-}
+/**
+ * Adds `part` into `into` (the rule over running sums: means are sums here, so they add). Compiled
+ * from the table once, as straight-line code: the agent runs it for every reading of a group commit,
+ * and a loop over the rules with keyed property access costs 1.5-2.6x the hand-written accumulation
+ * it replaces, the compiled form 0.8-1.2x (bench/summary-sums.js, 5,000-reading commits).
+ */
+export const addSummarySums = new Function(
+  'a',
+  'b',
+  SUMMARY_MERGE_RULES.map((r) => {
+    if (r.rule === 'add') return `a.${r.field} += b.${r.field};`;
+    if (r.rule === 'mean') return `a.${r.sum} += b.${r.sum};`;
+    if (r.rule === 'any') return `a.${r.field} = a.${r.field} || b.${r.field};`;
+    const f = r.rule === 'min' ? 'Math.min' : 'Math.max';
+    return `if (b.${r.field} !== null) a.${r.field} = a.${r.field} === null ? b.${r.field} : ${f}(a.${r.field}, b.${r.field});`;
+  }).join('\n'),
+) as (into: SummarySums, part: SummarySums) => void;
 
 /** A summary as running sums (its means times their weights). */
 export function summaryToSums(s: SummaryStats): SummarySums {
