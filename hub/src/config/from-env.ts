@@ -47,11 +47,15 @@ export function showValue(key: keyof HubSettings, v: unknown): string {
   return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
 }
 
+const MIB = 1 << 20;
+const helpValue = (key: keyof HubSettings, v: unknown) =>
+  typeof v === 'number' && v >= MIB && v % MIB === 0 ? `${v / MIB} MiB` : showValue(key, v) || '—';
+
 /** `serve --help`: every variable with its default and meaning, from the settings table. */
 export function environmentHelp(): string {
   const rows = SETTINGS.filter(([, s]) => s.env !== undefined).map(([key, s]) => [
     s.env!,
-    s.defaultText ?? (s.default === undefined ? '—' : showValue(key, s.default) || '—'),
+    s.defaultText ?? (s.default === undefined ? '—' : helpValue(key, s.default)),
     s.description,
   ]);
   const w0 = Math.max(...rows.map((r) => r[0]!.length));

@@ -6,6 +6,8 @@
 import { CONGESTED_THRESHOLD, DEFAULT_NETWORK_FILE, PortSchema } from '@cityflow/protocol';
 import { CloneType, type SchemaOptions, type Static, type TSchema, Type } from '@sinclair/typebox';
 import { FLEET_METRICS_MAX_AGENTS_DEFAULT } from '../fleet-metrics.js';
+import { INGEST_QUEUE_DEFAULTS } from '../ingest/queue.js';
+import { QUARANTINE_LIMITS } from '../store/quarantine-store.js';
 
 export interface SettingMeta extends SchemaOptions {
   /** the environment variable (none: a `startHub` option only) */
@@ -171,21 +173,18 @@ export const HubSettingsSchema = Type.Object({
   ),
   ingestQueueAgentBytes: posInt(
     'CITYFLOW_INGEST_QUEUE_AGENT_BYTES',
-    8 << 20,
+    INGEST_QUEUE_DEFAULTS.perAgentBytes,
     'unprocessed uplink bytes per agent',
-    '8 MiB',
   ),
   ingestQueueTotalBytes: posInt(
     'CITYFLOW_INGEST_QUEUE_TOTAL_BYTES',
-    256 << 20,
+    INGEST_QUEUE_DEFAULTS.totalBytes,
     'unprocessed uplink bytes in all',
-    '256 MiB',
   ),
   quarantineMaxBytes: posInt(
     'CITYFLOW_QUARANTINE_MAX_BYTES',
-    256 << 20,
+    QUARANTINE_LIMITS.defaultMaxTotalBytes,
     'quarantine byte bound, oldest deleted first',
-    '256 MiB',
   ),
   rerouteThreshold: share(
     'CITYFLOW_REROUTE_THRESHOLD',
