@@ -6,6 +6,7 @@
  * compiled). 5,000 readings of 100 sensors over two minutes per commit. Prints one JSON line. Needs
  * `npx tsc -b`.
  */
+import { readingSums as sumsOf } from '../edge-agent/dist/storage/minute-acc-store.js';
 import { SUMMARY_MERGE_RULES, addSummarySums } from '../protocol/dist/index.js';
 
 const N = 5000;
@@ -18,16 +19,6 @@ const readings = Array.from({ length: N }, (_, i) => ({
   occ: 0.1,
   flagged: i % 97 === 0,
 }));
-const sumsOf = (x) => ({
-  count: 1,
-  null_speed_count: x.speed === null ? 1 : 0,
-  speed_sum: x.speed ?? 0,
-  speed_min: x.speed,
-  speed_max: x.speed,
-  flow_sum: x.flow,
-  occupancy_sum: x.occ,
-  flagged: x.flagged,
-});
 const pick = (f, a, b) => (a === null ? b : b === null ? a : f(a, b));
 function interpreted(into, part) {
   for (const r of SUMMARY_MERGE_RULES) {

@@ -20,7 +20,7 @@ const COLUMNS: Record<keyof SummarySums, string> = {
 };
 
 /** A reading is a summary of one reading. */
-const readingSums = (x: StoredReading): SummarySums => ({
+export const readingSums = (x: StoredReading): SummarySums => ({
   count: 1,
   null_speed_count: x.speed === null ? 1 : 0,
   speed_sum: x.speed ?? 0,
