@@ -4,20 +4,19 @@
  * at once as `path: message`.
  */
 import { readFileSync } from 'node:fs';
-import { CityFlowError, compileValidator, ID_PATTERN } from '@cityflow/protocol';
+import { CityFlowError, compileValidator, ID_PATTERN, PortSchema } from '@cityflow/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
 
-const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Pos = (o: { minimum?: number; maximum?: number } = {}) => Type.Number({ exclusiveMinimum: 0, ...o });
 
 export const AgentConfigFileSchema = Type.Object(
   {
     agentId: Type.String({ pattern: ID_PATTERN }),
     dataDir: Type.String({ minLength: 1 }),
-    mqttPort: Port,
+    mqttPort: PortSchema,
     mqttHost: Type.String({ minLength: 1 }),
-    httpPort: Port,
+    httpPort: PortSchema,
     httpHost: Type.String({ minLength: 1 }),
     hubUrl: Type.Optional(Type.String({ pattern: '^mqtts?://|^wss?://' })),
     hubUsername: Type.Optional(Type.String()),

@@ -1,11 +1,19 @@
-import { SUMMARY_MERGE_CASES } from '@cityflow/protocol';
+import { SUMMARY_MERGE_CASES, summaryToSums } from '@cityflow/protocol';
 import { describe, expect, it } from 'vitest';
+import { expectMerged } from '../../test-support/summary-merge.js';
 import { mergeSummaries } from '../src/storage/downsample.js';
+import { MinuteAccStore } from '../src/storage/minute-acc-store.js';
+import { openDb } from '../src/storage/sqlite.js';
+import { tempDir, useCleanups } from './helpers/util.js';
 
-/** The agent's downsampling merge against the protocol's one test table (means rounded to 0.001). */
-describe('agent downsample merge passes SUMMARY_MERGE_CASES', () => {
-  for (const c of SUMMARY_MERGE_CASES)
-    it(c.name, () => {
+const MINUTE = Date.UTC(2026, 2, 2, 8, 0);
+
+/** The agent's two merges against the protocol's one test table. */
+describe('agent merges pass SUMMARY_MERGE_CASES', () => {
+  const cleanups = useCleanups();
+
+  for (const c of SUMMARY_MERGE_CASES) {
+    it(`downsample (means rounded to 0.001): ${c.name}`, () => {
       const parts = c.parts.map((p, i) => ({
         sensor_id: 'S-1',
         road_id: 'R-1',
@@ -14,14 +22,21 @@ describe('agent downsample merge passes SUMMARY_MERGE_CASES', () => {
         flagged: p.flagged || undefined,
       }));
       const m = mergeSummaries(parts);
-      expect(m.count).toBe(c.merged.count);
-      expect(m.null_speed_count).toBe(c.merged.null_speed_count);
-      for (const k of ['speed_mean', 'speed_min', 'speed_max', 'flow_mean', 'occupancy_mean'] as const) {
-        const w = c.merged[k];
-        if (w === null) expect(m[k]).toBeNull();
-        else expect(m[k]).toBeCloseTo(w, 3);
-      }
-      expect(m.flagged === true).toBe(c.merged.flagged === true);
+      expectMerged(m, c.merged, 3);
       expect(m.minute).toBe('2026-03-02T08:00:00Z');
     });
+
+    it(`SQLite minute accumulator (one UPSERT per part, real file): ${c.name}`, () => {
+      const tmp = tempDir();
+      const db = openDb(tmp.dir);
+      cleanups.push(tmp.cleanup, () => void db.close());
+      const acc = new MinuteAccStore(db);
+      for (const p of c.parts) acc.merge('S-1', 'R-1', MINUTE, summaryToSums(p));
+      const rows = acc.take(MINUTE + 60_000);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ sensor_id: 'S-1', road_id: 'R-1', minute_ms: MINUTE });
+      expectMerged(rows[0]!, c.merged);
+      expect(acc.take(MINUTE + 60_000)).toEqual([]); // taken once
+    });
+  }
 });

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CityFlowError, isValidId } from '@cityflow/protocol';
+import { CityFlowError, isValidId, portArg } from '@cityflow/protocol';
 import { Command, Option } from 'commander';
-import { optionsFromEnv, resolveConfig } from './config.js';
+import { environmentHelp, optionsFromEnv, resolveConfig } from './config.js';
+import { registerConfigCheck } from './config/check-cli.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrations.js';
 import { startHub } from './hub.js';
@@ -20,16 +21,18 @@ const fail = (e: unknown): never => {
   process.exit(1);
 };
 
-async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+/**
+ * The configuration of the admin verbs: the environment as `serve` reads it, but these verbs sign no
+ * token and seed nothing, so JWT_SECRET and CITYFLOW_AGENTS_FILE are serve's concern.
+ */
+function verbConfig() {
   const env = optionsFromEnv();
-  const cfg = resolveConfig({
-    ...env,
-    networkFile: env.networkFile ?? 'unused-by-this-verb',
-    // these verbs sign no token and seed nothing: JWT_SECRET and CITYFLOW_AGENTS_FILE are serve's concern
-    jwtSecret: env.jwtSecret ?? 'unused-by-this-verb',
-    agentsFile: undefined,
-  });
-  const db = await openDb(cfg.databaseUrl);
+  return resolveConfig({ ...env, jwtSecret: env.jwtSecret ?? 'unused-by-this-verb', agentsFile: undefined });
+}
+
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const cfg = verbConfig();
+  const db = await openDb(cfg.databaseUrl, { max: cfg.pgPool, queryTimeoutMs: cfg.pgQueryTimeoutMs });
   try {
     await migrate(db);
     return await fn(db);
@@ -49,9 +52,9 @@ function applied(c: UserChange) {
  * with Redis down) each replica picks it up from the database within CITYFLOW_REVOCATION_POLL_S.
  */
 async function announce(userId: number, version: number | null): Promise<void> {
-  const env = optionsFromEnv();
-  if (!env.redisUrl) return;
-  const sent = await LiveBus.publishOnce(env.redisUrl, env.redisPrefix ?? 'cityflow:', {
+  const { redisUrl, redisPrefix } = verbConfig();
+  if (!redisUrl) return;
+  const sent = await LiveBus.publishOnce(redisUrl, redisPrefix, {
     type: 'user-tokens',
     data: { user_id: userId, version },
   });
@@ -73,13 +76,6 @@ function promptHidden(question: string): Promise<string> {
   });
 }
 
-const intArg = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new CityFlowError('CF_INVALID_CONFIG', `expected a port 0..65535, got ${JSON.stringify(v)}`);
-  return n;
-};
-
 const program = new Command('cityflow-hub')
   .description('CityFlow hub: MQTT ingest, storage, prediction, rerouting, REST + WebSocket API')
   .showHelpAfterError();
@@ -91,6 +87,10 @@ program
   )
   .addOption(
     new Option('--clock <mode>', 'wall or data (overrides CITYFLOW_CLOCK)').choices(['wall', 'data']),
+  )
+  .addHelpText(
+    'after',
+    `\nEnvironment (unset or empty = default; every problem is reported at once, see \`config check\`):\n${environmentHelp()}`,
   )
   .action(async (o: { clock?: 'wall' | 'data' }) => {
     const opts = optionsFromEnv();
@@ -243,13 +243,22 @@ program
     '--hub-password <password>',
     `password of the hub's own MQTT user "${HUB_USERNAME}" (else CITYFLOW_MQTT_HUB_PASSWORD)`,
   )
-  .option('--hub-port <n>', 'listener of the hub replicas (keep it inside the cluster)', intArg, 1883)
+  .option(
+    '--hub-port <n>',
+    'listener of the hub replicas (keep it inside the cluster)',
+    portArg('--hub-port'),
+    1883,
+  )
   .option('--hub-bind <addr>', 'address of the hub listener (default: all interfaces)')
-  .option('--tls-port <n>', 'agents over TLS: listener port', intArg, 8883)
+  .option('--tls-port <n>', 'agents over TLS: listener port', portArg('--tls-port'), 8883)
   .option('--tls-cert <file>', 'agents over TLS: PEM certificate of the broker')
   .option('--tls-key <file>', 'agents over TLS: PEM key of --tls-cert')
   .option('--tls-ca <file>', 'agents over TLS: PEM CA of agent client certificates (mutual TLS)')
-  .option('--agent-port <n>', 'agents over plaintext (lab only; the default when no --tls-cert)', intArg)
+  .option(
+    '--agent-port <n>',
+    'agents over plaintext (lab only; the default when no --tls-cert)',
+    portArg('--agent-port'),
+  )
   .action(
     async (o: {
       out: string;
@@ -286,8 +295,9 @@ program
   );
 
 registerQuarantineCommands(program, withDb, () => {
-  const cfg = resolveConfig({ ...optionsFromEnv(), jwtSecret: 'unused-by-this-verb', agentsFile: undefined });
+  const cfg = verbConfig();
   return { file: cfg.networkFile, clock: cfg.clock };
 });
+registerConfigCheck(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -16,7 +16,7 @@ import { Revocations } from './auth/revocations.js';
 import { TokenService } from './auth/tokens.js';
 import { verifyAgentSecret } from './auth/passwords.js';
 import { HubClock } from './clock.js';
-import { type HubConfig, type HubOptions, resolveConfig } from './config.js';
+import { type HubConfig, type HubInput, resolveConfig } from './config.js';
 import { Cycles } from './cycles/cycles.js';
 import { type Db, openDb } from './db/db.js';
 import { migrate } from './db/migrations.js';
@@ -77,7 +77,7 @@ function credentialsOfUrl(url: string): { url: string; username?: string; passwo
  * ingest, HTTP API, cycles. Everything started is stopped in reverse order by `stop()`; a failure
  * during start releases what was already acquired.
  */
-export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
+export async function startHub(opts: HubInput = {}): Promise<RunningHub> {
   const config = resolveConfig(opts);
   const log = createLogger(config.logLevel, opts.logStream);
   if (config.jwtSecretGenerated)
@@ -103,6 +103,7 @@ export async function startHub(opts: HubOptions = {}): Promise<RunningHub> {
   };
   try {
     const db = await openDb(config.databaseUrl, {
+      max: config.pgPool,
       queryTimeoutMs: config.pgQueryTimeoutMs,
       name: 'cityflow-hub-api',
     });

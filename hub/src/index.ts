@@ -1,4 +1,11 @@
-export { type HubOptions, type HubConfig, optionsFromEnv, resolveConfig } from './config.js';
+export {
+  type EnvOptions,
+  type HubConfig,
+  type HubInput,
+  type HubOptions,
+  optionsFromEnv,
+  resolveConfig,
+} from './config.js';
 export { type RunningHub, startHub } from './hub.js';
 export { type Db, openDb } from './db/db.js';
 export { migrate, MIGRATIONS } from './db/migrations.js';

@@ -86,19 +86,27 @@ describe('cityflow-hub CLI', () => {
     expect(remove.stderr).toMatch(/no user nobody@city.test/);
   }, 180_000);
 
-  it('bad configuration stops startup listing every problem', () => {
-    const r = run(['serve'], {
-      ...baseEnv(),
-      PORT: 'abc',
-      CITYFLOW_CLOCK: 'sundial',
-      DATABASE_URL: 'mysql://x',
-    });
+  it('bad configuration stops startup listing every problem, one line each', () => {
+    const env = { ...baseEnv(), PORT: 'abc', CITYFLOW_CLOCK: 'sundial', DATABASE_URL: 'mysql://x' };
+    const r = run(['serve'], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/CF_INVALID_CONFIG/);
-    expect(r.stderr).toMatch(/PORT/);
-    const r2 = run(['serve'], { ...baseEnv(), CITYFLOW_CLOCK: 'sundial', DATABASE_URL: 'mysql://x' });
-    expect(r2.stderr).toMatch(/CITYFLOW_CLOCK/);
-    expect(r2.stderr).toMatch(/DATABASE_URL/);
+    expect(r.stderr).toMatch(/^CF_INVALID_CONFIG: invalid hub configuration \(3 problems\):$/m);
+    expect(r.stderr).toMatch(
+      /^ {2}DATABASE_URL: expected postgres:\/\/\.\.\..*, got "mysql:\/\/x" \(not of that form\)$/m,
+    );
+    expect(r.stderr).toMatch(/^ {2}PORT: expected a port 0\.\.65535, got "abc" \(not an integer\)$/m);
+    expect(r.stderr).toMatch(
+      /^ {2}CITYFLOW_CLOCK: expected wall or data, got "sundial" \(not one of these\)$/m,
+    );
+    // the same lines without starting anything
+    const check = run(['config', 'check', '--json'], env);
+    expect(check.code).toBe(1);
+    expect(JSON.parse(check.stdout)).toEqual({
+      ok: false,
+      errors: expect.arrayContaining([expect.stringMatching(/^PORT: /)]),
+    });
+    expect(JSON.parse(check.stdout).errors).toHaveLength(3);
+    expect(run(['config', 'check'], baseEnv())).toMatchObject({ code: 0, stdout: 'ok\n' });
   });
 
   it('a port in use is named in the error', async () => {

@@ -14,18 +14,21 @@ describe('hub transport settings from the environment', () => {
   it('MQTT_PLAINTEXT, MQTT_TLS_PORT, MQTT_MAX_CONNECTIONS, MQTT_PUBLISH_RATE: malformed values are all reported', () => {
     expect(
       errorsOf(() =>
-        optionsFromEnv({
-          MQTT_PLAINTEXT: 'maybe',
-          MQTT_TLS_PORT: 'x',
-          MQTT_MAX_CONNECTIONS: 'many',
-          MQTT_PUBLISH_RATE: 'fast',
-        }),
+        resolveConfig(
+          optionsFromEnv({
+            MQTT_PLAINTEXT: 'maybe',
+            MQTT_TLS_PORT: 'x',
+            MQTT_MAX_CONNECTIONS: 'many',
+            MQTT_PUBLISH_RATE: 'fast',
+            NETWORK_FILE: 'n.geojson',
+          }),
+        ),
       ),
     ).toEqual([
-      'MQTT_TLS_PORT: expected a number, got "x"',
-      'MQTT_PLAINTEXT: expected true or false, got "maybe"',
-      'MQTT_MAX_CONNECTIONS: expected a number, got "many"',
-      'MQTT_PUBLISH_RATE: expected a number, got "fast"',
+      'MQTT_TLS_PORT: expected a port 0..65535, got "x" (not an integer)',
+      'MQTT_PLAINTEXT: expected true or false, got "maybe" (not true or false)',
+      'MQTT_MAX_CONNECTIONS: expected an integer >= 0, got "many" (not an integer)',
+      'MQTT_PUBLISH_RATE: expected a number >= 0, got "fast" (not a finite number)',
     ]);
     const o = optionsFromEnv({
       MQTT_PLAINTEXT: 'false',

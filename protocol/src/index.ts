@@ -12,3 +12,5 @@ export * from './roles.js';
 export * from './mqtt-guard.js';
 export * from './redact.js';
 export * from './summary-merge.js';
+export * from './summary-merge-sql.js';
+export * from './summary-merge-cases.js';

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CityFlowError } from '@cityflow/protocol';
 import { MetaStore } from '../storage/meta-store.js';
 import { OutboxStore } from '../storage/outbox-store.js';
 import { ReadingsStore } from '../storage/readings-store.js';
@@ -15,18 +14,6 @@ export class CliFailure extends Error {
   ) {
     super(message);
   }
-}
-
-export function intOption(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535)
-      throw new CityFlowError(
-        'CF_INVALID_CONFIG',
-        `${flag}: expected a port 0-65535, got ${JSON.stringify(v)}`,
-      );
-    return n;
-  };
 }
 
 /**

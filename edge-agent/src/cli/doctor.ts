@@ -1,11 +1,12 @@
 import { statfsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Command } from 'commander';
+import { portArg } from '@cityflow/protocol';
 import mqtt from 'mqtt';
 import { PLAUSIBLE_EPOCH_MS } from '../clock.js';
 import { DEFAULTS, readConfigFile } from '../config.js';
 import { integrityCheck } from '../storage/sqlite.js';
-import { intOption, openStores, print } from './common.js';
+import { openStores, print } from './common.js';
 import { redactUrl } from '../redact.js';
 import { fetchStatus } from './status.js';
 
@@ -190,7 +191,7 @@ export function registerDoctor(program: Command): void {
     .option('--config <file>', 'agent config file')
     .option('--data-dir <dir>', 'agent data dir')
     .option('--agent-id <id>', 'agent id (the hub accepts clientId agent:<id>)')
-    .option('--mqtt-port <n>', 'local broker port to check', intOption('--mqtt-port'))
+    .option('--mqtt-port <n>', 'local broker port to check', portArg('--mqtt-port'))
     .option('--hub-url <url>', 'hub broker url')
     .option('--hub-username <u>')
     .option('--hub-password <p>')

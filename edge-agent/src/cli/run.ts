@@ -1,8 +1,8 @@
+import { portArg } from '@cityflow/protocol';
 import type { Command } from 'commander';
 import { Agent } from '../agent.js';
 import { readConfigFile, resolveConfig } from '../config.js';
 import { SystemdNotifier } from '../health/systemd-notify.js';
-import { intOption } from './common.js';
 
 export function registerRun(program: Command): void {
   program
@@ -14,12 +14,12 @@ export function registerRun(program: Command): void {
     .option(
       '--mqtt-port <n>',
       'local broker port for sensors (default 1883; 0 = any free port)',
-      intOption('--mqtt-port'),
+      portArg('--mqtt-port'),
     )
     .option(
       '--http-port <n>',
       '/health and /metrics port (default 9464; 0 = any free port)',
-      intOption('--http-port'),
+      portArg('--http-port'),
     )
     .option('--hub-url <url>', 'hub broker, e.g. mqtt://hub.example:1884')
     .option('--hub-username <u>', 'hub credentials (from `cityflow-hub agents add`)')

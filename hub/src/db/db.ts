@@ -222,7 +222,7 @@ function isConnectionError(e: unknown): boolean {
 }
 
 export interface OpenDbOptions {
-  /** connections of this pool (PostgreSQL only); default CITYFLOW_PG_POOL or 10 */
+  /** connections of this pool (PostgreSQL only); default 10 (the hub passes CITYFLOW_PG_POOL) */
   max?: number;
   /**
    * Statement timeout (server side) and query timeout (client side, which also ends a wait on a hung
@@ -264,7 +264,7 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Db>
   const timeout = opts.queryTimeoutMs ?? 15_000;
   const pool = new pg.Pool({
     connectionString: url,
-    max: opts.max ?? Number(process.env.CITYFLOW_PG_POOL ?? 10),
+    max: opts.max ?? 10,
     statement_timeout: timeout,
     query_timeout: timeout,
     connectionTimeoutMillis: timeout,

@@ -7,6 +7,7 @@ import type { LiveBus } from '../live/bus.js';
 import type { HubMetrics } from '../metrics.js';
 import { getAgent, setAgentHealth, setAgentStatus, touchAgent } from '../store/agents.js';
 import { watermarksOf } from '../store/ingest-store.js';
+import { QUARANTINE_LIMITS } from '../store/quarantine-store.js';
 import { upsertRoadLive } from '../store/traffic.js';
 import { Acker, type Publish } from './ack.js';
 import { Authorizer } from './authorize.js';
@@ -14,7 +15,7 @@ import { decode } from './decode.js';
 import { type EnvelopeOf, type SequencedEnvelope, envelopeValidators } from './envelope.js';
 import { Publisher } from './publish.js';
 import { Quarantine } from './quarantine.js';
-import { type QueueLimits, BoundedQueues } from './queue.js';
+import { BoundedQueues, INGEST_QUEUE_DEFAULTS, type QueueLimits } from './queue.js';
 import { type Refusal, refuse } from './refusal.js';
 import { type Route, route, routeKey } from './route.js';
 import { storeBatch } from './store.js';
@@ -40,9 +41,6 @@ export interface IngestDeps {
   quarantineMaxBytes?: number;
 }
 
-/** 8 MiB of unprocessed payloads per agent (a few full batches) and 256 MiB in all. */
-export const INGEST_QUEUE_DEFAULTS: QueueLimits = { perAgentBytes: 8 << 20, totalBytes: 256 << 20 };
-
 /**
  * Uplink handling as a pipeline: route → queue → decode → envelope → authorize → validate → store →
  * ack → publish, each stage in its own file. Sequenced batches are stored in one transaction and
@@ -65,7 +63,7 @@ export class Ingest {
       db: d.db,
       metrics: d.metrics,
       log: d.log,
-      maxBytes: d.quarantineMaxBytes ?? 256 << 20,
+      maxBytes: d.quarantineMaxBytes ?? QUARANTINE_LIMITS.defaultMaxTotalBytes,
     });
     this.acker = new Acker(d);
     this.publisher = new Publisher({

@@ -4,6 +4,9 @@ export interface QueueLimits {
   totalBytes: number;
 }
 
+/** 8 MiB of unprocessed payloads per agent (a few full batches) and 256 MiB in all. */
+export const INGEST_QUEUE_DEFAULTS: QueueLimits = { perAgentBytes: 8 << 20, totalBytes: 256 << 20 };
+
 /**
  * Serial queues per key (one agent stream), bounded in payload bytes per agent and in total. A
  * message that does not fit is shed, not queued: it is not acked, so the agent keeps it and resends —
