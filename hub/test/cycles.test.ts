@@ -52,7 +52,7 @@ describeEachBackend('prediction and reroute cycle', (_backend, backendDb) => {
         road_id: r,
         ts,
         speed_kmh: r === CONGESTED ? 6 : 45,
-        flow_rate: 600,
+        flow_rate: 300, // per lane (the grid roads have 2)
         occupancy: 0.1,
         congestion_score: null,
         sensors: 1,

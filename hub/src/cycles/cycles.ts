@@ -201,6 +201,8 @@ export class Cycles {
     for (const i of touched) this.d.bus.publish({ type: 'incident', data: i });
     const periodMs = this.d.config.cycleIntervalS * 1000;
     const planned = assessRoads(this.d.net, this.smoother.smooth(inputs), signalised);
+    // A detected incident is a change of state, not noise: its road is planned on the raw minute.
+    for (const [id, c] of conds) if (this.incidents.activeOn(id)) planned.set(id, c);
     const items = this.planner.plan(
       planned,
       (id) => this.incidents.activeOn(id),
