@@ -187,8 +187,11 @@ describe('incident detection', () => {
     expect(opened[0]!.reason).toMatch(/arrive upstream/);
     // still silent while fed: the blockage goes on, it is not a recovery
     for (let m = 19; m < 23; m++) expect(feed(d, silent, m).cleared).toHaveLength(0);
-    feed(d, {}, 23);
-    expect(feed(d, {}, 24).cleared.map((i) => i.road_id)).toEqual([JAM]);
+    // the odd vehicle that joined below the blockage passes at full speed: not traffic flowing again
+    const lone = { [JAM]: { speedKmh: 48, flowVph: 20, occupancy: 0.01 } };
+    for (let m = 23; m < 26; m++) expect(feed(d, lone, m).cleared).toHaveLength(0);
+    feed(d, {}, 26);
+    expect(feed(d, {}, 27).cleared.map((i) => i.road_id)).toEqual([JAM]);
   });
 
   it('silence must outlast chance: 3 minutes at 350 veh/h, 5 at 120 (three would happen 0.25 % of the time)', () => {

@@ -13,8 +13,8 @@ import type { RoadCondition } from './road-conditions.js';
  *   its limit, for three cycles; more confident with the road upstream filling or its own occupancy up.
  * A road whose downstream neighbour is blocked, standing or already an incident is spillback of that
  * incident, not a new one.
- * Cleared when speed is back to 80 % of the pre-incident median (or the road flows freely) on two
- * consecutive cycles, or after 15 minutes without data.
+ * Cleared when speed is back to 80 % of the pre-incident median (or the road flows freely) with half
+ * its usual flow on two consecutive cycles, or after 15 minutes without data.
  */
 export const INCIDENT = {
   historyCycles: 20,
@@ -27,6 +27,7 @@ export const INCIDENT = {
   /** and by at least this much (a rise from 2 to 3 % is noise) */
   occupancyRiseAbs: 0.03,
   recoverRatio: 0.8,
+  recoverFlowShare: 0.5,
   persistCycles: 2,
   /** a blocked road's incident is over when less than this arrives upstream (nothing left to block) */
   minFlowVph: 60,
@@ -58,6 +59,8 @@ interface Sample {
 interface Tracked {
   incident: Incident;
   baselineSpeed: number | null;
+  /** the road's usual flow before the incident (veh/h), when known */
+  baselineFlow: number | null;
   recovering: number;
   quiet: number;
 }
@@ -89,7 +92,13 @@ export class IncidentDetector {
   resume(incidents: Incident[]): void {
     for (const i of incidents)
       if (!this.active.has(i.road_id))
-        this.active.set(i.road_id, { incident: i, baselineSpeed: null, recovering: 0, quiet: 0 });
+        this.active.set(i.road_id, {
+          incident: i,
+          baselineSpeed: null,
+          baselineFlow: null,
+          recovering: 0,
+          quiet: 0,
+        });
   }
 
   activeOn(roadId: string): Incident | undefined {
@@ -148,7 +157,16 @@ export class IncidentDetector {
             confidence: hit.confidence,
             reason: hit.reason,
           };
-          this.active.set(id, { incident, baselineSpeed: hit.baseline, recovering: 0, quiet: 0 });
+          const flows = h
+            .slice(-INCIDENT.baselineTo, -INCIDENT.baselineFrom + 1 || undefined)
+            .map((x) => x.flowVph);
+          this.active.set(id, {
+            incident,
+            baselineSpeed: hit.baseline,
+            baselineFlow: flows.length >= INCIDENT.minBaseline ? median(flows) : null,
+            recovering: 0,
+            quiet: 0,
+          });
           changes.opened.push(incident);
         } else if (n) this.pending.set(id, n);
         else this.pending.delete(id);
@@ -232,10 +250,13 @@ export class IncidentDetector {
     else t.quiet = 0;
     // Traffic flows again near its old speed, or the road is empty with nothing arriving to fill it.
     // (Empty loops while traffic still arrives are the blockage itself, not a recovery.)
+    // Speed alone is weak evidence: the odd vehicle that joined below the blockage passes the loops
+    // at full speed. The road must pass traffic again too, `recoverFlowShare` of its usual flow.
     const ref = t.baselineSpeed ?? c.road.speed_limit_kmh;
+    const flowing = t.baselineFlow === null || s.flowVph >= INCIDENT.recoverFlowShare * t.baselineFlow;
     const recovered =
-      c.kind === 'free' ||
-      (s.speedKmh !== null && s.speedKmh >= INCIDENT.recoverRatio * ref) ||
+      (c.kind === 'free' && flowing) ||
+      (s.speedKmh !== null && s.speedKmh >= INCIDENT.recoverRatio * ref && flowing) ||
       (c.kind === 'empty' && s.inflowVph < INCIDENT.minFlowVph);
     t.recovering = recovered ? t.recovering + 1 : 0;
     if (t.recovering >= INCIDENT.persistCycles || t.quiet >= INCIDENT.noDataClearCycles) {
