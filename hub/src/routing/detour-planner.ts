@@ -146,7 +146,19 @@ export class DetourPlanner {
           true,
         );
         if (now && this.holds(now) && (!chosen || chosen.gainS < now.gainS * PLANNER.switchFactor)) {
-          chosen = now;
+          // Kept on what drivers gain now; its CO2 is still what the advice saves against none (the
+          // whole neighbourhood, as when it started), which the observed state alone cannot say.
+          const against = this.evaluate(
+            c,
+            prev.option.decision,
+            prev.option.rejoin,
+            prev.option.base,
+            prev.option.alt,
+            conds,
+            added,
+            prev.option.coverage,
+          );
+          chosen = against ? { ...now, co2RateKgH: against.co2RateKgH } : now;
           held = true;
         }
       }
