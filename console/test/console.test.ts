@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { congestionLevel } from '@cityflow/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, artifact, consolePage, launchChromium } from './browser.js';
+import { CHROMIUM, artifact, consolePage, launchChromium, probe, signIn, state } from './browser.js';
 import { upsertUser } from '../../hub/src/store/users.js';
 import { ADMIN, type City, OPERATOR, SIM_BIN, VIEWER, startCity } from './city-harness.js';
 
@@ -21,30 +21,6 @@ const INCIDENT_ROAD = 'N11-N12';
 
 if (!existsSync(CHROMIUM) && process.env.CITYFLOW_REQUIRE_SERVICES === '1')
   throw new Error(`${CHROMIUM} is missing but CITYFLOW_REQUIRE_SERVICES=1: install Debian's chromium`);
-
-/** Calls one of the map's read-only probes (console/web/src/map/map-view.ts `probe()`) in the page. */
-const probe = <T>(page: Page, name: string, arg?: string) =>
-  page.evaluate(
-    `(() => { const p = window.__cityflow.probe(); return p ? p[${JSON.stringify(name)}](${JSON.stringify(arg ?? null)}) : null; })()`,
-  ) as Promise<T | null>;
-/** Reads an expression over the store's state (`s`) in the page. */
-const state = <T>(page: Page, expr: string) =>
-  page.evaluate(
-    (e) =>
-      new Function('s', `return ${e}`)(
-        (window as unknown as { __cityflow: { store: { state: unknown } } }).__cityflow.store.state,
-      ),
-    expr,
-  ) as Promise<T>;
-
-async function signIn(page: Page, url: string, who: { email: string; password: string }) {
-  await page.goto(url);
-  await page.locator('#email').fill(who.email);
-  await page.locator('#password').fill(who.password);
-  await page.locator('#login-submit').click();
-  await page.locator('#app-view').waitFor({ state: 'visible' });
-  await page.waitForFunction(() => document.body.dataset.mapComplete === 'true', null, { timeout: 30_000 });
-}
 
 describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr/bin/chromium)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cf-console-'));
@@ -149,6 +125,63 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     expect(await row.locator('td').nth(2).textContent()).toMatch(/min$/);
     await page.screenshot({ path: artifact('1280x720-incident-reroute.png') });
   }, 120_000);
+
+  it('marks the detected incident on the map, in the list and in the road panel, and removes them when it clears', async () => {
+    // The hub's detector opens an incident on the road the simulator blocked (a few one-minute cycles).
+    const marker = page.locator(`#map .incident-marker[data-road-id="${INCIDENT_ROAD}"]`);
+    await marker.waitFor({ state: 'visible', timeout: 90_000 });
+    expect(await marker.getAttribute('aria-label')).toMatch(
+      /^Incident on Rue 11 est \(N11-N12\) since \d\d:\d\d: \S/,
+    );
+    // Drawn where the road is: the button's centre on the road's midpoint in the map's pixels.
+    const box = (await marker.boundingBox())!;
+    const canvas = (await page.locator('#map canvas').boundingBox())!;
+    const at = (await probe<{ x: number; y: number }>(page, 'roadPoint', INCIDENT_ROAD))!;
+    expect(Math.abs(box.x + box.width / 2 - canvas.x - at.x)).toBeLessThan(2);
+    expect(Math.abs(box.y + box.height / 2 - canvas.y - at.y)).toBeLessThan(2);
+    expect((await probe<{ road_id: string }[]>(page, 'incidentMarkers'))?.map((m) => m.road_id)).toContain(
+      INCIDENT_ROAD,
+    );
+    const listed = page.locator(`#incidents button[data-road-id="${INCIDENT_ROAD}"]`);
+    expect(await listed.count()).toBe(1);
+    // The marker is in the Tab order right after the map itself, and Enter on it opens the road panel.
+    await page.locator('#road-close').click();
+    await expect.poll(() => state<string | null>(page, 's.selectedRoad')).toBeNull();
+    await page.locator('#map canvas').focus();
+    for (let i = 0; i < 5 && !(await marker.evaluate((el) => el === document.activeElement)); i++)
+      await page.keyboard.press('Tab');
+    expect(await marker.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#road-name').textContent()).toBe(`Rue 11 est (${INCIDENT_ROAD})`);
+    expect(await page.locator('#road-incident').textContent()).toMatch(
+      /^Incident since \d\d:\d\d \(\d+ % confidence\): \S/,
+    );
+    await page.screenshot({ path: artifact('1280x720-incident-marker.png') });
+
+    const { stdout } = await run(process.execPath, [
+      SIM_BIN,
+      'incident',
+      'end',
+      '--road',
+      INCIDENT_ROAD,
+      '--demo',
+      city.demoFile,
+    ]);
+    expect(stdout).toMatch(/^incident on N11-N12 ended at /);
+    // The queue drains, the detector sees the speed back on two cycles and clears it: the hub's frame
+    // removes the marker, the list row and the panel's note.
+    await marker.waitFor({ state: 'detached', timeout: 120_000 });
+    expect(await listed.count()).toBe(0);
+    await expect.poll(() => page.locator('#road-incident').count()).toBe(0);
+    // The hub agrees: no active incident on that road.
+    const token = await page.evaluate(() => sessionStorage.getItem('cityflow.token'));
+    const res = await fetch(`${city.hub.apiUrl}/api/incidents?active=true`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = (await res.json()) as { data: { road_id: string }[] };
+    expect(body.data.map((i) => i.road_id)).not.toContain(INCIDENT_ROAD);
+    await page.screenshot({ path: artifact('1280x720-incident-cleared.png') });
+  }, 240_000);
 
   it('reaches every action with Tab and works it with Enter/Space', async () => {
     await page.locator('#lang').focus();

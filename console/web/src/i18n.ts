@@ -105,6 +105,8 @@ const en = {
   incidents: 'Active incidents',
   noIncidents: 'No active incident.',
   since: 'since {t}',
+  incidentOn: 'Incident on {road} since {t}: {reason}',
+  incidentHere: 'Incident since {t} ({c} % confidence): {reason}',
   role: 'Role: {r}',
 };
 export type MessageKey = keyof typeof en;
@@ -209,6 +211,8 @@ const fr: Record<MessageKey, string> = {
   incidents: 'Incidents en cours',
   noIncidents: 'Aucun incident en cours.',
   since: 'depuis {t}',
+  incidentOn: 'Incident sur {road} depuis {t} : {reason}',
+  incidentHere: 'Incident depuis {t} (confiance {c} %) : {reason}',
   role: 'Rôle : {r}',
 };
 

@@ -2,7 +2,6 @@ import type { StyleSpecification } from 'maplibre-gl';
 import {
   AGENT_OFFLINE_COLOUR,
   AGENT_ONLINE_COLOUR,
-  INCIDENT_COLOUR,
   LEVEL_CODE,
   LEVEL_COLOURS,
   LEVEL_WIDTH,
@@ -48,7 +47,7 @@ const scaledBy = (k: number) => (w: unknown) => [
   ['*', 4 * k, w],
 ];
 
-/** The console's MapLibre style: optional OSM raster basemap under the road, path and marker layers. */
+/** The console's MapLibre style: optional OSM raster basemap under the road, path and agent layers. */
 /**
  * `uiScale` = the page's root font size over its 15 px default: a wall screen with larger text gets
  * proportionally wider roads and markers, so the map reads from as far away as the panels.
@@ -58,7 +57,6 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
   const sources: StyleSpecification['sources'] = {
     roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id' },
     nodes: { type: 'geojson', data: EMPTY, promoteId: 'node_id' },
-    incidents: { type: 'geojson', data: EMPTY },
   };
   if (base.tileUrl)
     sources.basemap = {
@@ -131,17 +129,6 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
         ],
         'circle-stroke-color': '#101318',
         'circle-stroke-width': 2,
-      },
-    } as never,
-    {
-      id: 'incidents',
-      type: 'circle',
-      source: 'incidents',
-      paint: {
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 5 * uiScale, 16, 12 * uiScale],
-        'circle-color': '#101318',
-        'circle-stroke-color': INCIDENT_COLOUR,
-        'circle-stroke-width': 3,
       },
     } as never,
   );

@@ -5,7 +5,9 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import { LEVEL_CODE } from '../palette.js';
 import { displayedLevel } from '../road-state.js';
 import type { Store } from '../store.js';
+import { IncidentMarkers } from './incident-markers.js';
 import { type BasemapConfig, consoleStyle } from './map-style.js';
+import { roadMidpoint } from './road-geometry.js';
 
 /** `performance.mark` set once every road is on the map (the bench and tests wait for it). */
 export const MAP_COMPLETE_MARK = 'cityflow:map-complete';
@@ -21,7 +23,8 @@ maplibregl.setWorkerUrl(workerUrl);
 
 /**
  * The MapLibre map: roads coloured through feature-state (a colour change touches one feature, not the
- * GeoJSON), agents and incidents as point layers, the selected reroute's path as a casing layer.
+ * GeoJSON), agents as a point layer, incidents as DOM markers (incident-markers.ts), the selected
+ * reroute's path as a casing layer.
  * Per-road changes are batched to one repaint per animation frame.
  */
 export class MapView {
@@ -32,6 +35,7 @@ export class MapView {
   private liveTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubs: (() => void)[] = [];
   private ready = false;
+  private incidents: IncidentMarkers | null = null;
   basemapFailed = false;
 
   constructor(
@@ -54,6 +58,7 @@ export class MapView {
       fadeDuration: 0,
     });
     this.map = map;
+    this.incidents = new IncidentMarkers(map, this.store);
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
     map.on('error', (e) => {
       // An unreachable tile server must not break the console: roads stay on the plain background.
@@ -184,28 +189,7 @@ export class MapView {
   }
 
   private paintIncidents(): void {
-    const map = this.map;
-    if (!map || !this.ready) return;
-    const st = this.store.state;
-    const features = [];
-    for (const inc of st.incidents.values()) {
-      const road = st.roads.get(inc.road_id);
-      if (!road) continue;
-      const mid = road.coordinates[Math.floor((road.coordinates.length - 1) / 2)]!;
-      const next =
-        road.coordinates[
-          Math.min(road.coordinates.length - 1, Math.floor((road.coordinates.length - 1) / 2) + 1)
-        ]!;
-      features.push({
-        type: 'Feature' as const,
-        properties: { incident_id: inc.incident_id, road_id: inc.road_id },
-        geometry: { type: 'Point' as const, coordinates: [(mid[0] + next[0]) / 2, (mid[1] + next[1]) / 2] },
-      });
-    }
-    (map.getSource('incidents') as GeoJSONSource | undefined)?.setData({
-      type: 'FeatureCollection',
-      features,
-    });
+    if (this.ready) this.incidents?.sync();
   }
 
   private paintPath(): void {
@@ -241,13 +225,12 @@ export class MapView {
       },
       renderedRoads: () => rendered('roads', 'road_id'),
       renderedPath: () => rendered('path-casing', 'road_id'),
-      renderedIncidents: () => rendered('incidents', 'road_id'),
+      incidentMarkers: () => this.incidents?.visible() ?? [],
       agentMarker: (nodeId: string) => map?.getFeatureState({ source: 'nodes', id: nodeId })?.online ?? null,
       roadPoint: (id: string) => {
         const road = this.store.state.roads.get(id);
         if (!map || !road) return null;
-        const [a, b] = [road.coordinates[0]!, road.coordinates[road.coordinates.length - 1]!];
-        const p = map.project([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
+        const p = map.project(roadMidpoint(road.coordinates));
         return { x: p.x, y: p.y };
       },
     };
@@ -260,6 +243,8 @@ export class MapView {
     this.frame = null;
     if (this.liveTimer !== null) clearTimeout(this.liveTimer);
     this.liveTimer = null;
+    this.incidents?.clear();
+    this.incidents = null;
     this.map?.remove();
     this.map = null;
     this.ready = false;
