@@ -18,3 +18,5 @@ export const CODE_LEVEL: CongestionLevel[] = ['free', 'slow', 'jam', 'none'];
 export const AGENT_ONLINE_COLOUR = '#4f9fd6';
 export const AGENT_OFFLINE_COLOUR = '#d94fd0';
 export const PATH_COLOUR = '#b8f2e6';
+/** The keyboard focus ring (the page's `--focus`): yellow, drawn as two lines either side of the road. */
+export const FOCUS_COLOUR = '#ffd84d';

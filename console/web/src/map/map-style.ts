@@ -2,6 +2,7 @@ import type { StyleSpecification } from 'maplibre-gl';
 import {
   AGENT_OFFLINE_COLOUR,
   AGENT_ONLINE_COLOUR,
+  FOCUS_COLOUR,
   LEVEL_CODE,
   LEVEL_COLOURS,
   LEVEL_WIDTH,
@@ -57,6 +58,8 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
   const sources: StyleSpecification['sources'] = {
     roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id' },
     nodes: { type: 'geojson', data: EMPTY, promoteId: 'node_id' },
+    // The keyboard-focused road alone (road-cursor.ts): moving the focus re-tiles one feature.
+    focus: { type: 'geojson', data: EMPTY },
   };
   if (base.tileUrl)
     sources.basemap = {
@@ -115,6 +118,17 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
       },
     } as never,
     {
+      id: 'road-focus',
+      type: 'line',
+      source: 'focus',
+      paint: {
+        'line-color': FOCUS_COLOUR,
+        'line-width': scaled(2.5),
+        'line-offset': OFFSET,
+        'line-gap-width': scaled(9),
+      },
+    } as never,
+    {
       id: 'agents',
       type: 'circle',
       source: 'nodes',
@@ -125,6 +139,7 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
           'case',
           ['boolean', ['feature-state', 'online'], false],
           AGENT_ONLINE_COLOUR,
+          FOCUS_COLOUR,
           AGENT_OFFLINE_COLOUR,
         ],
         'circle-stroke-color': '#101318',

@@ -7,6 +7,8 @@ import { displayedLevel } from '../road-state.js';
 import type { Store } from '../store.js';
 import { IncidentMarkers } from './incident-markers.js';
 import { type BasemapConfig, consoleStyle } from './map-style.js';
+import { byId } from '../views/dom.js';
+import { RoadCursor } from './road-cursor.js';
 import { roadMidpoint } from './road-geometry.js';
 
 /** `performance.mark` set once every road is on the map (the bench and tests wait for it). */
@@ -36,6 +38,7 @@ export class MapView {
   private unsubs: (() => void)[] = [];
   private ready = false;
   private incidents: IncidentMarkers | null = null;
+  private cursor: RoadCursor | null = null;
   basemapFailed = false;
 
   constructor(
@@ -56,9 +59,12 @@ export class MapView {
       zoom: 13,
       attributionControl: this.base.tileUrl ? { compact: true } : false,
       fadeDuration: 0,
+      // Its arrows pan; ours move between roads (road-cursor.ts, which pans with Shift+arrows).
+      keyboard: false,
     });
     this.map = map;
     this.incidents = new IncidentMarkers(map, this.store);
+    this.cursor = new RoadCursor(map, this.store, byId('map-focus'));
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
     map.on('error', (e) => {
       // An unreachable tile server must not break the console: roads stay on the plain background.
@@ -98,6 +104,7 @@ export class MapView {
       s.on('incidents', () => this.paintIncidents()),
       s.on('reroutes', () => this.paintPath()),
       s.on('selection', () => this.paintSelection()),
+      s.on('clock', () => this.cursor?.relabel()),
     );
   }
 
@@ -128,6 +135,7 @@ export class MapView {
       animate: false,
     });
     this.applied.clear();
+    this.cursor?.setNetwork();
     // Marked when the map has rendered every road with its state: the first idle after the data is in.
     map.once('idle', () => {
       this.flush();
@@ -226,6 +234,9 @@ export class MapView {
       renderedRoads: () => rendered('roads', 'road_id'),
       renderedPath: () => rendered('path-casing', 'road_id'),
       incidentMarkers: () => this.incidents?.visible() ?? [],
+      focusedRoad: () => (this.cursor?.shown ? this.cursor.focused : null),
+      renderedFocus: () => rendered('road-focus', 'road_id'),
+      roadAnchor: (id: string) => this.cursor?.anchor(id) ?? null,
       agentMarker: (nodeId: string) => map?.getFeatureState({ source: 'nodes', id: nodeId })?.online ?? null,
       roadPoint: (id: string) => {
         const road = this.store.state.roads.get(id);
@@ -245,6 +256,8 @@ export class MapView {
     this.liveTimer = null;
     this.incidents?.clear();
     this.incidents = null;
+    this.cursor?.stop();
+    this.cursor = null;
     this.map?.remove();
     this.map = null;
     this.ready = false;
