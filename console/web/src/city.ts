@@ -105,6 +105,7 @@ export class City {
     const geo = await this.api.get<unknown>('/api/roads');
     if (this.stopped) return;
     const net = parseRoads(geo);
+    performance.mark('cityflow:roads-loaded');
     s.state.roads = net.roads;
     s.state.sensorsByRoad = net.sensorsByRoad;
     s.state.nodes = net.nodes;

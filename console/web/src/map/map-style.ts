@@ -58,7 +58,11 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
   const sources: StyleSpecification['sources'] = {
     roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id' },
     nodes: { type: 'geojson', data: EMPTY, promoteId: 'node_id' },
-    // The keyboard-focused road alone (road-cursor.ts): moving the focus re-tiles one feature.
+    // The selected road, the selected reroute's path and the keyboard-focused road each in a small
+    // source of their own: changing them re-tiles a few features, never the 5,000-road source (a
+    // filter change on a layer of `roads` would make MapLibre re-tile all of it).
+    selected: { type: 'geojson', data: EMPTY },
+    path: { type: 'geojson', data: EMPTY },
     focus: { type: 'geojson', data: EMPTY },
   };
   if (base.tileUrl)
@@ -84,8 +88,7 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
     {
       id: 'path-casing',
       type: 'line',
-      source: 'roads',
-      filter: ['in', ['get', 'road_id'], ['literal', []]],
+      source: 'path',
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: {
         'line-color': PATH_COLOUR,
@@ -108,8 +111,7 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
     {
       id: 'road-selected',
       type: 'line',
-      source: 'roads',
-      filter: ['==', ['get', 'road_id'], ''],
+      source: 'selected',
       paint: {
         'line-color': '#ffffff',
         'line-width': scaled(2),
@@ -139,7 +141,6 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
           'case',
           ['boolean', ['feature-state', 'online'], false],
           AGENT_ONLINE_COLOUR,
-          FOCUS_COLOUR,
           AGENT_OFFLINE_COLOUR,
         ],
         'circle-stroke-color': '#101318',

@@ -9,7 +9,7 @@ import { IncidentMarkers } from './incident-markers.js';
 import { type BasemapConfig, consoleStyle } from './map-style.js';
 import { byId } from '../views/dom.js';
 import { RoadCursor } from './road-cursor.js';
-import { roadMidpoint } from './road-geometry.js';
+import { roadFeatures, roadMidpoint } from './road-geometry.js';
 
 /** `performance.mark` set once every road is on the map (the bench and tests wait for it). */
 export const MAP_COMPLETE_MARK = 'cityflow:map-complete';
@@ -22,6 +22,8 @@ export const LIVE_REPAINT_MS = 1000;
 
 // The worker is a separate file served by the hub (no blob: worker), so a strict CSP can allow it.
 maplibregl.setWorkerUrl(workerUrl);
+// Workers start loading now (the sign-in form is up), not when the map is created after sign-in.
+maplibregl.prewarm();
 
 /**
  * The MapLibre map: roads coloured through feature-state (a colour change touches one feature, not the
@@ -90,6 +92,7 @@ export class MapView {
       map.getCanvas().style.cursor = '';
     });
     map.on('load', () => {
+      performance.mark('cityflow:style-loaded');
       this.ready = true;
       this.setNetwork();
     });
@@ -112,12 +115,8 @@ export class MapView {
     const map = this.map;
     if (!map || !this.ready || this.store.state.roads.size === 0) return;
     const st = this.store.state;
-    const roads = [...st.roads.values()].map((r) => ({
-      type: 'Feature' as const,
-      properties: { road_id: r.road_id, name: r.name },
-      geometry: { type: 'LineString' as const, coordinates: r.coordinates },
-    }));
-    (map.getSource('roads') as GeoJSONSource).setData({ type: 'FeatureCollection', features: roads });
+    const tiled = (map.getSource('roads') as GeoJSONSource).setData(roadFeatures(st.roads.values()));
+    performance.mark('cityflow:roads-set');
     (map.getSource('nodes') as GeoJSONSource).setData({
       type: 'FeatureCollection',
       features: st.nodes.map((n) => ({
@@ -134,21 +133,33 @@ export class MapView {
       padding: { top: 40, bottom: 40, right: 60, left: overlay + 40 },
       animate: false,
     });
+    // Feature states go in with the data (MapLibre keeps them for tiles still loading), so the first
+    // frame that shows the roads already has their colours: one render, not one grey and one coloured.
+    map.removeFeatureState({ source: 'roads' });
     this.applied.clear();
     this.cursor?.setNetwork();
-    // Marked when the map has rendered every road with its state: the first idle after the data is in.
-    map.once('idle', () => {
-      this.flush();
-      map.once('idle', () => {
-        if (!performance.getEntriesByName(MAP_COMPLETE_MARK).length) performance.mark(MAP_COMPLETE_MARK);
-        document.body.dataset.mapComplete = 'true';
-      });
-      map.triggerRepaint();
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    this.frame = null;
+    for (const id of st.roads.keys()) this.dirty.add(id);
+    this.flush();
+    // Complete = the first idle (every tile loaded and drawn) after the worker has the roads.
+    const complete = () => {
+      if (this.map !== map) return;
+      if (!map.isSourceLoaded('roads')) {
+        map.once('idle', complete);
+        return;
+      }
+      if (!performance.getEntriesByName(MAP_COMPLETE_MARK).length) performance.mark(MAP_COMPLETE_MARK);
+      document.body.dataset.mapComplete = 'true';
+    };
+    void tiled.then(() => {
+      performance.mark('cityflow:roads-tiled');
+      map.once('idle', complete);
     });
-    this.markDirty();
     this.paintAgents();
     this.paintIncidents();
     this.paintPath();
+    this.paintSelection();
   }
 
   /** Roads whose data changed: repainted with the next LIVE_REPAINT_MS batch. */
@@ -179,7 +190,8 @@ export class MapView {
     for (const id of this.dirty) {
       if (!st.roads.has(id)) continue;
       const code = LEVEL_CODE[displayedLevel(st, id)];
-      if (this.applied.get(id) === code) continue;
+      // No state is "no data" (the style's default), so a road without data costs no call.
+      if ((this.applied.get(id) ?? LEVEL_CODE.none) === code) continue;
       this.applied.set(id, code);
       map.setFeatureState({ source: 'roads', id }, { level: code });
     }
@@ -202,16 +214,20 @@ export class MapView {
 
   private paintPath(): void {
     const map = this.map;
-    if (!map || !this.ready || !map.getLayer('path-casing')) return;
+    if (!map || !this.ready) return;
     const st = this.store.state;
     const r = st.selectedReroute ? st.reroutes.get(st.selectedReroute) : undefined;
-    map.setFilter('path-casing', ['in', ['get', 'road_id'], ['literal', r ? r.path : []]]);
+    const roads = (r?.path ?? []).map((id) => st.roads.get(id)).filter((x) => x !== undefined);
+    (map.getSource('path') as GeoJSONSource | undefined)?.setData(roadFeatures(roads));
   }
 
   private paintSelection(): void {
     const map = this.map;
-    if (!map || !this.ready || !map.getLayer('road-selected')) return;
-    map.setFilter('road-selected', ['==', ['get', 'road_id'], this.store.state.selectedRoad ?? '']);
+    if (!map || !this.ready) return;
+    const road = this.store.state.selectedRoad
+      ? this.store.state.roads.get(this.store.state.selectedRoad)
+      : undefined;
+    (map.getSource('selected') as GeoJSONSource | undefined)?.setData(roadFeatures(road ? [road] : []));
   }
 
   /** Read-only probes of what is actually rendered (tests and the bench call them through window). */

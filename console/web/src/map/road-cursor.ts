@@ -2,7 +2,7 @@ import type { GeoJSONSource, LngLatLike, Map as MlMap } from 'maplibre-gl';
 import { type MessageKey, t } from '../i18n.js';
 import { displayedLevel, roadLabel } from '../road-state.js';
 import type { Store } from '../store.js';
-import { roadMidpoint } from './road-geometry.js';
+import { roadFeatures, roadMidpoint } from './road-geometry.js';
 import {
   anchorOf,
   arrowTarget,
@@ -185,18 +185,7 @@ export class RoadCursor {
   /** The ring: the focused road alone in the `focus` source, drawn over the roads. */
   private paint(): void {
     const road = this.shown && this.focused ? this.store.state.roads.get(this.focused) : undefined;
-    (this.map.getSource('focus') as GeoJSONSource | undefined)?.setData({
-      type: 'FeatureCollection',
-      features: road
-        ? [
-            {
-              type: 'Feature',
-              properties: { road_id: road.road_id },
-              geometry: { type: 'LineString', coordinates: road.coordinates },
-            },
-          ]
-        : [],
-    });
+    (this.map.getSource('focus') as GeoJSONSource | undefined)?.setData(roadFeatures(road ? [road] : []));
     this.relabel();
   }
 
