@@ -151,7 +151,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     await marker.waitFor({ state: 'visible' });
     const aria = (await marker.getAttribute('aria-label'))!;
     expect(aria.startsWith(`Incident on ${label} since `)).toBe(true);
-    expect(aria).toMatch(/ since \d\d:\d\d: \S/);
+    expect(aria).toMatch(/ since \d\d:\d\d:\d\d UTC: \S/);
     // Drawn where the road is: the button's centre on the road's midpoint in the map's pixels.
     const box = (await marker.boundingBox())!;
     const canvas = (await page.locator('#map canvas').boundingBox())!;
@@ -173,7 +173,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#road-name').textContent()).toBe(label);
     expect(await page.locator('#road-incident').textContent()).toMatch(
-      /^Incident since \d\d:\d\d \(\d+ % confidence\): \S/,
+      /^Incident since \d\d:\d\d:\d\d UTC \(\d+ % confidence\): \S/,
     );
     await page.screenshot({ path: artifact('1280x720-incident-marker.png') });
 
