@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 
-const PUBLIC = fileURLToPath(new URL('../console/public', import.meta.url));
+/** BENCH_PUBLIC: another build of the console to compare (e.g. an older commit's `vite build`) */
+const PUBLIC = process.env.BENCH_PUBLIC ?? fileURLToPath(new URL('../console/public', import.meta.url));
 const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
 const ROADS = Number(process.env.BENCH_ROADS ?? 5040);
 const PEER_ROADS = Number(process.env.BENCH_PEER_ROADS ?? 504);
@@ -248,10 +249,21 @@ async function run(browser, roads, rootPid) {
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });
+  // With BENCH_PROFILE=1, one profile from navigation to the mark and one while updating.
+  const cdp = PROFILE ? await context.newCDPSession(page) : null;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+    await cdp.send('Profiler.start');
+  }
   await page.goto(srv.url);
-  const complete = page.waitForFunction(() => performance.getEntriesByName('cityflow:map-complete').length > 0, null, {
-    timeout: 120_000,
-  });
+  const complete = page.waitForFunction(
+    () => performance.getEntriesByName('cityflow:map-complete').length > 0,
+    null,
+    {
+      timeout: 120_000,
+    },
+  );
   await complete.catch((e) => {
     throw new Error(`${e.message}; page errors: ${errors.join(' | ')}`);
   });
@@ -263,6 +275,11 @@ async function run(browser, roads, rootPid) {
   const steps = await page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const out = { dom_content_loaded: Math.round(nav.domContentLoadedEventEnd) };
+    const roads = performance.getEntriesByType('resource').find((r) => r.name.endsWith('/api/roads'));
+    if (roads) {
+      out.roads_request = Math.round(roads.fetchStart);
+      out.roads_response_end = Math.round(roads.responseEnd);
+    }
     for (const m of performance.getEntriesByType('mark'))
       if (m.name.startsWith('cityflow:')) out[m.name.slice(9).replace(/-/g, '_')] = Math.round(m.startTime);
     return out;
@@ -274,13 +291,9 @@ async function run(browser, roads, rootPid) {
     return ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : (gl?.getParameter(gl.RENDERER) ?? 'none');
   });
   // Let the live updates reach every road, then record frame intervals.
+  const loadProfile = cdp ? topFunctions((await cdp.send('Profiler.stop')).profile) : undefined;
   await page.waitForTimeout(2000);
-  const cdp = PROFILE ? await context.newCDPSession(page) : null;
-  if (cdp) {
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
-    await cdp.send('Profiler.start');
-  }
+  if (cdp) await cdp.send('Profiler.start');
   const cpu0 = cpuByProcessType(rootPid);
   const t0 = Date.now();
   const frames = await page.evaluate(
@@ -326,7 +339,7 @@ async function run(browser, roads, rootPid) {
     renderer,
     /** CPU cores busy per Chromium process type while updating (1 = one core all the time) */
     cpu_cores: cpuShare,
-    ...(profile ? { profile } : {}),
+    ...(profile ? { profile_load: loadProfile, profile_updating: profile } : {}),
     page_errors: errors.length,
   };
 }

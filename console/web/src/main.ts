@@ -54,6 +54,7 @@ function renderRole() {
 }
 
 function signIn(session: NonNullable<typeof store.state.session>) {
+  performance.mark('cityflow:sign-in');
   store.state.session = session;
   store.emit('session');
   renderRole();

@@ -65,6 +65,7 @@ export class MapView {
       keyboard: false,
     });
     this.map = map;
+    performance.mark('cityflow:map-created');
     this.incidents = new IncidentMarkers(map, this.store);
     this.cursor = new RoadCursor(map, this.store, byId('map-focus'));
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
