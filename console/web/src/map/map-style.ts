@@ -56,7 +56,9 @@ const scaledBy = (k: number) => (w: unknown) => [
 export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecification {
   const scaled = scaledBy(uiScale);
   const sources: StyleSpecification['sources'] = {
-    roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id' },
+    // buffer: the tile margin (of 512) a line crossing a tile edge is kept in; the default 128 copies
+    // a quarter tile of roads into each neighbour, and the widest road is ~15 px.
+    roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id', buffer: 32 },
     nodes: { type: 'geojson', data: EMPTY, promoteId: 'node_id' },
     // The selected road, the selected reroute's path and the keyboard-focused road each in a small
     // source of their own: changing them re-tiles a few features, never the 5,000-road source (a

@@ -28,8 +28,8 @@ maplibregl.prewarm();
 /**
  * The MapLibre map: roads coloured through feature-state (a colour change touches one feature, not the
  * GeoJSON), agents as a point layer, incidents as DOM markers (incident-markers.ts), the selected
- * reroute's path as a casing layer.
- * Per-road changes are batched to one repaint per animation frame.
+ * road, the selected reroute's path and the keyboard focus (road-cursor.ts) in small sources of their
+ * own. Live changes are applied at most once a LIVE_REPAINT_MS, other changes on the next frame.
  */
 export class MapView {
   private map: MlMap | null = null;
