@@ -134,8 +134,14 @@ function network(roads) {
   };
   for (let r = 0; r < n; r++)
     for (let c = 0; c < n; c++) {
-      if (c + 1 < n) road(r, c, r, c + 1), road(r, c + 1, r, c);
-      if (r + 1 < n) road(r, c, r + 1, c), road(r + 1, c, r, c);
+      if (c + 1 < n) {
+        road(r, c, r, c + 1);
+        road(r, c + 1, r, c);
+      }
+      if (r + 1 < n) {
+        road(r, c, r + 1, c);
+        road(r + 1, c, r, c);
+      }
     }
   return { geo: { type: 'FeatureCollection', features }, ids };
 }
