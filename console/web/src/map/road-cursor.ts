@@ -62,7 +62,8 @@ export class RoadCursor {
 
   /** The canvas's spoken name and the focused road's label follow the language and the road's state. */
   relabel(): void {
-    this.canvas.setAttribute('aria-label', t('mapLabel'));
+    if (this.canvas.getAttribute('aria-label') !== t('mapLabel'))
+      this.canvas.setAttribute('aria-label', t('mapLabel'));
     const id = this.focused;
     if (!this.shown || !id || !this.store.state.roads.has(id)) {
       this.label.hidden = true;
