@@ -9,20 +9,23 @@
  * `traffic` frames): this measures the browser side only. WebGL runs on SwiftShader (CPU), stated in
  * the result as `renderer`. Peer: the same run with BENCH_PEER_ROADS (default 504) roads.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 
-const PUBLIC = fileURLToPath(new URL('../console/public', import.meta.url));
+/** BENCH_PUBLIC: another build of the console to compare (e.g. an older commit's `vite build`) */
+const PUBLIC = process.env.BENCH_PUBLIC ?? fileURLToPath(new URL('../console/public', import.meta.url));
 const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
 const ROADS = Number(process.env.BENCH_ROADS ?? 5040);
 const PEER_ROADS = Number(process.env.BENCH_PEER_ROADS ?? 504);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 /** BENCH_UPDATES=0: no live updates (the idle frame rate, to separate drawing from updating) */
 const UPDATES = process.env.BENCH_UPDATES !== '0';
+/** BENCH_PROFILE=1: the page's JavaScript profile while updating (top functions by self time) */
+const PROFILE = process.env.BENCH_PROFILE === '1';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -35,6 +38,64 @@ const ARGS = [
   '--disable-sync',
 ];
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
+
+/**
+ * CPU seconds used so far by each kind of Chromium process below `rootPid` (this bench; Linux /proc):
+ * where the time goes between the page (renderer: JavaScript, layout), the GPU process (here
+ * SwiftShader, which rasterises the WebGL canvas on the CPU) and the browser process (compositing).
+ */
+function cpuByProcessType(rootPid) {
+  const procs = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      procs.push({ pid: Number(d), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), cmd });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const under = new Set([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs)
+      if (!under.has(p.pid) && under.has(p.ppid)) {
+        under.add(p.pid);
+        grew = true;
+      }
+  }
+  const out = {};
+  for (const p of procs) {
+    if (!under.has(p.pid) || p.pid === rootPid) continue;
+    const type = /--type=([\w-]+)/.exec(p.cmd)?.[1] ?? (/chrom/.test(p.cmd) ? 'browser' : null);
+    if (!type) continue;
+    out[type] = (out[type] ?? 0) + p.ticks / 100;
+  }
+  return out;
+}
+
+/** Self time per function of a V8 CPU profile, the heaviest first. */
+function topFunctions(profile, n = 12) {
+  const dt = new Map();
+  for (let i = 0; i < profile.samples.length; i++)
+    dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  const byFn = new Map();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const us = dt.get(node.id) ?? 0;
+    total += us;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const key =
+      `${functionName || '(anonymous)'} ${url ? `${url.split('/').pop()}:${lineNumber + 1}` : ''}`.trim();
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+  }
+  return [...byFn]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([fn, us]) => ({ fn, ms: Math.round(us / 1000), share: +(us / total).toFixed(3) }));
+}
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? null;
 
 /** A square grid of two-way streets: n×n nodes give 4·n·(n−1) directed roads. */
@@ -73,8 +134,14 @@ function network(roads) {
   };
   for (let r = 0; r < n; r++)
     for (let c = 0; c < n; c++) {
-      if (c + 1 < n) road(r, c, r, c + 1), road(r, c + 1, r, c);
-      if (r + 1 < n) road(r, c, r + 1, c), road(r + 1, c, r, c);
+      if (c + 1 < n) {
+        road(r, c, r, c + 1);
+        road(r, c + 1, r, c);
+      }
+      if (r + 1 < n) {
+        road(r, c, r + 1, c);
+        road(r + 1, c, r, c);
+      }
     }
   return { geo: { type: 'FeatureCollection', features }, ids };
 }
@@ -160,7 +227,7 @@ async function serve(net) {
   };
 }
 
-async function run(browser, roads) {
+async function run(browser, roads, rootPid) {
   const net = network(roads);
   const srv = await serve(net);
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
@@ -185,13 +252,44 @@ async function run(browser, roads) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  // With BENCH_PROFILE=1, one profile from navigation to the mark and one while updating.
+  const cdp = PROFILE ? await context.newCDPSession(page) : null;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+    await cdp.send('Profiler.start');
+  }
   await page.goto(srv.url);
-  await page.waitForFunction(() => performance.getEntriesByName('cityflow:map-complete').length > 0, null, {
-    timeout: 120_000,
+  const complete = page.waitForFunction(
+    () => performance.getEntriesByName('cityflow:map-complete').length > 0,
+    null,
+    {
+      timeout: 120_000,
+    },
+  );
+  await complete.catch((e) => {
+    throw new Error(`${e.message}; page errors: ${errors.join(' | ')}`);
   });
   const mapCompleteMs = await page.evaluate(
     () => performance.getEntriesByName('cityflow:map-complete')[0].startTime,
   );
+  // The way to the mark (ms from navigation start): page parsed, roads fetched, style ready, roads
+  // handed to MapLibre, tiled by its worker, complete.
+  const steps = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const out = { dom_content_loaded: Math.round(nav.domContentLoadedEventEnd) };
+    const roads = performance.getEntriesByType('resource').find((r) => r.name.endsWith('/api/roads'));
+    if (roads) {
+      out.roads_request = Math.round(roads.fetchStart);
+      out.roads_response_end = Math.round(roads.responseEnd);
+    }
+    for (const m of performance.getEntriesByType('mark'))
+      if (m.name.startsWith('cityflow:')) out[m.name.slice(9).replace(/-/g, '_')] = Math.round(m.startTime);
+    return out;
+  });
   const drawn = await page.evaluate(() => window.__cityflow.probe().renderedRoads().length);
   const renderer = await page.evaluate(() => {
     const gl = document.createElement('canvas').getContext('webgl2');
@@ -199,7 +297,11 @@ async function run(browser, roads) {
     return ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : (gl?.getParameter(gl.RENDERER) ?? 'none');
   });
   // Let the live updates reach every road, then record frame intervals.
+  const loadProfile = cdp ? topFunctions((await cdp.send('Profiler.stop')).profile) : undefined;
   await page.waitForTimeout(2000);
+  if (cdp) await cdp.send('Profiler.start');
+  const cpu0 = cpuByProcessType(rootPid);
+  const t0 = Date.now();
   const frames = await page.evaluate(
     (seconds) =>
       new Promise((resolve) => {
@@ -219,6 +321,12 @@ async function run(browser, roads) {
       }),
     SECONDS,
   );
+  const wallS = (Date.now() - t0) / 1000;
+  const cpu1 = cpuByProcessType(rootPid);
+  const cpuShare = Object.fromEntries(
+    Object.keys(cpu1).map((k) => [k, +((cpu1[k] - (cpu0[k] ?? 0)) / wallS).toFixed(2)]),
+  );
+  const profile = cdp ? topFunctions((await cdp.send('Profiler.stop')).profile) : undefined;
   const updated = await page.evaluate(() => window.__cityflow.store.state.live.size);
   await context.close();
   await srv.stop();
@@ -228,23 +336,28 @@ async function run(browser, roads) {
     drawn,
     roads_with_live_state: updated,
     map_complete_ms: Math.round(mapCompleteMs),
+    steps_ms: steps,
     frames: frames.length,
     frame_p50_ms: +pct(sorted, 0.5).toFixed(1),
     frame_p95_ms: +pct(sorted, 0.95).toFixed(1),
     frame_max_ms: +sorted.at(-1).toFixed(1),
     updates_per_s: net.ids.length,
     renderer,
+    /** CPU cores busy per Chromium process type while updating (1 = one core all the time) */
+    cpu_cores: cpuShare,
+    ...(profile ? { profile_load: loadProfile, profile_updating: profile } : {}),
     page_errors: errors.length,
   };
 }
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+const rootPid = process.pid;
 try {
   log(`console-render: ${ROADS} roads`);
-  const metrics = await run(browser, ROADS);
+  const metrics = await run(browser, ROADS, rootPid);
   log(JSON.stringify(metrics));
   log(`console-render: peer ${PEER_ROADS} roads`);
-  const peer = await run(browser, PEER_ROADS);
+  const peer = await run(browser, PEER_ROADS, rootPid);
   log(JSON.stringify(peer));
   process.stdout.write(
     `${JSON.stringify({

@@ -61,3 +61,27 @@ export function artifact(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);
 }
+
+/** Calls one of the map's read-only probes (console/web/src/map/map-view.ts `probe()`) in the page. */
+export const probe = <T>(page: Page, name: string, arg?: string) =>
+  page.evaluate(
+    `(() => { const p = window.__cityflow.probe(); return p ? p[${JSON.stringify(name)}](${JSON.stringify(arg ?? null)}) : null; })()`,
+  ) as Promise<T | null>;
+/** Reads an expression over the store's state (`s`) in the page. */
+export const state = <T>(page: Page, expr: string) =>
+  page.evaluate(
+    (e) =>
+      new Function('s', `return ${e}`)(
+        (window as unknown as { __cityflow: { store: { state: unknown } } }).__cityflow.store.state,
+      ),
+    expr,
+  ) as Promise<T>;
+
+export async function signIn(page: Page, url: string, who: { email: string; password: string }) {
+  await page.goto(url);
+  await page.locator('#email').fill(who.email);
+  await page.locator('#password').fill(who.password);
+  await page.locator('#login-submit').click();
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.body.dataset.mapComplete === 'true', null, { timeout: 30_000 });
+}

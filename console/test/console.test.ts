@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { congestionLevel } from '@cityflow/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, artifact, consolePage, launchChromium } from './browser.js';
+import { CHROMIUM, artifact, consolePage, launchChromium, probe, signIn, state } from './browser.js';
 import { upsertUser } from '../../hub/src/store/users.js';
 import { ADMIN, type City, OPERATOR, SIM_BIN, VIEWER, startCity } from './city-harness.js';
 
@@ -21,30 +21,6 @@ const INCIDENT_ROAD = 'N11-N12';
 
 if (!existsSync(CHROMIUM) && process.env.CITYFLOW_REQUIRE_SERVICES === '1')
   throw new Error(`${CHROMIUM} is missing but CITYFLOW_REQUIRE_SERVICES=1: install Debian's chromium`);
-
-/** Calls one of the map's read-only probes (console/web/src/map/map-view.ts `probe()`) in the page. */
-const probe = <T>(page: Page, name: string, arg?: string) =>
-  page.evaluate(
-    `(() => { const p = window.__cityflow.probe(); return p ? p[${JSON.stringify(name)}](${JSON.stringify(arg ?? null)}) : null; })()`,
-  ) as Promise<T | null>;
-/** Reads an expression over the store's state (`s`) in the page. */
-const state = <T>(page: Page, expr: string) =>
-  page.evaluate(
-    (e) =>
-      new Function('s', `return ${e}`)(
-        (window as unknown as { __cityflow: { store: { state: unknown } } }).__cityflow.store.state,
-      ),
-    expr,
-  ) as Promise<T>;
-
-async function signIn(page: Page, url: string, who: { email: string; password: string }) {
-  await page.goto(url);
-  await page.locator('#email').fill(who.email);
-  await page.locator('#password').fill(who.password);
-  await page.locator('#login-submit').click();
-  await page.locator('#app-view').waitFor({ state: 'visible' });
-  await page.waitForFunction(() => document.body.dataset.mapComplete === 'true', null, { timeout: 30_000 });
-}
 
 describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr/bin/chromium)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cf-console-'));
@@ -110,7 +86,8 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     expect(await page.locator('#v-sensors').textContent()).toBe(`S-${INCIDENT_ROAD}`);
     expect(await page.locator('#v-agent').textContent()).toBe('agent-e');
     expect(await page.locator('#v-model').textContent()).toMatch(/cityflow-(network|edge)/);
-    expect(await page.locator('#v-speed').textContent()).toMatch(/km\/h$/);
+    // A minute in which no vehicle crossed the loop has no speed ('–'): the next one does.
+    await expect.poll(() => page.locator('#v-speed').textContent(), { timeout: 30_000 }).toMatch(/km\/h$/);
     await expect.poll(() => page.locator('#road-chart svg path.actual').count(), { timeout: 60_000 }).toBe(1);
     expect(await page.locator('#road-chart svg circle.forecast-dot').count()).toBe(3);
     expect(await page.locator('#road-chart svg path.band').count()).toBe(1);
@@ -149,6 +126,81 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     expect(await row.locator('td').nth(2).textContent()).toMatch(/min$/);
     await page.screenshot({ path: artifact('1280x720-incident-reroute.png') });
   }, 120_000);
+
+  it('marks the incident the hub detects on the map, in the list and in the road panel, and removes them when it clears', async () => {
+    // The hub's detector opens an incident from what the loops see around the road the simulator
+    // blocked (a few one-minute cycles). It may name the blocked road or one next to it (both ends of
+    // a blockage look stopped), so the incident followed is the blocked road's if any, else its
+    // neighbour's; a night-time false alarm elsewhere in the grid is not the one followed.
+    const [from, to] = INCIDENT_ROAD.split('-');
+    const near = (id: string) => id === INCIDENT_ROAD || id.split('-').some((n) => n === from || n === to);
+    await expect
+      .poll(
+        () =>
+          state<string[]>(page, '[...s.incidents.values()].map((i) => i.road_id)').then((ids) =>
+            ids.some(near),
+          ),
+        { timeout: 120_000, interval: 1000 },
+      )
+      .toBe(true);
+    const active = await state<{ incident_id: string; road_id: string }[]>(page, '[...s.incidents.values()]');
+    const inc = active.find((i) => i.road_id === INCIDENT_ROAD) ?? active.find((i) => near(i.road_id))!;
+    const roadName = await state<string>(page, `s.roads.get(${JSON.stringify(inc.road_id)}).name`);
+    const label = `${roadName} (${inc.road_id})`;
+    const marker = page.locator(`#map .incident-marker[data-incident-id="${inc.incident_id}"]`);
+    await marker.waitFor({ state: 'visible' });
+    const aria = (await marker.getAttribute('aria-label'))!;
+    expect(aria.startsWith(`Incident on ${label} since `)).toBe(true);
+    expect(aria).toMatch(/ since \d\d:\d\d:\d\d UTC: \S/);
+    // Drawn where the road is: the button's centre on the road's midpoint in the map's pixels.
+    const box = (await marker.boundingBox())!;
+    const canvas = (await page.locator('#map canvas').boundingBox())!;
+    const at = (await probe<{ x: number; y: number }>(page, 'roadPoint', inc.road_id))!;
+    expect(Math.abs(box.x + box.width / 2 - canvas.x - at.x)).toBeLessThan(2);
+    expect(Math.abs(box.y + box.height / 2 - canvas.y - at.y)).toBeLessThan(2);
+    expect(
+      (await probe<{ incident_id: string }[]>(page, 'incidentMarkers'))?.map((m) => m.incident_id),
+    ).toContain(inc.incident_id);
+    const listed = page.locator(`#incidents li[data-incident-id="${inc.incident_id}"] button`);
+    expect(await listed.count()).toBe(1);
+    // The marker is in the Tab order right after the map itself, and Enter on it opens the road panel.
+    if (await page.locator('#road-close').count()) await page.locator('#road-close').click();
+    await expect.poll(() => state<string | null>(page, 's.selectedRoad')).toBeNull();
+    await page.locator('#map canvas').focus();
+    for (let i = 0; i < 5 && !(await marker.evaluate((el) => el === document.activeElement)); i++)
+      await page.keyboard.press('Tab');
+    expect(await marker.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#road-name').textContent()).toBe(label);
+    expect(await page.locator('#road-incident').textContent()).toMatch(
+      /^Incident since \d\d:\d\d:\d\d UTC \(\d+ % confidence\): \S/,
+    );
+    await page.screenshot({ path: artifact('1280x720-incident-marker.png') });
+
+    const { stdout } = await run(process.execPath, [
+      SIM_BIN,
+      'incident',
+      'end',
+      '--road',
+      INCIDENT_ROAD,
+      '--demo',
+      city.demoFile,
+    ]);
+    expect(stdout).toMatch(/^incident on N11-N12 ended at /);
+    // The queue drains, the detector sees traffic back on two cycles and clears it: the hub's frame
+    // removes the marker, the list row and the panel's note.
+    await marker.waitFor({ state: 'detached', timeout: 150_000 });
+    expect(await listed.count()).toBe(0);
+    await expect.poll(() => page.locator('#road-incident').count()).toBe(0);
+    // The hub agrees: no active incident on that road.
+    const token = await page.evaluate(() => sessionStorage.getItem('cityflow.token'));
+    const res = await fetch(`${city.hub.apiUrl}/api/incidents?active=true`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = (await res.json()) as { data: { incident_id: string }[] };
+    expect(body.data.map((i) => i.incident_id)).not.toContain(inc.incident_id);
+    await page.screenshot({ path: artifact('1280x720-incident-cleared.png') });
+  }, 240_000);
 
   it('reaches every action with Tab and works it with Enter/Space', async () => {
     await page.locator('#lang').focus();
@@ -195,6 +247,49 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
       .poll(() => page.locator('#agents-table tbody tr').first().getAttribute('data-agent-id'))
       .toBe('agent-w');
     expect(await page.locator('th[aria-sort="descending"]').count()).toBe(1);
+  });
+
+  it('reaches the roads on the map by keyboard: Tab to the map, a focus ring moved by the arrows and Page Down, Enter opens the road', async () => {
+    const canvas = page.locator('#map canvas');
+    const onCanvas = () => canvas.evaluate((el) => el === document.activeElement);
+    await page.locator('#logout').focus();
+    for (let i = 0; i < 10 && !(await onCanvas()); i++) await page.keyboard.press('Tab');
+    expect(await onCanvas()).toBe(true);
+    expect(await canvas.getAttribute('aria-label')).toMatch(/arrow keys move between roads/);
+    const first = await probe<string>(page, 'focusedRoad');
+    expect(first).toMatch(/^N\d\d-N\d\d$/);
+    // The ring is drawn on that road alone, and the label names it.
+    await expect.poll(() => probe<string[]>(page, 'renderedFocus')).toEqual([first]);
+    expect(await page.locator('#map-focus').textContent()).toContain(`(${first})`);
+    // Page Down visits every road on screen, then wraps round.
+    const visited = new Set<string>();
+    for (let i = 0; i < 24; i++) {
+      await page.keyboard.press('PageDown');
+      visited.add((await probe<string>(page, 'focusedRoad'))!);
+    }
+    expect(visited.size).toBe(24);
+    // The arrows follow the network: straight on along the middle row, then across to the street's
+    // other direction, drawn above the eastbound one.
+    for (let i = 0; i < 24 && (await probe<string>(page, 'focusedRoad')) !== 'N10-N11'; i++)
+      await page.keyboard.press('PageDown');
+    await page.keyboard.press('ArrowRight');
+    expect(await probe<string>(page, 'focusedRoad')).toBe('N11-N12');
+    const east = (await probe<{ x: number; y: number }>(page, 'roadAnchor', 'N11-N12'))!;
+    await page.keyboard.press('ArrowUp');
+    expect(await probe<string>(page, 'focusedRoad')).toBe('N12-N11');
+    expect((await probe<{ x: number; y: number }>(page, 'roadAnchor', 'N12-N11'))!.y).toBeLessThan(east.y);
+    await expect.poll(() => probe<string[]>(page, 'renderedFocus')).toEqual(['N12-N11']);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#road-name').textContent()).toBe('Rue 11 ouest (N12-N11)');
+    expect(await page.locator('#map-focus').textContent()).toMatch(/^Rue 11 ouest \(N12-N11\), /);
+    await page.screenshot({ path: artifact('1280x720-keyboard-road.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => state<string | null>(page, 's.selectedRoad')).toBeNull();
+    // Tab leaves the map (no trap); the ring and the label go with the focus.
+    await page.keyboard.press('Tab');
+    expect(await onCanvas()).toBe(false);
+    await expect.poll(() => probe<string[]>(page, 'renderedFocus')).toEqual([]);
+    expect(await page.locator('#map-focus').isHidden()).toBe(true);
   });
 
   it('switches the map to the T+60 forecast, then steps back through the history', async () => {

@@ -105,6 +105,12 @@ const en = {
   incidents: 'Active incidents',
   noIncidents: 'No active incident.',
   since: 'since {t}',
+  incidentOn: 'Incident on {road} since {t}: {reason}',
+  mapLabel: 'Road map: arrow keys move between roads, Enter opens the focused road',
+  mapFocus: '{road}, {level}',
+  mapKeys:
+    'Enter: open · arrows: next road · Page Down/Up: every road on screen · +/−: zoom · Shift+arrows: pan',
+  incidentHere: 'Incident since {t} ({c} % confidence): {reason}',
   role: 'Role: {r}',
 };
 export type MessageKey = keyof typeof en;
@@ -209,6 +215,12 @@ const fr: Record<MessageKey, string> = {
   incidents: 'Incidents en cours',
   noIncidents: 'Aucun incident en cours.',
   since: 'depuis {t}',
+  incidentOn: 'Incident sur {road} depuis {t} : {reason}',
+  mapLabel: 'Carte des voies : les flèches passent d’une voie à l’autre, Entrée ouvre la voie choisie',
+  mapFocus: '{road}, {level}',
+  mapKeys:
+    'Entrée : ouvrir · flèches : voie suivante · Page suiv./préc. : toutes les voies à l’écran · +/− : zoom · Maj+flèches : déplacer',
+  incidentHere: 'Incident depuis {t} (confiance {c} %) : {reason}',
   role: 'Rôle : {r}',
 };
 

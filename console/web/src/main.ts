@@ -54,6 +54,7 @@ function renderRole() {
 }
 
 function signIn(session: NonNullable<typeof store.state.session>) {
+  performance.mark('cityflow:sign-in');
   store.state.session = session;
   store.emit('session');
   renderRole();
@@ -73,11 +74,13 @@ function signIn(session: NonNullable<typeof store.state.session>) {
     mountAgents(store, api),
     mountKpis(store),
   ];
-  map.start();
   running = { city, map, unmount };
+  // The roads request goes out first: building the map (a WebGL context, on CPU rendering hundreds of
+  // ms) then overlaps the download instead of delaying it.
   void city.start().catch((e: unknown) => {
     if (!(e instanceof ApiRequestError && e.status === 401)) console.warn('cityflow: start failed', e);
   });
+  map.start();
 }
 
 /** Releases every socket, timer, listener and the map; `why` says what the login form tells the user. */

@@ -40,3 +40,9 @@ export function busiest(s: State, n: number): { roadId: string; score: number }[
   }
   return out.sort((a, b) => b.score - a.score || a.roadId.localeCompare(b.roadId)).slice(0, n);
 }
+
+/** "Name (id)", or the id alone when the road has no name of its own. */
+export function roadLabel(s: Pick<State, 'roads'>, id: string): string {
+  const r = s.roads.get(id);
+  return r && r.name !== id ? `${r.name} (${id})` : id;
+}

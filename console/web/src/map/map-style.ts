@@ -2,7 +2,7 @@ import type { StyleSpecification } from 'maplibre-gl';
 import {
   AGENT_OFFLINE_COLOUR,
   AGENT_ONLINE_COLOUR,
-  INCIDENT_COLOUR,
+  FOCUS_COLOUR,
   LEVEL_CODE,
   LEVEL_COLOURS,
   LEVEL_WIDTH,
@@ -48,7 +48,7 @@ const scaledBy = (k: number) => (w: unknown) => [
   ['*', 4 * k, w],
 ];
 
-/** The console's MapLibre style: optional OSM raster basemap under the road, path and marker layers. */
+/** The console's MapLibre style: optional OSM raster basemap under the road, path and agent layers. */
 /**
  * `uiScale` = the page's root font size over its 15 px default: a wall screen with larger text gets
  * proportionally wider roads and markers, so the map reads from as far away as the panels.
@@ -56,9 +56,16 @@ const scaledBy = (k: number) => (w: unknown) => [
 export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecification {
   const scaled = scaledBy(uiScale);
   const sources: StyleSpecification['sources'] = {
-    roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id' },
+    // buffer: the tile margin (of 512) a line crossing a tile edge is kept in; the default 128 copies
+    // a quarter tile of roads into each neighbour, and the widest road is ~15 px.
+    roads: { type: 'geojson', data: EMPTY, promoteId: 'road_id', buffer: 32 },
     nodes: { type: 'geojson', data: EMPTY, promoteId: 'node_id' },
-    incidents: { type: 'geojson', data: EMPTY },
+    // The selected road, the selected reroute's path and the keyboard-focused road each in a small
+    // source of their own: changing them re-tiles a few features, never the 5,000-road source (a
+    // filter change on a layer of `roads` would make MapLibre re-tile all of it).
+    selected: { type: 'geojson', data: EMPTY },
+    path: { type: 'geojson', data: EMPTY },
+    focus: { type: 'geojson', data: EMPTY },
   };
   if (base.tileUrl)
     sources.basemap = {
@@ -83,8 +90,7 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
     {
       id: 'path-casing',
       type: 'line',
-      source: 'roads',
-      filter: ['in', ['get', 'road_id'], ['literal', []]],
+      source: 'path',
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: {
         'line-color': PATH_COLOUR,
@@ -107,13 +113,23 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
     {
       id: 'road-selected',
       type: 'line',
-      source: 'roads',
-      filter: ['==', ['get', 'road_id'], ''],
+      source: 'selected',
       paint: {
         'line-color': '#ffffff',
         'line-width': scaled(2),
         'line-offset': OFFSET,
         'line-gap-width': scaled(6),
+      },
+    } as never,
+    {
+      id: 'road-focus',
+      type: 'line',
+      source: 'focus',
+      paint: {
+        'line-color': FOCUS_COLOUR,
+        'line-width': scaled(2.5),
+        'line-offset': OFFSET,
+        'line-gap-width': scaled(9),
       },
     } as never,
     {
@@ -131,17 +147,6 @@ export function consoleStyle(base: BasemapConfig, uiScale = 1): StyleSpecificati
         ],
         'circle-stroke-color': '#101318',
         'circle-stroke-width': 2,
-      },
-    } as never,
-    {
-      id: 'incidents',
-      type: 'circle',
-      source: 'incidents',
-      paint: {
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 5 * uiScale, 16, 12 * uiScale],
-        'circle-color': '#101318',
-        'circle-stroke-color': INCIDENT_COLOUR,
-        'circle-stroke-width': 3,
       },
     } as never,
   );

@@ -5,7 +5,11 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import { LEVEL_CODE } from '../palette.js';
 import { displayedLevel } from '../road-state.js';
 import type { Store } from '../store.js';
+import { IncidentMarkers } from './incident-markers.js';
 import { type BasemapConfig, consoleStyle } from './map-style.js';
+import { byId } from '../views/dom.js';
+import { RoadCursor } from './road-cursor.js';
+import { roadFeatures, roadMidpoint } from './road-geometry.js';
 
 /** `performance.mark` set once every road is on the map (the bench and tests wait for it). */
 export const MAP_COMPLETE_MARK = 'cityflow:map-complete';
@@ -18,11 +22,14 @@ export const LIVE_REPAINT_MS = 1000;
 
 // The worker is a separate file served by the hub (no blob: worker), so a strict CSP can allow it.
 maplibregl.setWorkerUrl(workerUrl);
+// Workers start loading now (the sign-in form is up), not when the map is created after sign-in.
+maplibregl.prewarm();
 
 /**
  * The MapLibre map: roads coloured through feature-state (a colour change touches one feature, not the
- * GeoJSON), agents and incidents as point layers, the selected reroute's path as a casing layer.
- * Per-road changes are batched to one repaint per animation frame.
+ * GeoJSON), agents as a point layer, incidents as DOM markers (incident-markers.ts), the selected
+ * road, the selected reroute's path and the keyboard focus (road-cursor.ts) in small sources of their
+ * own. Live changes are applied at most once a LIVE_REPAINT_MS, other changes on the next frame.
  */
 export class MapView {
   private map: MlMap | null = null;
@@ -32,6 +39,8 @@ export class MapView {
   private liveTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubs: (() => void)[] = [];
   private ready = false;
+  private incidents: IncidentMarkers | null = null;
+  private cursor: RoadCursor | null = null;
   basemapFailed = false;
 
   constructor(
@@ -52,8 +61,13 @@ export class MapView {
       zoom: 13,
       attributionControl: this.base.tileUrl ? { compact: true } : false,
       fadeDuration: 0,
+      // Its arrows pan; ours move between roads (road-cursor.ts, which pans with Shift+arrows).
+      keyboard: false,
     });
     this.map = map;
+    performance.mark('cityflow:map-created');
+    this.incidents = new IncidentMarkers(map, this.store);
+    this.cursor = new RoadCursor(map, this.store, byId('map-focus'));
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
     map.on('error', (e) => {
       // An unreachable tile server must not break the console: roads stay on the plain background.
@@ -79,6 +93,7 @@ export class MapView {
       map.getCanvas().style.cursor = '';
     });
     map.on('load', () => {
+      performance.mark('cityflow:style-loaded');
       this.ready = true;
       this.setNetwork();
     });
@@ -93,6 +108,7 @@ export class MapView {
       s.on('incidents', () => this.paintIncidents()),
       s.on('reroutes', () => this.paintPath()),
       s.on('selection', () => this.paintSelection()),
+      s.on('clock', () => this.cursor?.relabel()),
     );
   }
 
@@ -100,12 +116,8 @@ export class MapView {
     const map = this.map;
     if (!map || !this.ready || this.store.state.roads.size === 0) return;
     const st = this.store.state;
-    const roads = [...st.roads.values()].map((r) => ({
-      type: 'Feature' as const,
-      properties: { road_id: r.road_id, name: r.name },
-      geometry: { type: 'LineString' as const, coordinates: r.coordinates },
-    }));
-    (map.getSource('roads') as GeoJSONSource).setData({ type: 'FeatureCollection', features: roads });
+    const tiled = (map.getSource('roads') as GeoJSONSource).setData(roadFeatures(st.roads.values()));
+    performance.mark('cityflow:roads-set');
     (map.getSource('nodes') as GeoJSONSource).setData({
       type: 'FeatureCollection',
       features: st.nodes.map((n) => ({
@@ -122,20 +134,33 @@ export class MapView {
       padding: { top: 40, bottom: 40, right: 60, left: overlay + 40 },
       animate: false,
     });
+    // Feature states go in with the data (MapLibre keeps them for tiles still loading), so the first
+    // frame that shows the roads already has their colours: one render, not one grey and one coloured.
+    map.removeFeatureState({ source: 'roads' });
     this.applied.clear();
-    // Marked when the map has rendered every road with its state: the first idle after the data is in.
-    map.once('idle', () => {
-      this.flush();
-      map.once('idle', () => {
-        if (!performance.getEntriesByName(MAP_COMPLETE_MARK).length) performance.mark(MAP_COMPLETE_MARK);
-        document.body.dataset.mapComplete = 'true';
-      });
-      map.triggerRepaint();
+    this.cursor?.setNetwork();
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    this.frame = null;
+    for (const id of st.roads.keys()) this.dirty.add(id);
+    this.flush();
+    // Complete = the first idle (every tile loaded and drawn) after the worker has the roads.
+    const complete = () => {
+      if (this.map !== map) return;
+      if (!map.isSourceLoaded('roads')) {
+        map.once('idle', complete);
+        return;
+      }
+      if (!performance.getEntriesByName(MAP_COMPLETE_MARK).length) performance.mark(MAP_COMPLETE_MARK);
+      document.body.dataset.mapComplete = 'true';
+    };
+    void tiled.then(() => {
+      performance.mark('cityflow:roads-tiled');
+      map.once('idle', complete);
     });
-    this.markDirty();
     this.paintAgents();
     this.paintIncidents();
     this.paintPath();
+    this.paintSelection();
   }
 
   /** Roads whose data changed: repainted with the next LIVE_REPAINT_MS batch. */
@@ -166,7 +191,8 @@ export class MapView {
     for (const id of this.dirty) {
       if (!st.roads.has(id)) continue;
       const code = LEVEL_CODE[displayedLevel(st, id)];
-      if (this.applied.get(id) === code) continue;
+      // No state is "no data" (the style's default), so a road without data costs no call.
+      if ((this.applied.get(id) ?? LEVEL_CODE.none) === code) continue;
       this.applied.set(id, code);
       map.setFeatureState({ source: 'roads', id }, { level: code });
     }
@@ -184,42 +210,25 @@ export class MapView {
   }
 
   private paintIncidents(): void {
-    const map = this.map;
-    if (!map || !this.ready) return;
-    const st = this.store.state;
-    const features = [];
-    for (const inc of st.incidents.values()) {
-      const road = st.roads.get(inc.road_id);
-      if (!road) continue;
-      const mid = road.coordinates[Math.floor((road.coordinates.length - 1) / 2)]!;
-      const next =
-        road.coordinates[
-          Math.min(road.coordinates.length - 1, Math.floor((road.coordinates.length - 1) / 2) + 1)
-        ]!;
-      features.push({
-        type: 'Feature' as const,
-        properties: { incident_id: inc.incident_id, road_id: inc.road_id },
-        geometry: { type: 'Point' as const, coordinates: [(mid[0] + next[0]) / 2, (mid[1] + next[1]) / 2] },
-      });
-    }
-    (map.getSource('incidents') as GeoJSONSource | undefined)?.setData({
-      type: 'FeatureCollection',
-      features,
-    });
+    if (this.ready) this.incidents?.sync();
   }
 
   private paintPath(): void {
     const map = this.map;
-    if (!map || !this.ready || !map.getLayer('path-casing')) return;
+    if (!map || !this.ready) return;
     const st = this.store.state;
     const r = st.selectedReroute ? st.reroutes.get(st.selectedReroute) : undefined;
-    map.setFilter('path-casing', ['in', ['get', 'road_id'], ['literal', r ? r.path : []]]);
+    const roads = (r?.path ?? []).map((id) => st.roads.get(id)).filter((x) => x !== undefined);
+    (map.getSource('path') as GeoJSONSource | undefined)?.setData(roadFeatures(roads));
   }
 
   private paintSelection(): void {
     const map = this.map;
-    if (!map || !this.ready || !map.getLayer('road-selected')) return;
-    map.setFilter('road-selected', ['==', ['get', 'road_id'], this.store.state.selectedRoad ?? '']);
+    if (!map || !this.ready) return;
+    const road = this.store.state.selectedRoad
+      ? this.store.state.roads.get(this.store.state.selectedRoad)
+      : undefined;
+    (map.getSource('selected') as GeoJSONSource | undefined)?.setData(roadFeatures(road ? [road] : []));
   }
 
   /** Read-only probes of what is actually rendered (tests and the bench call them through window). */
@@ -241,13 +250,15 @@ export class MapView {
       },
       renderedRoads: () => rendered('roads', 'road_id'),
       renderedPath: () => rendered('path-casing', 'road_id'),
-      renderedIncidents: () => rendered('incidents', 'road_id'),
+      incidentMarkers: () => this.incidents?.visible() ?? [],
+      focusedRoad: () => (this.cursor?.shown ? this.cursor.focused : null),
+      renderedFocus: () => rendered('road-focus', 'road_id'),
+      roadAnchor: (id: string) => this.cursor?.anchor(id) ?? null,
       agentMarker: (nodeId: string) => map?.getFeatureState({ source: 'nodes', id: nodeId })?.online ?? null,
       roadPoint: (id: string) => {
         const road = this.store.state.roads.get(id);
         if (!map || !road) return null;
-        const [a, b] = [road.coordinates[0]!, road.coordinates[road.coordinates.length - 1]!];
-        const p = map.project([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
+        const p = map.project(roadMidpoint(road.coordinates));
         return { x: p.x, y: p.y };
       },
     };
@@ -260,6 +271,10 @@ export class MapView {
     this.frame = null;
     if (this.liveTimer !== null) clearTimeout(this.liveTimer);
     this.liveTimer = null;
+    this.incidents?.clear();
+    this.incidents = null;
+    this.cursor?.stop();
+    this.cursor = null;
     this.map?.remove();
     this.map = null;
     this.ready = false;

@@ -1,15 +1,10 @@
 import { congestionLevel } from '@cityflow/protocol/congestion';
 import { type MessageKey, num, t, timeOf } from '../i18n.js';
-import { busiest } from '../road-state.js';
+import { busiest, roadLabel } from '../road-state.js';
 import type { Store } from '../store.js';
 import { byId, frameScheduler, h } from './dom.js';
 
 const BUSIEST_N = 8;
-
-const roadLabel = (store: Store, id: string) => {
-  const r = store.state.roads.get(id);
-  return r && r.name !== id ? `${r.name} (${id})` : id;
-};
 
 /** "Most congested now" and the road finder: keyboard routes to any road without the map. */
 export function mountBusiest(store: Store): () => void {
@@ -33,7 +28,7 @@ export function mountBusiest(store: Store): () => void {
             'button',
             { type: 'button', class: `road-button ${level}`, 'data-road-id': roadId },
             h('span', { class: `swatch ${level}` }),
-            `${roadLabel(store, roadId)} — ${t(`level${level}` as MessageKey)} ${num(score, 2)}`,
+            `${roadLabel(store.state, roadId)} — ${t(`level${level}` as MessageKey)} ${num(score, 2)}`,
           ),
         );
       }),
@@ -93,7 +88,7 @@ export function mountIncidents(store: Store): () => void {
                 'button',
                 { type: 'button', class: 'road-button', 'data-road-id': i.road_id },
                 h('span', { class: 'dot incident' }),
-                `${roadLabel(store, i.road_id)} — ${t('since', { t: timeOf(i.detected_at) })} · ${i.reason}`,
+                `${roadLabel(store.state, i.road_id)} — ${t('since', { t: timeOf(i.detected_at) })} · ${i.reason}`,
               ),
             ),
           )
@@ -147,7 +142,7 @@ export function mountReroutes(store: Store): () => void {
         h(
           'td',
           {},
-          roadLabel(store, r.route_id),
+          roadLabel(store.state, r.route_id),
           r.incident_id ? h('span', { class: 'incident-flag' }, ` ⚠ ${t('incidentFlag')}`) : null,
         ),
         h('td', { class: 'path' }, r.path.join(' → ')),

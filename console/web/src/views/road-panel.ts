@@ -9,7 +9,10 @@ import { renderRoadChart } from './road-chart.js';
 
 const HISTORY_REFRESH_MS = 60_000;
 
-/** The selected road: live values, sensors and agent, the chart of history + forecast, the model. */
+/**
+ * The selected road: live values, its active incident if any, sensors and agent, the chart of history +
+ * forecast, the model.
+ */
 export function mountRoadPanel(store: Store, api: Api): () => void {
   const panel = byId('road-panel');
   const chart = byId('road-chart');
@@ -51,6 +54,7 @@ export function mountRoadPanel(store: Store, api: Api): () => void {
     const agents = [...new Set(sensors.map((x) => x.agent_id).filter((a): a is string => !!a))];
     const preds = HORIZONS.map((hz) => s.predictions.get(id)?.get(hz)).filter((p): p is Prediction => !!p);
     const models = [...new Set(preds.map((p) => p.model_version))];
+    const incident = [...s.incidents.values()].find((i) => i.road_id === id);
     const row = (label: string, value: string, vid?: string) =>
       h('div', {}, h('dt', {}, label), h('dd', vid ? { id: vid } : {}, value));
     panel.replaceChildren(
@@ -60,6 +64,17 @@ export function mountRoadPanel(store: Store, api: Api): () => void {
         { class: `level-badge ${level}`, id: 'road-level' },
         `${t(`level${level}` as MessageKey)} · ${t('score')} ${num(l?.congestion_score, 2)}`,
       ),
+      incident
+        ? h(
+            'p',
+            { id: 'road-incident', class: 'incident-note', 'data-incident-id': incident.incident_id },
+            t('incidentHere', {
+              t: timeOf(incident.detected_at),
+              c: num(incident.confidence * 100, 0),
+              reason: incident.reason,
+            }),
+          )
+        : '',
       h(
         'dl',
         { class: 'values' },
@@ -110,6 +125,7 @@ export function mountRoadPanel(store: Store, api: Api): () => void {
       if (store.state.selectedRoad && (!ids || ids.includes(store.state.selectedRoad))) view.schedule();
     }),
     store.on('network', () => view.schedule()),
+    store.on('incidents', () => view.schedule()),
   ];
   render();
   return () => {
