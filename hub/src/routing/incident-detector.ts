@@ -115,11 +115,18 @@ export class IncidentDetector {
       l.push(c);
       leaving.set(c.road.from_node, l);
     }
+    // A road downstream that reads blocked (empty while this one fills), or holds an incident,
+    // explains this road's queue only when this road passes nothing either: while vehicles cross this
+    // road's loops they leave it into its exits, so the jam is this road's and the empty exit may be
+    // its consequence (point loops cannot tell a blockage at the start of the exit from one at the end
+    // of this road: both roads are then reported). A queue standing on the exit's loops is spillback.
+    const stopped = (c: RoadCondition) => c.kind === 'standing' || c.kind === 'blocked';
     const spillbackFrom = (c: RoadCondition) =>
       (leaving.get(c.road.to_node) ?? []).some(
         (d) =>
           d.road.to_node !== c.road.from_node &&
-          (d.kind === 'blocked' || d.kind === 'standing' || this.active.has(d.road.road_id)),
+          (d.kind === 'standing' ||
+            ((d.kind === 'blocked' || this.active.has(d.road.road_id)) && stopped(c))),
       );
     const inflow = (c: RoadCondition) => {
       let v = 0;

@@ -92,15 +92,14 @@ export function assessRoads(
     const f = x.forecasts.find((p) => p.speedKmh !== null);
     return f ? { ...x, speedKmh: f.speedKmh, occupancy: null, forecasts: x.forecasts } : null;
   };
-  // A feeder fills when its loops, or one lane's (the lane queued for the road that no longer
-  // passes: its other lanes may flow on to other exits), are occupied beyond the line.
+  // A feeder fills when its loops, on average, are occupied beyond the line. (Not one lane's: a
+  // turning lane backed up for its own reasons beside a road that passed nothing this minute by
+  // chance would read as a blockage.)
   const upstreamFilling = (r: Road) =>
     (into.get(r.from_node) ?? []).some((u) => {
       if (u.from_node === r.to_node) return false; // the opposite direction feeds nothing here
       const x = fresh(u.road_id);
-      if (!x) return false;
-      const occ = Math.max(x.occupancy ?? 0, ...(x.lanes ?? []).map((l) => l.occupancy));
-      return occ >= UPSTREAM_FILLING_OCCUPANCY;
+      return !!x && (x.occupancy ?? 0) >= UPSTREAM_FILLING_OCCUPANCY;
     });
   const out = new Map<string, RoadCondition>();
   for (const road of net.roads.values()) {
