@@ -132,32 +132,16 @@ export class DetourPlanner {
       let chosen = best && this.acceptable(best) ? best : null;
       let held = false;
       if (prev) {
+        const o = prev.option;
+        const again = (inForce: boolean) =>
+          this.evaluate(c, o.decision, o.rejoin, o.base, o.alt, conds, added, o.coverage, inForce);
         // The advice in force is judged on what the loops see now, its own diverted traffic included:
         // adding that load again would count it twice and end every advice the minute after it starts.
-        const now = this.evaluate(
-          c,
-          prev.option.decision,
-          prev.option.rejoin,
-          prev.option.base,
-          prev.option.alt,
-          conds,
-          added,
-          prev.option.coverage,
-          true,
-        );
+        const now = again(true);
         if (now && this.holds(now) && (!chosen || chosen.gainS < now.gainS * PLANNER.switchFactor)) {
           // Kept on what drivers gain now; its CO2 is still what the advice saves against none (the
           // whole neighbourhood, as when it started), which the observed state alone cannot say.
-          const against = this.evaluate(
-            c,
-            prev.option.decision,
-            prev.option.rejoin,
-            prev.option.base,
-            prev.option.alt,
-            conds,
-            added,
-            prev.option.coverage,
-          );
+          const against = again(false);
           chosen = against ? { ...now, co2RateKgH: against.co2RateKgH } : now;
           held = true;
         }

@@ -35,7 +35,7 @@ export const INCIDENT = {
    * Silence is evidence of a blockage only where chance cannot explain it: with Poisson arrivals at
    * λ veh/h a road passes nothing for n minutes with probability exp(−λn/60). Over a city's roads and
    * a day's minutes a 5 % chance (60 veh/h, three minutes) is a false alarm every few minutes, so the
-   * silence must last until its chance is below 1e-4: 3 minutes at 184 veh/h, 5 at 110, 9 at 60.
+   * silence must last until its chance is below 1e-4: 3 minutes at 185 veh/h, 5 at 120, 10 at 60.
    */
   silenceChance: 1e-4,
   maxSilenceCycles: 15,
