@@ -89,7 +89,8 @@ async function run(withCongestion) {
   const live = (m) =>
     roads.map((r) => {
       const jam = withCongestion && congested.has(r);
-      return [r, new Date(T0 + m * 60_000).toISOString(), jam ? 6 : 42, jam ? 500 : 350, jam ? 0.45 : 0.05];
+      // flow_rate per lane, as agents report it (2 lanes: 500 and 350 veh/h a road)
+      return [r, new Date(T0 + m * 60_000).toISOString(), jam ? 6 : 42, jam ? 250 : 175, jam ? 0.45 : 0.05];
     });
   const write = async (m) => {
     const rows = live(m);
@@ -151,4 +152,11 @@ console.log(
     ratio: { congested_vs_quiet: +(withJams.median_s / quiet.median_s).toFixed(2) },
   }),
 );
+// A cycle that planned nothing measured nothing: say so instead of reporting a fast cycle.
+if (withJams.advice === 0) {
+  console.error(
+    'reroute-cycle: no advice was planned for the congested roads: the figure is not a reroute cycle',
+  );
+  process.exit(1);
+}
 process.exit(0);
