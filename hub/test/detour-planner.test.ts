@@ -207,19 +207,6 @@ describe('incident detection', () => {
     expect(feed(d, silent, 16 + n - 1).opened.map((i) => i.road_id)).toEqual([JAM]);
   });
 
-  it('a jam whose exit reads empty is the jam: vehicles cross its loops, so the exit does not explain it', () => {
-    const d = new IncidentDetector();
-    for (let m = 0; m < 16; m++) feed(d, {}, m);
-    // JAM crawls with occupied loops; one of its exits passes nothing (it reads blocked: empty while
-    // JAM, its feeder, fills)
-    const hit = {
-      [JAM]: { speedKmh: 6, occupancy: 0.4 },
-      'R21-31': { speedKmh: null, flowVph: 0, occupancy: 0 },
-    };
-    const opened = [16, 17, 18].flatMap((m) => feed(d, hit, m).opened.map((i) => i.road_id));
-    expect(opened).toContain(JAM);
-  });
-
   it('a road that is usually empty reading empty is no incident', () => {
     const d = new IncidentDetector();
     const quiet = { [JAM]: { speedKmh: null, flowVph: 0, occupancy: 0 } };

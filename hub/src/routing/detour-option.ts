@@ -12,6 +12,8 @@ export interface DetourOption {
   /** the same once the diverted traffic has left the stretch: > 0 means the alternative stays better */
   gainAfterS: number;
   coverage: number;
+  /** share of the road's traffic that passes the decision node: the part of the diverted the path carries */
+  pathShare: number;
   co2PerVehicleG: number;
   co2RateKgH: number;
   divertedVph: number;

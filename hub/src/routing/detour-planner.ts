@@ -134,7 +134,18 @@ export class DetourPlanner {
       if (prev) {
         const o = prev.option;
         const again = (inForce: boolean) =>
-          this.evaluate(c, o.decision, o.rejoin, o.base, o.alt, conds, added, o.coverage, inForce);
+          this.evaluate(
+            c,
+            o.decision,
+            o.rejoin,
+            o.base,
+            o.alt,
+            conds,
+            added,
+            o.coverage,
+            o.pathShare,
+            inForce,
+          );
         // The advice in force is judged on what the loops see now, its own diverted traffic included:
         // adding that load again would count it twice and end every advice the minute after it starts.
         const now = again(true);
@@ -154,7 +165,7 @@ export class DetourPlanner {
       // A new advice's load goes on its path for the roads planned after it; a held one's is observed.
       if (!held) {
         for (const a of chosen.alt) {
-          added.set(a, (added.get(a) ?? 0) + chosen.divertedVph);
+          added.set(a, (added.get(a) ?? 0) + chosen.divertedVph * chosen.pathShare);
           this.timeCache.delete(a);
         }
         added.set(id, (added.get(id) ?? 0) - chosen.divertedVph);
@@ -204,6 +215,7 @@ export class DetourPlanner {
       rejoin: string;
       base: string[];
       coverage: number;
+      pathShare: number;
       estimate: number;
     }> = [];
     for (const up of this.chains(c.road, 'up', conds)) {
@@ -217,7 +229,7 @@ export class DetourPlanner {
             ...down.roads.map((r) => r.road_id),
           ];
           const rejoin = down.roads.length ? down.roads[down.roads.length - 1]!.to_node : c.road.to_node;
-          return { rejoin, base, coverage: up.share * down.share };
+          return { rejoin, base, coverage: up.share * down.share, pathShare: up.share };
         })
         .filter((x) => x.rejoin !== decision);
       if (!stretches.length) continue;
@@ -253,7 +265,17 @@ export class DetourPlanner {
         maxHops: st.base.length + PLANNER.extraHops,
       });
       for (const p of paths) {
-        const o = this.evaluate(c, st.decision, st.rejoin, st.base, p.roads, conds, added, st.coverage);
+        const o = this.evaluate(
+          c,
+          st.decision,
+          st.rejoin,
+          st.base,
+          p.roads,
+          conds,
+          added,
+          st.coverage,
+          st.pathShare,
+        );
         if (o && this.acceptable(o) && (!best || o.gainS * o.coverage > best.gainS * best.coverage)) best = o;
       }
     }
@@ -326,15 +348,18 @@ export class DetourPlanner {
     conds: Map<string, RoadCondition>,
     added: Map<string, number>,
     coverage = 1,
+    pathShare = 1,
     inForce = false,
   ): Option | null {
     if (!alt.length || alt.includes(c.road.road_id)) return null;
     for (const id of alt) if (!this.net.roads.has(id)) return null;
-    // Every complying driver leaves the road, whichever way it came: the path is loaded with all of
-    // them (conservative), while the option is ranked by the share it fits (coverage).
+    // Every complying driver leaves the road, whichever way it came; the path carries those that pass
+    // its decision node (`pathShare` of the road's traffic: the others cannot join it and go their own
+    // way round), while the option is ranked by the share it fits (coverage). What the loops see
+    // already is not added again: none of it when the advice is in force.
     const diverted = this.demand(c, conds) * this.settings.compliance;
-    // the load this advice adds to what the loops see: none when it is in force (they see it already)
-    const load = inForce ? 0 : diverted;
+    const relief = inForce ? 0 : diverted;
+    const load = inForce ? 0 : diverted * pathShare;
     for (const id of alt) {
       const a = conds.get(id);
       if (a && (a.flowVph + (added.get(id) ?? 0) + load) / a.capacity > PLANNER.maxAltSaturation) return null;
@@ -371,7 +396,7 @@ export class DetourPlanner {
     if (altTurns === null) return null;
     const baseTurns = turns(base, 0) ?? 0;
     const baseNow = along(base, () => 0) + baseTurns;
-    const baseAfter = along(base, (id) => (id === c.road.road_id ? -load : 0)) + baseTurns;
+    const baseAfter = along(base, (id) => (id === c.road.road_id ? -relief : 0)) + baseTurns;
     const altLoaded = along(alt, () => load) + altTurns;
     const co2 = (ids: string[], extra: (id: string) => number) =>
       ids.reduce((g, id, i) => {
@@ -389,8 +414,8 @@ export class DetourPlanner {
     // Only the diverted vehicles the stretch fits (`coverage`: those bound where the path rejoins) are
     // credited with the stretch's saving; the others follow the advice too, to places it does not
     // lead, and are credited nothing (their gain or loss depends on where they go).
-    const staying = Math.max(0, c.flowVph - load);
-    const co2Stay = co2([c.road.road_id], () => 0) - co2([c.road.road_id], () => -load);
+    const staying = Math.max(0, c.flowVph - relief);
+    const co2Stay = co2([c.road.road_id], () => 0) - co2([c.road.road_id], () => -relief);
     const co2AltOwn = alt.reduce((g, id) => {
       const cc = conds.get(id);
       if (!cc) return g;
@@ -405,6 +430,7 @@ export class DetourPlanner {
       gainS: baseNow - altLoaded,
       gainAfterS: baseAfter - altLoaded,
       coverage,
+      pathShare,
       co2PerVehicleG: co2Base - co2Alt,
       co2RateKgH: rate / 1000,
       divertedVph: diverted,

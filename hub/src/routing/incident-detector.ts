@@ -115,18 +115,14 @@ export class IncidentDetector {
       l.push(c);
       leaving.set(c.road.from_node, l);
     }
-    // A road downstream that reads blocked (empty while this one fills), or holds an incident,
-    // explains this road's queue only when this road passes nothing either: while vehicles cross this
-    // road's loops they leave it into its exits, so the jam is this road's and the empty exit may be
-    // its consequence (point loops cannot tell a blockage at the start of the exit from one at the end
-    // of this road: both roads are then reported). A queue standing on the exit's loops is spillback.
-    const stopped = (c: RoadCondition) => c.kind === 'standing' || c.kind === 'blocked';
+    // A queue spilling back from a stopped or blocked road, or from an incident, is that road's
+    // incident, not a new one. (Point loops cannot tell a blockage at the start of an exit from one at
+    // the end of this road: the first road to qualify is named, its neighbours are its spillback.)
     const spillbackFrom = (c: RoadCondition) =>
       (leaving.get(c.road.to_node) ?? []).some(
         (d) =>
           d.road.to_node !== c.road.from_node &&
-          (d.kind === 'standing' ||
-            ((d.kind === 'blocked' || this.active.has(d.road.road_id)) && stopped(c))),
+          (d.kind === 'blocked' || d.kind === 'standing' || this.active.has(d.road.road_id)),
       );
     const inflow = (c: RoadCondition) => {
       let v = 0;
