@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import { CityFlowError } from '@cityflow/protocol';
 import type { ClockMode } from './clock.js';
 import { SCENARIOS, type ScenarioName } from './simulation.js';
@@ -59,3 +60,14 @@ export function share(v: string): number {
     throw new CityFlowError('CF_INVALID_CONFIG', `--faults: a share in 0..1, got ${v}`);
   return n;
 }
+
+/** commander reports a parser's throw as an invalid argument; keep our `--flag: message` text. */
+export const arg =
+  <T>(f: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return f(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };

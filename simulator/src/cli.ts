@@ -5,7 +5,17 @@ import { CityFlowError, DEFAULT_NETWORK_FILE, loadNetworkFile } from '@cityflow/
 import { Command, InvalidArgumentError } from 'commander';
 import { BrokerPool } from './broker-pool.js';
 import { resolveBrokers } from './brokers.js';
-import { clockMode, port, positiveNumber, qos, scenarioName, share, time, utcOffset } from './cli-options.js';
+import {
+  arg,
+  clockMode,
+  port,
+  positiveNumber,
+  qos,
+  scenarioName,
+  share,
+  time,
+  utcOffset,
+} from './cli-options.js';
 import { controlRequest } from './control-server.js';
 import { readDemoFile } from './demo-file.js';
 import { childLogLevel, DEMO_PORTS, Demo } from './demo/demo.js';
@@ -13,17 +23,7 @@ import { LoadGenerator, type LoadSensor } from './load.js';
 import { createLogger } from './logger.js';
 import { CsvReplay } from './replay.js';
 import { Simulation } from './simulation.js';
-
-/** commander reports a parser's throw as an invalid argument; keep our `--flag: message` text. */
-const arg =
-  <T>(f: (v: string) => T) =>
-  (v: string): T => {
-    try {
-      return f(v);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
+import { registerSumoGrid } from './sumo/grid-command.js';
 
 /** Runs until SIGINT/SIGTERM, then `stop()`; a second signal exits at once. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -333,50 +333,7 @@ program
     process.exit(0);
   });
 
-program
-  .command('sumo-grid')
-  .description(
-    'build a SUMO grid city with an incident for `cityflow-sim sumo --scenario DIR` (netgenerate + randomTrips)',
-  )
-  .requiredOption('--out <dir>', 'where the scenario is written')
-  .option('--size <n>', 'junctions per side (A0, B0, … by column and row)', arg(positiveNumber('--size')), 3)
-  .option('--end <s>', 'seconds of random trips', arg(positiveNumber('--end')), 1500)
-  .option('--rate <veh/h>', 'vehicles inserted per hour', arg(positiveNumber('--rate')), 1800)
-  .option('--incident-road <id>', 'the road the incident blocks', 'B0B1')
-  .option('--blocked-lanes <list>', 'lanes blocked, comma-separated (0 = rightmost)', '0,1')
-  .option(
-    '--incident-begin <s>',
-    'incident start (simulation s)',
-    arg(positiveNumber('--incident-begin')),
-    360,
-  )
-  .option('--incident-end <s>', 'incident end (simulation s)', arg(positiveNumber('--incident-end')), 900)
-  .option('--seed <n>', 'seed of the random trips', arg(positiveNumber('--seed')), 7)
-  .action(async (o) => {
-    const { makeGridScenario } = await import('./sumo/grid-scenario.js');
-    const lanes = String(o.blockedLanes)
-      .split(',')
-      .map((x) => Number(x.trim()));
-    if (lanes.some((x) => !Number.isInteger(x) || x < 0))
-      throw new CityFlowError(
-        'CF_INVALID_CONFIG',
-        `--blocked-lanes: lane numbers 0,1,…, got ${o.blockedLanes}`,
-      );
-    if (!(o.incidentEnd > o.incidentBegin))
-      throw new CityFlowError('CF_INVALID_CONFIG', '--incident-end: must be after --incident-begin');
-    const dir = makeGridScenario({
-      dir: o.out,
-      size: o.size,
-      endS: o.end,
-      rateVph: o.rate,
-      incidentRoad: o.incidentRoad,
-      blockedLanes: lanes,
-      incidentBeginS: o.incidentBegin,
-      incidentEndS: o.incidentEnd,
-      seed: o.seed,
-    });
-    process.stdout.write(`${dir}\n`);
-  });
+registerSumoGrid(program);
 
 program
   .command('incident')
