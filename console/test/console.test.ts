@@ -127,6 +127,55 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     await page.screenshot({ path: artifact('1280x720-incident-reroute.png') });
   }, 120_000);
 
+  it('reaches every action with Tab and works it with Enter/Space', async () => {
+    // Runs while the incident's advice is in force, so its "show path" button is in the Tab order.
+    await page.locator('#reroutes tbody tr').first().waitFor({ timeout: 60_000 });
+    await page.locator('#lang').focus();
+    const seen = new Set<string>();
+    for (let i = 0; i < 120; i++) {
+      await page.keyboard.press('Tab');
+      const id = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el) return '';
+        return (
+          el.id ||
+          (el.dataset.action ? `action:${el.dataset.action}` : '') ||
+          (el.dataset.sort ? 'sort' : '') ||
+          (el.classList.contains('show-path') ? 'show-path' : '') ||
+          (el.dataset.roadId ? 'road-button' : '') ||
+          (el.getAttribute('name') === 'mode' ? 'mode' : '') ||
+          el.tagName
+        );
+      });
+      seen.add(id);
+    }
+    for (const want of [
+      'logout',
+      'mode',
+      'road-search',
+      'road-button',
+      'show-path',
+      'sort',
+      'action:diag',
+      'action:rotate',
+      'new-agent-id',
+    ])
+      expect(seen, want).toContain(want);
+    // Enter on a road of the "most congested" list selects it.
+    const first = page.locator('#busiest button').first();
+    const id = await first.getAttribute('data-road-id');
+    await first.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => state<string>(page, 's.selectedRoad')).toBe(id);
+    // Enter on the sorted column's header reverses the order.
+    await page.locator('button[data-sort="agentId"]').focus();
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.locator('#agents-table tbody tr').first().getAttribute('data-agent-id'))
+      .toBe('agent-w');
+    expect(await page.locator('th[aria-sort="descending"]').count()).toBe(1);
+  });
+
   it('marks the incident the hub detects on the map, in the list and in the road panel, and removes them when it clears', async () => {
     // The hub's detector opens an incident from what the loops see around the road the simulator
     // blocked (a few one-minute cycles). It may name the blocked road or one next to it (both ends of
@@ -201,53 +250,6 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     expect(body.data.map((i) => i.incident_id)).not.toContain(inc.incident_id);
     await page.screenshot({ path: artifact('1280x720-incident-cleared.png') });
   }, 240_000);
-
-  it('reaches every action with Tab and works it with Enter/Space', async () => {
-    await page.locator('#lang').focus();
-    const seen = new Set<string>();
-    for (let i = 0; i < 120; i++) {
-      await page.keyboard.press('Tab');
-      const id = await page.evaluate(() => {
-        const el = document.activeElement as HTMLElement | null;
-        if (!el) return '';
-        return (
-          el.id ||
-          (el.dataset.action ? `action:${el.dataset.action}` : '') ||
-          (el.dataset.sort ? 'sort' : '') ||
-          (el.classList.contains('show-path') ? 'show-path' : '') ||
-          (el.dataset.roadId ? 'road-button' : '') ||
-          (el.getAttribute('name') === 'mode' ? 'mode' : '') ||
-          el.tagName
-        );
-      });
-      seen.add(id);
-    }
-    for (const want of [
-      'logout',
-      'mode',
-      'road-search',
-      'road-button',
-      'show-path',
-      'sort',
-      'action:diag',
-      'action:rotate',
-      'new-agent-id',
-    ])
-      expect(seen, want).toContain(want);
-    // Enter on a road of the "most congested" list selects it.
-    const first = page.locator('#busiest button').first();
-    const id = await first.getAttribute('data-road-id');
-    await first.focus();
-    await page.keyboard.press('Enter');
-    await expect.poll(() => state<string>(page, 's.selectedRoad')).toBe(id);
-    // Enter on the sorted column's header reverses the order.
-    await page.locator('button[data-sort="agentId"]').focus();
-    await page.keyboard.press('Enter');
-    await expect
-      .poll(() => page.locator('#agents-table tbody tr').first().getAttribute('data-agent-id'))
-      .toBe('agent-w');
-    expect(await page.locator('th[aria-sort="descending"]').count()).toBe(1);
-  });
 
   it('reaches the roads on the map by keyboard: Tab to the map, a focus ring moved by the arrows and Page Down, Enter opens the road', async () => {
     const canvas = page.locator('#map canvas');
