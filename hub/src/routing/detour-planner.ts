@@ -1,7 +1,7 @@
-import type { Network, Reroute, Road } from '@cityflow/protocol';
-import { roadCo2Grams } from './emissions.js';
-import type { Incident } from '@cityflow/protocol';
-import { freeFlowS, incrementalDelayS, uniformDelayS } from './delay-model.js';
+import type { Incident, Network, Reroute, Road } from '@cityflow/protocol';
+import { freeFlowS } from './delay-model.js';
+import { DetourEvaluator, type Stretch } from './detour-evaluation.js';
+import { type DetourOption as Option, toReroute } from './detour-option.js';
 import {
   blockedByIncident,
   movementTimeS,
@@ -9,9 +9,8 @@ import {
   type RoadCondition,
   timeWithLoadS,
 } from './road-conditions.js';
-import { type DetourOption as Option, toReroute } from './detour-option.js';
 import { RoadGraph } from './road-graph.js';
-import { movementDelay, turnBetween } from './turns.js';
+import { turnAfter } from './turns.js';
 
 export interface PlannerSettings {
   /** a road forecast at or above this congestion score gets advice (DESIGN: congested ≥ 0.5) */
@@ -52,8 +51,6 @@ export const PLANNER = {
   extraHops: 3,
   /** a stretch (decision node -> rejoin) counts only if within this share of the best free-flow way */
   stretchSlack: 0.1,
-  /** an alternative's roads must stay below this degree of saturation with the advice's load */
-  maxAltSaturation: 0.9,
 } as const;
 
 interface Chain {
@@ -79,6 +76,7 @@ interface Active {
  */
 export class DetourPlanner {
   private readonly graph: RoadGraph;
+  private readonly evaluator: DetourEvaluator;
   private readonly active = new Map<string, Active>();
   private readonly congestedFor = new Map<string, number>();
 
@@ -87,6 +85,7 @@ export class DetourPlanner {
     private readonly settings: PlannerSettings,
   ) {
     this.graph = new RoadGraph(net);
+    this.evaluator = new DetourEvaluator(net, this.graph, settings.compliance);
   }
 
   /** Roads whose advice ended in the last `plan` (their rows are closed at once), and why. */
@@ -133,19 +132,7 @@ export class DetourPlanner {
       let held = false;
       if (prev) {
         const o = prev.option;
-        const again = (inForce: boolean) =>
-          this.evaluate(
-            c,
-            o.decision,
-            o.rejoin,
-            o.base,
-            o.alt,
-            conds,
-            added,
-            o.coverage,
-            o.pathShare,
-            inForce,
-          );
+        const again = (inForce: boolean) => this.evaluator.rescore(c, o, conds, added, inForce);
         // The advice in force is judged on what the loops see now, its own diverted traffic included:
         // adding that load again would count it twice and end every advice the minute after it starts.
         const now = again(true);
@@ -210,14 +197,7 @@ export class DetourPlanner {
     const cost = (r: Road) => this.loadedTime(conds, r.road_id, added);
     const exclude = new Set([c.road.road_id]);
     const downs = this.chains(c.road, 'down', conds);
-    const ranked: Array<{
-      decision: string;
-      rejoin: string;
-      base: string[];
-      coverage: number;
-      pathShare: number;
-      estimate: number;
-    }> = [];
+    const ranked: Array<Stretch & { estimate: number }> = [];
     for (const up of this.chains(c.road, 'up', conds)) {
       const decision = up.roads.length ? up.roads[0]!.from_node : c.road.from_node;
       const stretches = downs
@@ -265,17 +245,7 @@ export class DetourPlanner {
         maxHops: st.base.length + PLANNER.extraHops,
       });
       for (const p of paths) {
-        const o = this.evaluate(
-          c,
-          st.decision,
-          st.rejoin,
-          st.base,
-          p.roads,
-          conds,
-          added,
-          st.coverage,
-          st.pathShare,
-        );
+        const o = this.evaluator.evaluate(c, st, p.roads, conds, added);
         if (o && this.acceptable(o) && (!best || o.gainS * o.coverage > best.gainS * best.coverage)) best = o;
       }
     }
@@ -316,16 +286,9 @@ export class DetourPlanner {
     ids.forEach((id, i) => {
       const c = conds.get(id);
       const loaded = this.loadedTime(conds, id, added);
-      t += c ? movementTimeS(c, this.turnAfter(ids, i), loaded) : loaded;
+      t += c ? movementTimeS(c, turnAfter(this.net.roads, ids, i), loaded) : loaded;
     });
     return t;
-  }
-
-  /** The movement out of road i of a stretch, into road i + 1 (null for its last road). */
-  private turnAfter(ids: string[], i: number) {
-    const next = ids[i + 1];
-    if (next === undefined) return null;
-    return turnBetween(this.net.roads.get(ids[i]!)!, this.net.roads.get(next)!);
   }
 
   /** Travel time with this cycle's advice load; cached per cycle, dropped when the load on a road moves. */
@@ -338,117 +301,6 @@ export class DetourPlanner {
     return t;
   }
 
-  /** Scores an alternative with the load it would take: `compliance` of the congested road's flow. */
-  private evaluate(
-    c: RoadCondition,
-    decision: string,
-    rejoin: string,
-    base: string[],
-    alt: string[],
-    conds: Map<string, RoadCondition>,
-    added: Map<string, number>,
-    coverage = 1,
-    pathShare = 1,
-    inForce = false,
-  ): Option | null {
-    if (!alt.length || alt.includes(c.road.road_id)) return null;
-    for (const id of alt) if (!this.net.roads.has(id)) return null;
-    // Every complying driver leaves the road, whichever way it came; the path carries those that pass
-    // its decision node (`pathShare` of the road's traffic: the others cannot join it and go their own
-    // way round), while the option is ranked by the share it fits (coverage). What the loops see
-    // already is not added again: none of it when the advice is in force.
-    const diverted = this.demand(c, conds) * this.settings.compliance;
-    const relief = inForce ? 0 : diverted;
-    const load = inForce ? 0 : diverted * pathShare;
-    for (const id of alt) {
-      const a = conds.get(id);
-      if (a && (a.flowVph + (added.get(id) ?? 0) + load) / a.capacity > PLANNER.maxAltSaturation) return null;
-    }
-    const with_ = (id: string, extra: number) => {
-      const cc = conds.get(id);
-      const load = (added.get(id) ?? 0) + extra;
-      return cc ? timeWithLoadS(cc, load) : freeFlowS(this.net.roads.get(id)!);
-    };
-    // Each road of a stretch priced for the movement into the next one (its lanes may disagree).
-    const along = (ids: string[], extra: (id: string) => number) =>
-      ids.reduce((t, id, i) => {
-        const cc = conds.get(id);
-        const raw = with_(id, extra(id));
-        return t + (cc ? movementTimeS(cc, this.turnAfter(ids, i), raw) : raw);
-      }, 0);
-    // Turning movements inside a stretch are priced on their own capacity: a detour trades straight
-    // movements for turns, and a left-turn pocket saturates long before its road does.
-    const turns = (ids: string[], extra: number): number | null => {
-      let t = 0;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const cc = conds.get(ids[i]!);
-        if (!cc?.signalised) continue;
-        const turn = turnBetween(cc.road, this.net.roads.get(ids[i + 1]!)!);
-        const load = (added.get(ids[i]!) ?? 0) + extra;
-        const m = movementDelay(cc.road, cc.capacity, cc.flowVph, turn, load);
-        if (extra > 0 && m.x > PLANNER.maxAltSaturation) return null;
-        const x = (cc.flowVph + load) / cc.capacity;
-        t += Math.max(0, m.delayS - (uniformDelayS(x) + incrementalDelayS(x, cc.capacity)));
-      }
-      return t;
-    };
-    const altTurns = turns(alt, load);
-    if (altTurns === null) return null;
-    const baseTurns = turns(base, 0) ?? 0;
-    const baseNow = along(base, () => 0) + baseTurns;
-    const baseAfter = along(base, (id) => (id === c.road.road_id ? -relief : 0)) + baseTurns;
-    const altLoaded = along(alt, () => load) + altTurns;
-    const co2 = (ids: string[], extra: (id: string) => number) =>
-      ids.reduce((g, id, i) => {
-        const cc = conds.get(id);
-        const r = this.net.roads.get(id)!;
-        const raw = with_(id, extra(id));
-        const t = cc ? movementTimeS(cc, this.turnAfter(ids, i), raw) : raw;
-        const run = freeFlowS(r);
-        return g + roadCo2Grams(r.length_m, cc?.speedKmh ?? r.speed_limit_kmh, Math.max(0, t - run));
-      }, 0);
-    const co2Base = co2(base, () => 0);
-    const co2Alt = co2(alt, () => load);
-    // What the whole neighbourhood saves per hour: diverted vehicles take the shorter-in-time path, the
-    // vehicles left on the road see its queue shrink, the alternative's own traffic pays for the load.
-    // Only the diverted vehicles the stretch fits (`coverage`: those bound where the path rejoins) are
-    // credited with the stretch's saving; the others follow the advice too, to places it does not
-    // lead, and are credited nothing (their gain or loss depends on where they go).
-    const staying = Math.max(0, c.flowVph - relief);
-    const co2Stay = co2([c.road.road_id], () => 0) - co2([c.road.road_id], () => -relief);
-    const co2AltOwn = alt.reduce((g, id) => {
-      const cc = conds.get(id);
-      if (!cc) return g;
-      return g + cc.flowVph * (co2([id], () => load) - co2([id], () => 0));
-    }, 0);
-    const rate = diverted * coverage * (co2Base - co2Alt) + staying * co2Stay - co2AltOwn;
-    return {
-      decision,
-      rejoin,
-      base,
-      alt,
-      gainS: baseNow - altLoaded,
-      gainAfterS: baseAfter - altLoaded,
-      coverage,
-      pathShare,
-      co2PerVehicleG: co2Base - co2Alt,
-      co2RateKgH: rate / 1000,
-      divertedVph: diverted,
-    };
-  }
-
-  /** Traffic that wants to cross the road: its flow, or for a road passing nothing, what feeds it. */
-  private demand(c: RoadCondition, conds: Map<string, RoadCondition>): number {
-    if (c.flowVph > 0) return c.flowVph;
-    let inflow = 0;
-    for (const f of this.graph.into.get(c.road.from_node) ?? []) {
-      if (f.from_node === c.road.to_node) continue;
-      const outs = (this.graph.out.get(f.to_node) ?? []).filter((r) => r.to_node !== f.from_node).length;
-      inflow += (conds.get(f.road_id)?.flowVph ?? 0) / Math.max(1, outs);
-    }
-    return inflow;
-  }
-
   private toReroute(
     c: RoadCondition,
     o: Option,
@@ -456,7 +308,7 @@ export class DetourPlanner {
     nowMs: number,
     validForMs: number,
   ): Reroute {
-    const demand = this.demand(c, this.lastConds);
+    const demand = this.evaluator.demand(c, this.lastConds);
     const share = demand > 0 ? Math.min(1, o.divertedVph / demand) : this.settings.compliance;
     return toReroute(c, o, incident, share, nowMs, validForMs);
   }

@@ -54,3 +54,10 @@ export function movementDelay(
   void road;
   return { delayS: uniformDelayS(x) + incrementalDelayS(x, cap), x: Math.min(DELAY.maxX, x) };
 }
+
+/** The movement out of road i of a stretch of road ids, into road i + 1 (null for its last road). */
+export function turnAfter(roads: ReadonlyMap<string, Road>, ids: string[], i: number): Turn | null {
+  const next = ids[i + 1];
+  if (next === undefined) return null;
+  return turnBetween(roads.get(ids[i]!)!, roads.get(next)!);
+}
