@@ -4,6 +4,7 @@ import { migrate } from '../src/db/migrations.js';
 import { applyStoragePolicy, runRetention } from '../src/db/storage-policy.js';
 import { TimescaleJobRunner } from '../src/db/timescale-jobs.js';
 import { insertSummaries, storeSequenced } from '../src/store/ingest-store.js';
+import { weightedSpeed } from '../src/store/speed-weighting.js';
 import { history } from '../src/store/traffic.js';
 import { runJobs, silentLog } from './backends.js';
 import { summary } from './helpers.js';
@@ -100,7 +101,7 @@ describe('TimescaleDB policies on pglite+timescaledb', () => {
     const hourly = async () =>
       (
         await db.query<{ ts: Date; speed: number; samples: number }>(
-          `SELECT bucket AS ts, speed_weighted_sum / speed_samples AS speed, samples::int AS samples
+          `SELECT bucket AS ts, ${weightedSpeed('speed_weighted_sum', 'speed_samples')} AS speed, samples::int AS samples
            FROM traffic_hourly WHERE road_id = 'RH' ORDER BY bucket DESC`,
         )
       ).rows.map((r) => ({ ts: r.ts.toISOString(), speed: r.speed, samples: r.samples }));

@@ -1,4 +1,5 @@
 import type { ClockMode } from '../config.js';
+import { SPEED_SAMPLES, SPEED_WEIGHTED_SUM } from '../store/speed-weighting.js';
 import type { Queryable } from './db.js';
 import { COMPRESS_AFTER_DAYS, RETENTION_DAYS } from './storage-policy-constants.js';
 
@@ -18,8 +19,8 @@ export function timescaleStatements(): string[] {
     // traffic_minute at query time, so the view is complete even between refreshes.
     `CREATE MATERIALIZED VIEW IF NOT EXISTS traffic_hourly WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
        SELECT time_bucket(INTERVAL '1 hour', minute) AS bucket, road_id,
-         sum(speed_mean * (count - null_speed_count)) FILTER (WHERE speed_mean IS NOT NULL) AS speed_weighted_sum,
-         sum(count - null_speed_count) FILTER (WHERE speed_mean IS NOT NULL) AS speed_samples,
+         ${SPEED_WEIGHTED_SUM} AS speed_weighted_sum,
+         ${SPEED_SAMPLES} AS speed_samples,
          avg(flow_mean) AS flow_rate, avg(occupancy_mean) AS occupancy, sum(count) AS samples
        FROM traffic_minute GROUP BY 1, 2 WITH NO DATA`,
     `SELECT add_continuous_aggregate_policy('traffic_hourly', start_offset => INTERVAL '3 days', end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '15 minutes', if_not_exists => true)`,

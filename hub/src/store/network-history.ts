@@ -1,5 +1,6 @@
 import { type Network, type NetworkHistory, congestionScore } from '@cityflow/protocol';
 import type { Queryable } from '../db/db.js';
+import { WEIGHTED_SPEED } from './speed-weighting.js';
 import { BUCKETS } from './traffic.js';
 
 export const BUCKET_MS: Record<string, number> = {
@@ -30,8 +31,7 @@ export async function networkHistory(
     roads[id] = { speed_kmh: ts.map(() => null), congestion_score: ts.map(() => null) };
   const r = await db.query<{ ts: Date; road_id: string; speed: number | null; occupancy: number | null }>(
     `SELECT date_bin($1::interval, minute, TIMESTAMPTZ '2000-01-01T00:00:00Z') AS ts, road_id,
-       sum(speed_mean * (count - null_speed_count)) FILTER (WHERE speed_mean IS NOT NULL)
-         / nullif(sum(count - null_speed_count) FILTER (WHERE speed_mean IS NOT NULL), 0) AS speed,
+       ${WEIGHTED_SPEED} AS speed,
        avg(occupancy_mean) AS occupancy
      FROM traffic_minute WHERE minute >= $2 AND minute < $3 GROUP BY 1, 2`,
     [BUCKETS[q.bucket], new Date(first).toISOString(), new Date(q.toMs).toISOString()],

@@ -8,6 +8,7 @@ import type {
 } from '@cityflow/protocol';
 import type { Queryable } from '../db/db.js';
 import type { PageCursor } from '../api/pagination.js';
+import { WEIGHTED_SPEED } from './speed-weighting.js';
 
 const iso = (d: Date | string | null) =>
   d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
@@ -122,8 +123,7 @@ export async function history(
   }>(
     `SELECT * FROM (
        SELECT date_bin($1::interval, minute, TIMESTAMPTZ '2000-01-01T00:00:00Z') AS ts, road_id,
-         sum(speed_mean * (count - null_speed_count)) FILTER (WHERE speed_mean IS NOT NULL)
-           / nullif(sum(count - null_speed_count) FILTER (WHERE speed_mean IS NOT NULL), 0) AS speed_kmh,
+         ${WEIGHTED_SPEED} AS speed_kmh,
          avg(flow_mean) AS flow_rate, avg(occupancy_mean) AS occupancy, sum(count)::int AS samples
        FROM traffic_minute
        WHERE minute >= $2 AND minute < $3 AND ($4::text IS NULL OR road_id = $4)
@@ -295,8 +295,7 @@ export async function listReroutes(
 export async function roadMinutesBetween(db: Queryable, fromIso: string, untilIso: string) {
   const r = await db.query<{ road_id: string; minute: Date; speed: number | null; occupancy: number | null }>(
     `SELECT road_id, minute,
-       sum(speed_mean * (count - null_speed_count)) FILTER (WHERE speed_mean IS NOT NULL)
-         / nullif(sum(count - null_speed_count) FILTER (WHERE speed_mean IS NOT NULL), 0) AS speed,
+       ${WEIGHTED_SPEED} AS speed,
        avg(occupancy_mean) AS occupancy
      FROM traffic_minute WHERE minute >= $1 AND minute < $2
      GROUP BY road_id, minute ORDER BY minute, road_id`,
