@@ -77,6 +77,25 @@ export const state = <T>(page: Page, expr: string) =>
     expr,
   ) as Promise<T>;
 
+/**
+ * A name for the focused control, to list what Tab reaches: its id, else what it does (`action:…`),
+ * else its kind (sort header, show-path, road button, forecast mode), else its tag.
+ */
+export const focusedControl = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el) return '';
+    return (
+      el.id ||
+      (el.dataset.action ? `action:${el.dataset.action}` : '') ||
+      (el.dataset.sort ? 'sort' : '') ||
+      (el.classList.contains('show-path') ? 'show-path' : '') ||
+      (el.dataset.roadId ? 'road-button' : '') ||
+      (el.getAttribute('name') === 'mode' ? 'mode' : '') ||
+      el.tagName
+    );
+  });
+
 export async function signIn(page: Page, url: string, who: { email: string; password: string }) {
   await page.goto(url);
   await page.locator('#email').fill(who.email);

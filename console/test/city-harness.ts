@@ -4,11 +4,12 @@
  * data clock (hours of history in a minute of wall time) with its incident control endpoint, and a
  * demo.json so `cityflow-sim incident start|end` finds it exactly as in `cityflow-sim demo`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type RunningAgent, startAgent } from '@cityflow/edge-agent';
 import { type RunningHub, startHub } from '@cityflow/hub';
 import { loadNetworkFile } from '@cityflow/protocol';
@@ -92,6 +93,15 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(p));
     });
   });
+}
+
+/**
+ * Starts or ends an incident on a road of the running city through the simulator's CLI verb, exactly as
+ * a person giving a demo does (`cityflow-sim incident start|end --road R --demo demo.json`); its stdout.
+ */
+export async function simIncident(city: City, action: 'start' | 'end', roadId: string): Promise<string> {
+  const args = [SIM_BIN, 'incident', action, '--road', roadId, '--demo', city.demoFile];
+  return (await promisify(execFile)(process.execPath, args)).stdout;
 }
 
 export interface City {

@@ -3,19 +3,25 @@
  * (one a separate process), the simulator on the data clock with its incident control endpoint.
  * Screenshots of the main views go to console/test/artifacts/.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { congestionLevel } from '@cityflow/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, artifact, consolePage, launchChromium, probe, signIn, state } from './browser.js';
+import {
+  CHROMIUM,
+  artifact,
+  consolePage,
+  focusedControl,
+  launchChromium,
+  probe,
+  signIn,
+  state,
+} from './browser.js';
 import { upsertUser } from '../../hub/src/store/users.js';
-import { ADMIN, type City, OPERATOR, SIM_BIN, VIEWER, startCity } from './city-harness.js';
+import { ADMIN, type City, OPERATOR, VIEWER, simIncident, startCity } from './city-harness.js';
 
-const run = promisify(execFile);
 /** The centre column's eastbound street: feeders on three sides, detours around it. */
 const INCIDENT_ROAD = 'N11-N12';
 
@@ -96,15 +102,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
 
   it('turns the road congested on the map when the simulator starts an incident on demand (CLI verb)', async () => {
     expect(await probe(page, 'roadLevel', INCIDENT_ROAD)).not.toBe('jam');
-    const { stdout } = await run(process.execPath, [
-      SIM_BIN,
-      'incident',
-      'start',
-      '--road',
-      INCIDENT_ROAD,
-      '--demo',
-      city.demoFile,
-    ]);
+    const stdout = await simIncident(city, 'start', INCIDENT_ROAD);
     expect(stdout).toMatch(/^incident on N11-N12 since /);
     await expect.poll(() => probe(page, 'roadLevel', INCIDENT_ROAD), { timeout: 30_000 }).toBe('jam');
     await expect.poll(() => page.locator('#road-level').getAttribute('class')).toBe('level-badge jam');
@@ -134,19 +132,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     const seen = new Set<string>();
     for (let i = 0; i < 120; i++) {
       await page.keyboard.press('Tab');
-      const id = await page.evaluate(() => {
-        const el = document.activeElement as HTMLElement | null;
-        if (!el) return '';
-        return (
-          el.id ||
-          (el.dataset.action ? `action:${el.dataset.action}` : '') ||
-          (el.dataset.sort ? 'sort' : '') ||
-          (el.classList.contains('show-path') ? 'show-path' : '') ||
-          (el.dataset.roadId ? 'road-button' : '') ||
-          (el.getAttribute('name') === 'mode' ? 'mode' : '') ||
-          el.tagName
-        );
-      });
+      const id = await focusedControl(page);
       seen.add(id);
     }
     for (const want of [
@@ -226,15 +212,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     );
     await page.screenshot({ path: artifact('1280x720-incident-marker.png') });
 
-    const { stdout } = await run(process.execPath, [
-      SIM_BIN,
-      'incident',
-      'end',
-      '--road',
-      INCIDENT_ROAD,
-      '--demo',
-      city.demoFile,
-    ]);
+    const stdout = await simIncident(city, 'end', INCIDENT_ROAD);
     expect(stdout).toMatch(/^incident on N11-N12 ended at /);
     // The queue drains, the detector sees traffic back on two cycles and clears it: the hub's frame
     // removes the marker, the list row and the panel's note.
