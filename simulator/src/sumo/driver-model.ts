@@ -1,6 +1,6 @@
 import type { Network, Reroute } from '@cityflow/protocol';
 import { createRng, hashString } from '../rng.js';
-import { CMD, put, TraciClient, TraciError, VAR } from './traci-client.js';
+import { CMD, put, ROUTING_MODE, TraciClient, TraciError, VAR } from './traci-client.js';
 
 /**
  * A complying driver who cannot take the advised path reroutes with the advised road's travel time
@@ -121,11 +121,17 @@ export class DriverModel {
     const [now] = await traci.batchSettled([TraciClient.get(CMD.getEdge, VAR.currentTravelTime, a.route_id)]);
     const current = typeof now === 'number' && Number.isFinite(now) ? now : 0;
     const penalty = current + Math.max(MIN_PENALTY_S, a.eta_gain_min * 60);
-    const [r1, r2] = await traci.batchSettled([
+    // As SUMO's own Python client does by default (vehicle.rerouteTraveltime, currentTravelTimes=True):
+    // the router takes the vehicle's penalty on the advised road and SUMO's smoothed current travel
+    // times everywhere else (routing mode "aggregated custom"), then the vehicle's mode is put back.
+    // In the default mode every other road would be priced at free flow, queues and signals ignored.
+    const done = await traci.batchSettled([
       TraciClient.set(CMD.setVehicle, VAR.edgeTravelTime, v.id, put.edgeTime(a.route_id, penalty)),
+      TraciClient.set(CMD.setVehicle, VAR.routingMode, v.id, put.int(ROUTING_MODE.aggregatedCustom)),
       TraciClient.set(CMD.setVehicle, VAR.rerouteTravelTime, v.id, put.emptyCompound()),
+      TraciClient.set(CMD.setVehicle, VAR.routingMode, v.id, put.int(ROUTING_MODE.default)),
     ]);
-    if (r1 instanceof TraciError || r2 instanceof TraciError) this.stats.refused++;
+    if (done.some((r) => r instanceof TraciError)) this.stats.refused++;
     else {
       this.stats.penalisedReroutes++;
       this.rerouted.add(v.id);
