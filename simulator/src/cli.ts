@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CityFlowError, DEFAULT_NETWORK_FILE, loadNetworkFile } from '@cityflow/protocol';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { BrokerPool } from './broker-pool.js';
 import { resolveBrokers } from './brokers.js';
 import {
