@@ -107,7 +107,6 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     await traci.subscribe(CMD.subscribeSim, '', [VAR.departedIds, VAR.arrivedIds]);
     const loops = new LoopMinutes(roadOf);
     const driver = new DriverModel(net, o.compliance, o.seed);
-    await driver.start(traci);
     const vehicles = new Set<string>();
     const r: ClosedLoopResult = {
       tripinfo: sumo.tripinfo,

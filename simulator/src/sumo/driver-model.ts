@@ -1,6 +1,6 @@
 import type { Network, Reroute } from '@cityflow/protocol';
 import { createRng, hashString } from '../rng.js';
-import { CMD, put, ROUTING_MODE, TraciClient, TraciError, VAR } from './traci-client.js';
+import { CMD, put, TraciClient, TraciError, VAR } from './traci-client.js';
 
 /**
  * A complying driver who cannot take the advised path reroutes with the advised road's travel time
@@ -63,21 +63,6 @@ export class DriverModel {
     return createRng(hashString(`${this.seed}|${vehicleId}|${roadId}`))() < this.compliance;
   }
 
-  /**
-   * Switches on SUMO's smoothed edge travel times (device.rerouting's moving average of each road's
-   * mean speed, updated every second), which the penalised reroute falls back to. SUMO 1.15 keeps
-   * them only once something routed in mode "aggregated": a rerouting device, or (here, with no side
-   * effect on any vehicle) one findRoute in that mode. Without it "aggregated custom" silently prices
-   * every road at free flow. Call it at the start so they have minutes of history when advice comes.
-   */
-  async start(traci: TraciClient): Promise<void> {
-    const road = this.net.roads.keys().next().value;
-    if (road === undefined) return;
-    await traci.batch([
-      TraciClient.get(CMD.getSim, VAR.findRoute, '', put.findRoute(road, road, ROUTING_MODE.aggregated)),
-    ]);
-  }
-
   /** Applies the advice in force to the vehicles in the network. */
   async apply(traci: TraciClient, vehicles: string[], advice: Reroute[]): Promise<void> {
     if (!advice.length || !vehicles.length) return;
@@ -136,18 +121,11 @@ export class DriverModel {
     const [now] = await traci.batchSettled([TraciClient.get(CMD.getEdge, VAR.currentTravelTime, a.route_id)]);
     const current = typeof now === 'number' && Number.isFinite(now) ? now : 0;
     const penalty = current + Math.max(MIN_PENALTY_S, a.eta_gain_min * 60);
-    // As SUMO's own Python client does by default (vehicle.rerouteTraveltime, currentTravelTimes=True):
-    // the router takes the vehicle's penalty on the advised road and SUMO's smoothed current travel
-    // times everywhere else (routing mode "aggregated custom", which needs `start`), then the
-    // vehicle's mode is put back. In the default mode every other road would be priced at free flow,
-    // queues and signals ignored.
-    const done = await traci.batchSettled([
+    const [r1, r2] = await traci.batchSettled([
       TraciClient.set(CMD.setVehicle, VAR.edgeTravelTime, v.id, put.edgeTime(a.route_id, penalty)),
-      TraciClient.set(CMD.setVehicle, VAR.routingMode, v.id, put.int(ROUTING_MODE.aggregatedCustom)),
       TraciClient.set(CMD.setVehicle, VAR.rerouteTravelTime, v.id, put.emptyCompound()),
-      TraciClient.set(CMD.setVehicle, VAR.routingMode, v.id, put.int(ROUTING_MODE.default)),
     ]);
-    if (done.some((r) => r instanceof TraciError)) this.stats.refused++;
+    if (r1 instanceof TraciError || r2 instanceof TraciError) this.stats.refused++;
     else {
       this.stats.penalisedReroutes++;
       this.rerouted.add(v.id);

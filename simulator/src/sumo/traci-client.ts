@@ -31,16 +31,6 @@ export const VAR = {
   findRoute: 0x86,
   rerouteTravelTime: 0x90,
   currentTravelTime: 0x5a,
-  routingMode: 0x89,
-} as const;
-/** vehicle routing modes (tools/traci/constants.py ROUTING_MODE_*) */
-export const ROUTING_MODE = {
-  /** the vehicle's own weights, falling back to each road's free-flow time */
-  default: 0x00,
-  /** the smoothed travel times of device.rerouting only (the vehicle's own weights ignored) */
-  aggregated: 0x01,
-  /** the vehicle's own weights, falling back to the smoothed travel times of device.rerouting */
-  aggregatedCustom: 0x04,
 } as const;
 const RTYPE_OK = 0x00;
 
@@ -252,22 +242,19 @@ export const put = {
   edgeTime: (edge: string, seconds: number) => (w: Writer) =>
     w.ubyte(T.compound).int(2).ubyte(T.string).string(edge).ubyte(T.double).double(seconds),
   emptyCompound: () => (w: Writer) => w.ubyte(T.compound).int(0),
-  int: (n: number) => (w: Writer) => w.ubyte(T.int).int(n),
   /** simulation.findRoute(from, to, vType, depart, routingMode) */
-  findRoute:
-    (from: string, to: string, routingMode: number = ROUTING_MODE.default) =>
-    (w: Writer) =>
-      w
-        .ubyte(T.compound)
-        .int(5)
-        .ubyte(T.string)
-        .string(from)
-        .ubyte(T.string)
-        .string(to)
-        .ubyte(T.string)
-        .string('')
-        .ubyte(T.double)
-        .double(-1)
-        .ubyte(T.int)
-        .int(routingMode),
+  findRoute: (from: string, to: string) => (w: Writer) =>
+    w
+      .ubyte(T.compound)
+      .int(5)
+      .ubyte(T.string)
+      .string(from)
+      .ubyte(T.string)
+      .string(to)
+      .ubyte(T.string)
+      .string('')
+      .ubyte(T.double)
+      .double(-1)
+      .ubyte(T.int)
+      .int(0),
 };
