@@ -108,6 +108,10 @@ export class City {
     try {
       geo = await this.api.get<unknown>('/api/roads');
       performance.mark('cityflow:roads-fetched');
+    } catch (e) {
+      // Still no roads, said all the same: the map waits for the network to set its style.
+      if (!this.stopped) s.emit('network');
+      throw e;
     } finally {
       if (!this.stopped) this.socket.start();
     }

@@ -9,7 +9,7 @@ import { IncidentMarkers } from './incident-markers.js';
 import { type BasemapConfig, consoleStyle } from './map-style.js';
 import { byId } from '../views/dom.js';
 import { RoadCursor } from './road-cursor.js';
-import { roadFeatures, roadMidpoint } from './road-geometry.js';
+import { nodeFeatures, roadFeatures, roadMidpoint, showRoads } from './road-geometry.js';
 
 /** `performance.mark` set once every road is on the map (the bench and tests wait for it). */
 export const MAP_COMPLETE_MARK = 'cityflow:map-complete';
@@ -38,10 +38,16 @@ export class MapView {
   private frame: number | null = null;
   private liveTimer: ReturnType<typeof setTimeout> | null = null;
   private unsubs: (() => void)[] = [];
+  /** the style is set (once the network is in), and with it the roads it was built with */
+  private styled = false;
+  private styledRoads: ReadonlyMap<string, unknown> | null = null;
+  /** the style's sources and layers exist: feature states and small sources can be set */
   private ready = false;
   private incidents: IncidentMarkers | null = null;
   private cursor: RoadCursor | null = null;
   basemapFailed = false;
+  /** the page's root font size over its 15 px default (consoleStyle's `uiScale`) */
+  private readonly uiScale = Number.parseFloat(getComputedStyle(document.documentElement).fontSize) / 15 || 1;
 
   constructor(
     private readonly el: HTMLElement,
@@ -51,12 +57,12 @@ export class MapView {
   ) {}
 
   start(): void {
+    // No style until the network is in (setNetwork): with one, MapLibre draws frames of an empty map
+    // at a default view while the roads download (110–190 ms each on SwiftShader, delaying the answer's
+    // processing), then tiles the roads for that view before the fitted one. The WebGL context is
+    // still created now, overlapping the download.
     const map = new maplibregl.Map({
       container: this.el,
-      style: consoleStyle(
-        this.base,
-        Number.parseFloat(getComputedStyle(document.documentElement).fontSize) / 15 || 1,
-      ),
       center: [2.35, 48.85],
       zoom: 13,
       attributionControl: this.base.tileUrl ? { compact: true } : false,
@@ -92,10 +98,13 @@ export class MapView {
     map.on('mouseleave', 'roads', () => {
       map.getCanvas().style.cursor = '';
     });
-    map.on('load', () => {
+    // `style.load` (sources and layers exist, no tile yet), not `load` (first frame with every tile):
+    // feature states set now are kept for the tiles still loading, so roads appear already coloured.
+    map.once('style.load', () => {
       performance.mark('cityflow:style-loaded');
       this.ready = true;
-      this.setNetwork();
+      if (this.styledRoads !== this.store.state.roads) this.setSources();
+      this.paintNetwork();
     });
     const s = this.store;
     this.unsubs.push(
@@ -112,28 +121,58 @@ export class MapView {
     );
   }
 
+  /**
+   * The network is in (or /api/roads failed: City emits `network` with no roads, and the map gets its
+   * style anyway rather than staying blank). The camera moves first, so the one tiling the worker does
+   * is for the view that is drawn; the first time, the roads go in with the style itself.
+   */
   private setNetwork(): void {
     const map = this.map;
-    if (!map || !this.ready || this.store.state.roads.size === 0) return;
+    if (!map) return;
     const st = this.store.state;
-    const tiled = (map.getSource('roads') as GeoJSONSource).setData(roadFeatures(st.roads.values()));
-    performance.mark('cityflow:roads-set');
-    (map.getSource('nodes') as GeoJSONSource).setData({
-      type: 'FeatureCollection',
-      features: st.nodes.map((n) => ({
-        type: 'Feature' as const,
-        properties: n.agent_id ? { node_id: n.node_id, agent_id: n.agent_id } : { node_id: n.node_id },
-        geometry: { type: 'Point' as const, coordinates: n.lonlat },
-      })),
-    });
+    if (st.roads.size) this.fit(map);
+    if (!this.styled) {
+      this.styled = true;
+      this.styledRoads = st.roads;
+      map.setStyle(
+        consoleStyle(this.base, this.uiScale, {
+          roads: roadFeatures(st.roads.values()),
+          nodes: nodeFeatures(st.nodes),
+        }),
+      );
+      performance.mark('cityflow:roads-set');
+      return;
+    }
+    // Still loading: `style.load` sees that the network changed and sets it then.
+    if (!this.ready) return;
+    this.setSources();
+    this.paintNetwork();
+  }
+
+  private fit(map: MlMap): void {
     const bounds = new maplibregl.LngLatBounds();
-    for (const r of st.roads.values()) for (const c of r.coordinates) bounds.extend(c);
+    for (const r of this.store.state.roads.values()) for (const c of r.coordinates) bounds.extend(c);
     // Keep the roads clear of the controls floating over the map's left edge.
     const overlay = this.el.parentElement?.querySelector<HTMLElement>('.map-overlay')?.offsetWidth ?? 0;
     map.fitBounds(bounds, {
       padding: { top: 40, bottom: 40, right: 60, left: overlay + 40 },
       animate: false,
     });
+  }
+
+  /** A network other than the one the style was built with, into the loaded style's sources. */
+  private setSources(): void {
+    const map = this.map!;
+    const st = this.store.state;
+    this.styledRoads = st.roads;
+    map.getSource<GeoJSONSource>('roads')?.setData(roadFeatures(st.roads.values()));
+    map.getSource<GeoJSONSource>('nodes')?.setData(nodeFeatures(st.nodes));
+  }
+
+  /** Colours, agents, incidents, path, selection and focus for the network now in the sources. */
+  private paintNetwork(): void {
+    const map = this.map!;
+    const st = this.store.state;
     // Feature states go in with the data (MapLibre keeps them for tiles still loading), so the first
     // frame that shows the roads already has their colours: one render, not one grey and one coloured.
     map.removeFeatureState({ source: 'roads' });
@@ -143,7 +182,7 @@ export class MapView {
     this.frame = null;
     for (const id of st.roads.keys()) this.dirty.add(id);
     this.flush();
-    // Complete = the first idle (every tile loaded and drawn) after the worker has the roads.
+    // Complete = the first idle (every tile loaded and drawn) with the roads' tiles loaded.
     const complete = () => {
       if (this.map !== map) return;
       if (!map.isSourceLoaded('roads')) {
@@ -153,10 +192,7 @@ export class MapView {
       if (!performance.getEntriesByName(MAP_COMPLETE_MARK).length) performance.mark(MAP_COMPLETE_MARK);
       document.body.dataset.mapComplete = 'true';
     };
-    void tiled.then(() => {
-      performance.mark('cityflow:roads-tiled');
-      map.once('idle', complete);
-    });
+    if (st.roads.size) map.once('idle', complete);
     this.paintAgents();
     this.paintIncidents();
     this.paintPath();
@@ -219,7 +255,7 @@ export class MapView {
     const st = this.store.state;
     const r = st.selectedReroute ? st.reroutes.get(st.selectedReroute) : undefined;
     const roads = (r?.path ?? []).map((id) => st.roads.get(id)).filter((x) => x !== undefined);
-    (map.getSource('path') as GeoJSONSource | undefined)?.setData(roadFeatures(roads));
+    showRoads(map, 'path', roads);
   }
 
   private paintSelection(): void {
@@ -228,7 +264,7 @@ export class MapView {
     const road = this.store.state.selectedRoad
       ? this.store.state.roads.get(this.store.state.selectedRoad)
       : undefined;
-    (map.getSource('selected') as GeoJSONSource | undefined)?.setData(roadFeatures(road ? [road] : []));
+    showRoads(map, 'selected', road ? [road] : []);
   }
 
   /** Read-only probes of what is actually rendered (tests and the bench call them through window). */
@@ -278,6 +314,8 @@ export class MapView {
     this.map?.remove();
     this.map = null;
     this.ready = false;
+    this.styled = false;
+    this.styledRoads = null;
     this.applied.clear();
     this.dirty.clear();
     delete document.body.dataset.mapComplete;

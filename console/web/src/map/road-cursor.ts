@@ -1,8 +1,8 @@
-import type { GeoJSONSource, LngLatLike, Map as MlMap } from 'maplibre-gl';
+import type { LngLatLike, Map as MlMap } from 'maplibre-gl';
 import { type MessageKey, t } from '../i18n.js';
 import { displayedLevel, roadLabel } from '../road-state.js';
 import type { Store } from '../store.js';
-import { roadFeatures, roadMidpoint } from './road-geometry.js';
+import { roadMidpoint, showRoads } from './road-geometry.js';
 import {
   anchorOf,
   arrowTarget,
@@ -186,7 +186,7 @@ export class RoadCursor {
   /** The ring: the focused road alone in the `focus` source, drawn over the roads. */
   private paint(): void {
     const road = this.shown && this.focused ? this.store.state.roads.get(this.focused) : undefined;
-    (this.map.getSource('focus') as GeoJSONSource | undefined)?.setData(roadFeatures(road ? [road] : []));
+    showRoads(this.map, 'focus', road ? [road] : []);
     this.relabel();
   }
 
