@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_NETWORK_FILE, loadNetworkFile } from '@cityflow/protocol';
-import { isPortFree } from '@cityflow/simulator';
+import { spareAgentPortBase } from '@cityflow/simulator';
 
 const TARGET_S = 15;
 const bin = fileURLToPath(new URL('../simulator/bin/cityflow-sim.js', import.meta.url));
@@ -27,15 +27,6 @@ async function freePort() {
   await new Promise((r) => s.close(r));
   return port;
 }
-async function agentBase() {
-  for (;;) {
-    // Below the kernel's ephemeral range (32768+), where outgoing connections could take a port meanwhile.
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    const ports = Array.from({ length: agents }, (_, i) => [base + i, base + 640 + i]).flat();
-    if ((await Promise.all(ports.map((p) => isPortFree(p)))).every(Boolean)) return base;
-  }
-}
-
 const port = await freePort();
 const args = [
   bin,
@@ -47,7 +38,7 @@ const args = [
   '--hub-mqtt-port',
   String(await freePort()),
   '--agent-port-base',
-  String(await agentBase()),
+  String(await spareAgentPortBase(agents)),
   '--interval',
   '2',
 ];

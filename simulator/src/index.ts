@@ -2,7 +2,14 @@ export { BrokerPool } from './broker-pool.js';
 export { resolveBrokers } from './brokers.js';
 export { SimClock, type ClockMode } from './clock.js';
 export { checkDemoFile, readDemoFile, writeDemoFile, type DemoAgent, type DemoFile } from './demo-file.js';
-export { Demo, DEMO_PORTS, DEMO_EMAIL, agentPorts, type DemoOptions } from './demo/demo.js';
+export {
+  Demo,
+  DEMO_PORTS,
+  DEMO_EMAIL,
+  agentPorts,
+  spareAgentPortBase,
+  type DemoOptions,
+} from './demo/demo.js';
 export { assertPortsFree, isPortFree } from './demo/ports.js';
 export { FAULT_KINDS, FaultInjector, corrupt, type FaultKind } from './faults.js';
 export { SensorFleet } from './fleet.js';

@@ -1,23 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reroute } from '@cityflow/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireToolOrSkip } from '../../test-support/services.js';
-import { DriverModel } from '../src/sumo/driver-model.js';
+import { DriverModel, penalisedTimeS } from '../src/sumo/driver-model.js';
 import { loadScenario, type SumoScenario } from '../src/sumo/scenario.js';
 import { freePort, type SumoRun, startSumo } from '../src/sumo/sumo-process.js';
 import { CMD, put, TraciClient, VAR } from '../src/sumo/traci-client.js';
-import { makeMiniScenario, SUMO_HOME } from './helpers/sumo-scenario.js';
-
-const sumoInstalled = (() => {
-  try {
-    execFileSync('sumo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { makeMiniScenario, SUMO_HOME, sumoInstalled } from './helpers/sumo-scenario.js';
 
 // A 4×4 grid (columns A–D, rows 0–3, 200 m blocks) with light random traffic, no incident while
 // the test runs, and a jam on B1B2: a convoy of vehicles that cannot go faster than 1.5 m/s fills both
@@ -147,16 +137,10 @@ describe.skipIf(!requireToolOrSkip('sumo', sumoInstalled))('DriverModel on a rea
     // The reference, on the identical vehicle: traci.vehicle.setAdaptedTraveltime(ref, road, penalty),
     // then traci.vehicle.rerouteTraveltime(ref), whose routing mode "aggregated custom" falls back, in
     // SUMO 1.15 with no rerouting device in the run, to each road's free-flow time.
-    const penalty = (
-      await traci.batch([TraciClient.get(CMD.getEdge, VAR.currentTravelTime, PROBE.advised)])
-    )[0];
+    const [now] = await traci.batch([TraciClient.get(CMD.getEdge, VAR.currentTravelTime, PROBE.advised)]);
+    const penalty = penalisedTimeS(now as number, adviceOn(PROBE.advised));
     await traci.batch([
-      TraciClient.set(
-        CMD.setVehicle,
-        VAR.edgeTravelTime,
-        REF.id,
-        put.edgeTime(PROBE.advised, (penalty as number) + adviceOn(PROBE.advised).eta_gain_min * 60),
-      ),
+      TraciClient.set(CMD.setVehicle, VAR.edgeTravelTime, REF.id, put.edgeTime(PROBE.advised, penalty)),
       TraciClient.set(CMD.setVehicle, VAR.rerouteTravelTime, REF.id, put.emptyCompound()),
     ]);
     const ref = await remaining(REF.id);

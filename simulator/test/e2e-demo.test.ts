@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isPortFree } from '../src/demo/ports.js';
+import { spareAgentPortBase } from '../src/demo/demo.js';
 import {
   closedMinute,
   freePort,
@@ -21,16 +22,6 @@ import {
 } from './helpers/http.js';
 
 const BIN = fileURLToPath(new URL('../bin/cityflow-sim.js', import.meta.url));
-
-/** A base for the agents' ports (base+i MQTT, base+640+i HTTP) that is free for this fixture's two agents. */
-async function agentBase(): Promise<number> {
-  for (;;) {
-    // Below the kernel's ephemeral range (32768+), where outgoing connections could take a port meanwhile.
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
-    const ports = [base, base + 1, base + 640, base + 641];
-    if ((await Promise.all(ports.map((p) => isPortFree(p)))).every(Boolean)) return base;
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -56,7 +47,7 @@ describe('e2e: cityflow-sim demo --no-sim, fed by mosquitto_pub', () => {
     const dataDir = join(dir, 'data');
     const port = await freePort();
     const hubMqttPort = await freePort();
-    const base = await agentBase();
+    const base = await spareAgentPortBase(2);
     child = spawn(
       process.execPath,
       [

@@ -1,18 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireToolOrSkip } from '../../test-support/services.js';
-import { makeMiniScenario, SUMO_HOME } from './helpers/sumo-scenario.js';
-
-const sumoInstalled = (() => {
-  try {
-    execFileSync('sumo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { makeMiniScenario, SUMO_HOME, sumoInstalled } from './helpers/sumo-scenario.js';
 
 const routesOf = (file: string) =>
   new Map(

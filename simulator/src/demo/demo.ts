@@ -10,7 +10,7 @@ import { type ScenarioName, Simulation } from '../simulation.js';
 import { resolveBin } from './bins.js';
 import { ChildGroup } from './children.js';
 import { HubClient, agentHubConnected, waitFor } from './hub-client.js';
-import { assertPortsFree, type PortClaim } from './ports.js';
+import { assertPortsFree, isPortFree, type PortClaim } from './ports.js';
 
 /** Documented port plan: agent i (agents sorted by id) gets MQTT base+i and HTTP base+HTTP_OFFSET+i. */
 export const DEMO_PORTS = { api: 8081, hubMqtt: 1884, agentBase: 18830, httpOffset: 640 } as const;
@@ -95,6 +95,27 @@ function writeAgentsFile(
 
 export function agentPorts(base: number, index: number): { mqtt: number; http: number } {
   return { mqtt: base + index, http: base + DEMO_PORTS.httpOffset + index };
+}
+
+/** Linux's default ip_local_port_range starts here: outgoing connections and port-0 listeners take theirs there. */
+const EPHEMERAL_PORTS_FROM = 32768;
+const SPARE_BASE_FROM = 20000;
+
+/**
+ * A random agent port base whose every port (MQTT and HTTP of `agents` agents) is free now, below the
+ * ephemeral range so that another process's outgoing connection cannot take one meanwhile: for runs
+ * side by side (tests, benches, the SUMO closed loop) that must not collide on the fixed port plan.
+ */
+export async function spareAgentPortBase(agents: number): Promise<number> {
+  const room = Math.max(1, EPHEMERAL_PORTS_FROM - SPARE_BASE_FROM - DEMO_PORTS.httpOffset - agents);
+  for (;;) {
+    const base = SPARE_BASE_FROM + Math.floor(Math.random() * room);
+    const ports = Array.from({ length: agents }, (_, i) => agentPorts(base, i)).flatMap((p) => [
+      p.mqtt,
+      p.http,
+    ]);
+    if ((await Promise.all(ports.map((p) => isPortFree(p)))).every(Boolean)) return base;
+  }
 }
 
 /**

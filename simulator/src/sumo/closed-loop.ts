@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reroute, SensorReading } from '@cityflow/protocol';
 import { BrokerPool } from '../broker-pool.js';
-import { DEMO_PORTS, Demo } from '../demo/demo.js';
+import { Demo, spareAgentPortBase } from '../demo/demo.js';
 import type { Logger } from '../logger.js';
 import { DriverModel, type DriverStats } from './driver-model.js';
 import { LoopMinutes } from './loop-minutes.js';
@@ -41,9 +41,6 @@ export interface ClosedLoopResult {
   phasesS: { sumo: number; publish: number; waitHub: number; advice: number };
 }
 
-/** Linux's default ip_local_port_range starts here; the agents' ports stay below it. */
-const EPHEMERAL_PORTS_FROM = 32768;
-const AGENT_PORTS_FROM = 20000;
 const MINUTE_S = 60;
 
 /**
@@ -60,11 +57,6 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
   const logAdvice = adviceLog(join(runDir, 'advice.jsonl'));
   const out = o.out ?? process.stderr;
   const net = s.network;
-  // Agents' fixed ports sit below Linux's ephemeral range (32768+), where freePort() and every
-  // outgoing connection of a parallel run take theirs: a random base there collides now and then.
-  const agents = net.agents.size;
-  const room = EPHEMERAL_PORTS_FROM - AGENT_PORTS_FROM - DEMO_PORTS.httpOffset - agents;
-  const base = AGENT_PORTS_FROM + Math.floor(Math.random() * Math.max(1, room));
   const demo = new Demo({
     networkFile: s.networkFile,
     dataDir: join(o.outDir, 'city'),
@@ -72,7 +64,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     clock: 'data',
     port: await freePort(),
     hubMqttPort: await freePort(),
-    agentPortBase: base,
+    agentPortBase: await spareAgentPortBase(net.agents.size),
     scenario: 'normal',
     intervalS: 5,
     startupTimeoutS: 120,

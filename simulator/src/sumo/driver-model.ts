@@ -10,6 +10,11 @@ import { CMD, put, TraciClient, TraciError, VAR } from './traci-client.js';
  */
 export const MIN_PENALTY_S = 30;
 
+/** The advised road's travel time for a complier who cannot take the path: SUMO's now plus the gain. */
+export function penalisedTimeS(currentS: number, a: Pick<Reroute, 'eta_gain_min'>): number {
+  return currentS + Math.max(MIN_PENALTY_S, a.eta_gain_min * 60);
+}
+
 export interface DriverStats {
   /** (vehicle, advised road) pairs decided */
   decisions: number;
@@ -120,7 +125,7 @@ export class DriverModel {
     }
     const [now] = await traci.batchSettled([TraciClient.get(CMD.getEdge, VAR.currentTravelTime, a.route_id)]);
     const current = typeof now === 'number' && Number.isFinite(now) ? now : 0;
-    const penalty = current + Math.max(MIN_PENALTY_S, a.eta_gain_min * 60);
+    const penalty = penalisedTimeS(current, a);
     const [r1, r2] = await traci.batchSettled([
       TraciClient.set(CMD.setVehicle, VAR.edgeTravelTime, v.id, put.edgeTime(a.route_id, penalty)),
       TraciClient.set(CMD.setVehicle, VAR.rerouteTravelTime, v.id, put.emptyCompound()),
