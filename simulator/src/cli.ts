@@ -303,6 +303,11 @@ program
   )
   .option('--seed <n>', 'seed of the compliance draws', arg(positiveNumber('--seed')), 42)
   .option(
+    '--sumo-seed <n>',
+    "SUMO's random seed for all three runs (default: the sumocfg's); compare planners over several",
+    arg(positiveNumber('--sumo-seed')),
+  )
+  .option(
     '--until <s>',
     'stop every run at this simulation time (s) instead of the scenario end',
     arg(positiveNumber('--until')),
@@ -317,6 +322,7 @@ program
       );
     const scenario = loadScenario(o.scenario);
     if (o.until) scenario.endS = Math.min(scenario.endS, o.until);
+    if (o.sumoSeed !== undefined) scenario.sumoSeed = Math.round(o.sumoSeed);
     const outDir = o.out ?? mkdtempSync(join(tmpdir(), 'cityflow-sumo-'));
     const log = createLogger('sumo', childLogLevel());
     const report = await evaluate({

@@ -8,6 +8,8 @@ export interface EvaluationReport {
   scenario: string;
   compliance: number;
   realtime_factor: number;
+  /** SUMO's seed for the three runs; null = the sumocfg's own */
+  sumo_seed: number | null;
   incidents: Array<{ road_id: string; begin_s: number; end_s: number }>;
   no_advice: RunFigures;
   advice: RunFigures & {
@@ -57,6 +59,7 @@ export async function evaluate(o: ClosedLoopOptions): Promise<EvaluationReport> 
     scenario: o.scenario.dir,
     compliance: o.compliance,
     realtime_factor: o.realtimeFactor,
+    sumo_seed: o.scenario.sumoSeed,
     incidents: o.scenario.incidents.map((i) => ({ road_id: i.roadId, begin_s: i.beginS, end_s: i.endS })),
     no_advice: f0,
     advice: {

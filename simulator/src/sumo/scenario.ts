@@ -23,6 +23,12 @@ export interface SumoScenario {
   incidents: ScenarioIncident[];
   /** additional files named by the sumocfg (absolute), rewritten per run so their outputs go to the run dir */
   additionalFiles: string[];
+  /**
+   * SUMO's random seed for every run of an evaluation (`--sumo-seed`), null for the sumocfg's own. A
+   * seed is one draw of the city's driving noise (departures, driver imperfection): comparing planners
+   * takes several (bench/rerouting-seeds.js).
+   */
+  sumoSeed: number | null;
 }
 
 const attr = (xml: string, tag: string): string | undefined =>
@@ -95,6 +101,7 @@ export function loadScenario(dirArg: string): SumoScenario {
     endS,
     incidents: parseIncidents(json),
     additionalFiles,
+    sumoSeed: null,
   };
 }
 

@@ -54,6 +54,7 @@ export function startSumo(s: SumoScenario, runDir: string, extra: string[]): Sum
     '--no-warnings',
     '--end',
     String(s.endS),
+    ...(s.sumoSeed === null ? [] : ['--seed', String(s.sumoSeed)]),
     ...extra,
   ];
   const child = spawn(SUMO_BINARY, args, { cwd: runDir, stdio: ['ignore', 'pipe', 'pipe'] });
