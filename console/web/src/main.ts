@@ -59,11 +59,17 @@ function signIn(session: NonNullable<typeof store.state.session>) {
   store.emit('session');
   renderRole();
   show('app');
-  const map = new MapView(byId('map'), store, basemap, () => {
-    byId('basemap-note').hidden = false;
-  });
-  byId('basemap-note').hidden = basemap.tileUrl !== null;
   const city = new City(store, api, (why) => signOut(why));
+  const map = new MapView(
+    byId('map'),
+    store,
+    basemap,
+    () => {
+      byId('basemap-note').hidden = false;
+    },
+    () => city.mapComplete(),
+  );
+  byId('basemap-note').hidden = basemap.tileUrl !== null;
   const unmount = [
     mountTopbar(store),
     mountMapControls(store, () => city.loadHistory()),
