@@ -8,11 +8,15 @@ import type {
   Reroute,
 } from '@cityflow/protocol';
 import { type Api, ApiRequestError } from './api.js';
-import { LiveBatch } from './live-batch.js';
 import { LiveSocket } from './live-socket.js';
 import { HORIZONS, type NodeInfo, type RoadInfo, type SensorInfo, type Store } from './store.js';
 
 export const KPI_REFRESH_MS = 10_000;
+/**
+ * Live traffic and prediction frames are applied to the store in batches this often: 5,000 roads a
+ * second, one store update (and one repaint) per frame would spend the main thread on bookkeeping.
+ */
+export const LIVE_BATCH_MS = 250;
 export const CLOCK_TICK_MS = 1_000;
 /** How far back the time view and the road chart reach. */
 export const HISTORY_HOURS = 3;
@@ -68,26 +72,20 @@ export class City {
   private timers: ReturnType<typeof setInterval>[] = [];
   private expiry: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
-  private readonly batch: LiveBatch;
+  private pendingTraffic: LiveTraffic[] = [];
+  private pendingPredictions: Prediction[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly store: Store,
     private readonly api: Api,
     private readonly end: (why: 'revoked' | 'expired') => void,
-  ) {
-    this.batch = new LiveBatch(store);
-  }
-
-  /** Every road is on the map: live frames, held until now (live-batch.ts), go to the store. */
-  mapComplete(): void {
-    this.batch.release();
-  }
+  ) {}
 
   async start(): Promise<void> {
     const s = this.store;
     const session = s.state.session!;
     this.expiry = setTimeout(() => this.end('expired'), Math.max(0, session.exp - Date.now()));
-    this.batch.start();
     this.socket = new LiveSocket(
       () => {
         const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -111,9 +109,7 @@ export class City {
       geo = await this.api.get<unknown>('/api/roads');
       performance.mark('cityflow:roads-fetched');
     } catch (e) {
-      // Still no roads, said all the same: the map waits for the network to set its style. No map
-      // will say it is complete, so live frames are not held for it.
-      this.batch.release();
+      // Still no roads, said all the same: the map waits for the network to set its style.
       if (!this.stopped) s.emit('network');
       throw e;
     } finally {
@@ -125,7 +121,6 @@ export class City {
     s.state.roads = net.roads;
     s.state.sensorsByRoad = net.sensorsByRoad;
     s.state.nodes = net.nodes;
-    if (!net.roads.size) this.batch.release();
     s.emit('network');
     s.setLive(net.live, false);
     await Promise.all([
@@ -190,10 +185,12 @@ export class City {
     const s = this.store;
     switch (m.type) {
       case 'traffic':
-        this.batch.addTraffic(m.data);
+        this.pendingTraffic.push(m.data);
+        this.scheduleFlush();
         break;
       case 'prediction':
-        this.batch.addPrediction(m.data);
+        this.pendingPredictions.push(m.data);
+        this.scheduleFlush();
         break;
       case 'reroute':
         s.setReroutes([m.data], false);
@@ -207,9 +204,25 @@ export class City {
     }
   }
 
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      const traffic = this.pendingTraffic;
+      const predictions = this.pendingPredictions;
+      this.pendingTraffic = [];
+      this.pendingPredictions = [];
+      if (traffic.length) this.store.setLive(traffic, true);
+      if (predictions.length) this.store.setPredictions(predictions);
+    }, LIVE_BATCH_MS);
+  }
+
   stop(): void {
     this.stopped = true;
-    this.batch.stop();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pendingTraffic = [];
+    this.pendingPredictions = [];
     this.socket?.stop();
     this.socket = null;
     for (const t of this.timers) clearInterval(t);

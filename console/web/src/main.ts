@@ -59,17 +59,11 @@ function signIn(session: NonNullable<typeof store.state.session>) {
   store.emit('session');
   renderRole();
   show('app');
-  const city = new City(store, api, (why) => signOut(why));
-  const map = new MapView(
-    byId('map'),
-    store,
-    basemap,
-    () => {
-      byId('basemap-note').hidden = false;
-    },
-    () => city.mapComplete(),
-  );
+  const map = new MapView(byId('map'), store, basemap, () => {
+    byId('basemap-note').hidden = false;
+  });
   byId('basemap-note').hidden = basemap.tileUrl !== null;
+  const city = new City(store, api, (why) => signOut(why));
   const unmount = [
     mountTopbar(store),
     mountMapControls(store, () => city.loadHistory()),

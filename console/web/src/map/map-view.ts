@@ -54,8 +54,6 @@ export class MapView {
     private readonly store: Store,
     private readonly base: BasemapConfig,
     private readonly onBasemapFailed: () => void,
-    /** each time a network's roads are all drawn (City holds live frames until the first) */
-    private readonly onComplete: () => void,
   ) {}
 
   start(): void {
@@ -193,7 +191,6 @@ export class MapView {
       }
       if (!performance.getEntriesByName(MAP_COMPLETE_MARK).length) performance.mark(MAP_COMPLETE_MARK);
       document.body.dataset.mapComplete = 'true';
-      this.onComplete();
     };
     if (st.roads.size) map.once('idle', complete);
     this.paintAgents();
