@@ -1,17 +1,19 @@
 /**
  * How the map starts (map-view.ts): no style, so no frame of an empty map, while /api/roads is on its
- * way; then the style with the roads inside, at the camera fitted to them; and a style all the same
- * when /api/roads fails. The built console (console/public) in Chromium against a stand-in API that
- * holds or fails /api/roads on demand, which the real hub cannot be made to do.
+ * way; then the style with the roads inside, at the camera fitted to them; a style all the same when
+ * /api/roads fails; a live frame that arrives while the map loads shown once it is complete (not lost
+ * to a map not ready for feature states); and a network that changes after the start (the sources'
+ * `setData` path). The built console (console/public) in Chromium against a stand-in API that holds
+ * or fails /api/roads on demand, which the real hub cannot be made to do.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { consolePublicDir } from '../src/index.js';
-import { CHROMIUM, consolePage, launchChromium, probe } from './browser.js';
+import { CHROMIUM, consolePage, launchChromium, probe, state } from './browser.js';
 import { gridNetwork } from './city-harness.js';
 
 const TYPES: Record<string, string> = {
@@ -34,8 +36,19 @@ const KPIS = {
   agents_total: 0,
 };
 
-/** Static console files, empty API lists, and /api/roads answered by `roads` (held until it answers). */
-async function standIn(roads: (res: ServerResponse) => void): Promise<{ url: string; server: Server }> {
+const json = (res: ServerResponse, body: unknown) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+/**
+ * Static console files, empty API lists, /api/roads answered by `roads` (held until it answers), and
+ * `/ws/live` handing each connection to `socket`.
+ */
+async function standIn(
+  roads: (res: ServerResponse) => void,
+  socket: (ws: WebSocket) => void = () => {},
+): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/api/roads') return roads(res);
@@ -50,7 +63,7 @@ async function standIn(roads: (res: ServerResponse) => void): Promise<{ url: str
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });
-  new WebSocketServer({ server, path: '/ws/live' });
+  new WebSocketServer({ server, path: '/ws/live' }).on('connection', socket);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server };
 }
@@ -120,6 +133,98 @@ describe.skipIf(!existsSync(CHROMIUM))('map start in Chromium (needs /usr/bin/ch
     expect(await probe<string[]>(page, 'renderedRoads')).toEqual([]);
     // Chromium's own line for the failed answer; nothing else went wrong.
     expect(errors.filter((e) => !/status of 500.*\/api\/roads/.test(e))).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it('shows a live frame that arrived while the map was loading, once the map is complete', async () => {
+    const road = 'N00-N01';
+    const { url, server } = await standIn(
+      (res) => json(res, gridNetwork()),
+      // The socket opens once the roads are in, before the map has drawn them: this frame comes while
+      // the map loads, and no other follows to make up for it if it were lost.
+      (ws) => {
+        const data = {
+          ts: new Date().toISOString(),
+          road_id: road,
+          speed_kmh: 5,
+          flow_rate: 300,
+          occupancy: 0.6,
+          congestion_score: 0.9,
+          sensors: 1,
+        };
+        ws.send(JSON.stringify({ type: 'traffic', data }));
+      },
+    );
+    servers.push(server);
+    const { page, errors } = await signedInPage(browser);
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.mapComplete === 'true', null, { timeout: 30_000 });
+    await expect.poll(() => probe<string>(page, 'roadLevel', road), { timeout: 10_000 }).toBe('jam');
+    expect(await state<number>(page, 's.live.size')).toBe(1);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it('draws a network that changes after the start: new roads drawn and coloured, removed ones gone', async () => {
+    const { url, server } = await standIn((res) => json(res, gridNetwork()));
+    servers.push(server);
+    const { page, errors } = await signedInPage(browser);
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.mapComplete === 'true', null, { timeout: 30_000 });
+    const before = (await probe<string[]>(page, 'renderedRoads'))!;
+    expect(before).toHaveLength(24);
+    // A road that stays, coloured before the change: it must keep its colour through it.
+    const kept = 'N11-N12';
+    await page.evaluate((id) => {
+      const store = (
+        window as unknown as { __cityflow: { store: { setLive(r: unknown[], a: boolean): void } } }
+      ).__cityflow.store;
+      const live = { ts: new Date().toISOString(), speed_kmh: 5, flow_rate: 300, occupancy: 0.6, sensors: 1 };
+      store.setLive([{ ...live, road_id: id, congestion_score: 0.9 }], true);
+    }, kept);
+    await expect.poll(() => probe<string>(page, 'roadLevel', kept), { timeout: 10_000 }).toBe('jam');
+    // The roads at N00 go, two diagonals come, one of them jammed; then the network event, as a
+    // re-fetch of the roads would send it.
+    const removed = before.filter((id) => id.startsWith('N00-') || id.endsWith('-N00'));
+    expect(removed).toHaveLength(4);
+    await page.evaluate(() => {
+      type Road = { road_id: string; from_node: string; to_node: string; coordinates: number[][] };
+      const store = (
+        window as unknown as {
+          __cityflow: {
+            store: {
+              state: { roads: Map<string, Road> };
+              setLive(rows: unknown[], arrived: boolean): void;
+              emit(topic: string): void;
+            };
+          };
+        }
+      ).__cityflow.store;
+      const roads = new Map(
+        [...store.state.roads].filter(([, r]) => r.from_node !== 'N00' && r.to_node !== 'N00'),
+      );
+      const diagonal = (id: string, from: string, to: string, a: number[], b: number[]) =>
+        roads.set(id, {
+          road_id: id,
+          from_node: from,
+          to_node: to,
+          coordinates: [a, b],
+          name: id,
+          speed_limit_kmh: 50,
+        } as Road);
+      diagonal('D11-N22', 'N11', 'N22', [2.351, 48.857], [2.357, 48.861]);
+      diagonal('D22-N11', 'N22', 'N11', [2.357, 48.861], [2.351, 48.857]);
+      store.state.roads = roads;
+      const live = { ts: new Date().toISOString(), speed_kmh: 5, flow_rate: 300, occupancy: 0.6, sensors: 1 };
+      store.setLive([{ ...live, road_id: 'D11-N22', congestion_score: 0.9 }], true);
+      store.emit('network');
+    });
+    const drawn = () => probe<string[]>(page, 'renderedRoads').then((r) => [...(r ?? [])].sort());
+    const expected = [...before.filter((id) => !removed.includes(id)), 'D11-N22', 'D22-N11'].sort();
+    await expect.poll(drawn, { timeout: 15_000 }).toEqual(expected);
+    expect(await probe<string>(page, 'roadLevel', 'D11-N22')).toBe('jam');
+    expect(await probe<string>(page, 'roadLevel', kept)).toBe('jam');
+    expect(errors).toEqual([]);
     await page.context().close();
   }, 60_000);
 });
