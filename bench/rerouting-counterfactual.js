@@ -13,6 +13,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, round, seedsFlag, stats } from './lib/seeds.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sumo = (f) => import(join(root, 'simulator/dist/sumo', f));
@@ -20,16 +21,8 @@ const { loadScenario } = await sumo('scenario.js');
 const { runSumoToEnd } = await sumo('sumo-process.js');
 const { figures, readCohort, readTripinfo } = await sumo('report.js');
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const dir = arg('--scenario', join(root, '../shared/data/sumo-grid'));
-const seeds = arg('--seeds', '1,2,3').split(',').map(Number);
-if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 1)) {
-  console.error('--seeds: a comma-separated list of positive integers, e.g. 1,2,3');
-  process.exit(2);
-}
+const dir = flag('--scenario', join(root, '../shared/data/sumo-grid'));
+const seeds = seedsFlag();
 process.env.SUMO_HOME ??= '/usr/share/sumo';
 const out = mkdtempSync(join(tmpdir(), 'cityflow-counterfactual-'));
 
@@ -53,7 +46,6 @@ json.incidents = [];
 writeFileSync(join(bare, 'scenario.json'), JSON.stringify(json));
 const withoutIncident = loadScenario(bare);
 
-const round = (x) => Math.round(x * 1000) / 1000;
 const runs = [];
 for (const seed of seeds) {
   withIncident.sumoSeed = seed;
@@ -78,23 +70,16 @@ for (const seed of seeds) {
     `seed ${seed}: without/with cohort ${runs.at(-1).cohort}, worst-50 ${runs.at(-1).worst50}, mean ${runs.at(-1).mean}`,
   );
 }
-const stats = (k) => {
-  const xs = runs.map((x) => x[k]);
-  return {
-    mean: round(xs.reduce((s, x) => s + x, 0) / xs.length),
-    min: Math.min(...xs),
-    max: Math.max(...xs),
-  };
-};
+const over = (k) => stats(runs.map((x) => x[k]));
 console.log(
   JSON.stringify({
     name: 'rerouting-counterfactual',
     scenario: dir,
     seeds,
     metrics: {
-      cohort_time_loss_without_over_with: stats('cohort'),
-      worst50_time_loss_without_over_with: stats('worst50'),
-      mean_time_loss_without_over_with: stats('mean'),
+      cohort_time_loss_without_over_with: over('cohort'),
+      worst50_time_loss_without_over_with: over('worst50'),
+      mean_time_loss_without_over_with: over('mean'),
     },
     runs,
   }),

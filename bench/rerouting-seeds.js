@@ -15,18 +15,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, seedsFlag, stats } from './lib/seeds.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sim = join(root, 'simulator/bin/cityflow-sim.js');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const seeds = arg('--seeds', '1,2,3').split(',').map(Number);
-if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 1)) {
-  console.error('--seeds: a comma-separated list of positive integers, e.g. 1,2,3');
-  process.exit(2);
-}
+const seeds = seedsFlag();
 const out = mkdtempSync(join(tmpdir(), 'cityflow-rerouting-seeds-'));
 const env = { ...process.env, SUMO_HOME: process.env.SUMO_HOME ?? '/usr/share/sumo' };
 const node = (args) => {
@@ -41,7 +34,7 @@ const node = (args) => {
   }
 };
 
-let scenario = arg('--scenario');
+let scenario = flag('--scenario');
 if (!scenario) {
   // The README's closed-road city: both lanes of C1C2 closed 07:30-08:00 in a 90-minute morning.
   scenario = join(out, 'city');
@@ -90,12 +83,6 @@ for (const seed of seeds) {
   );
 }
 
-const round = (x) => Math.round(x * 1000) / 1000;
-const stats = (xs) => ({
-  mean: round(xs.reduce((a, b) => a + b, 0) / xs.length),
-  min: round(Math.min(...xs)),
-  max: round(Math.max(...xs)),
-});
 const ratios = (k) => stats(reports.map((r) => r.ratios[k] ?? Number.NaN));
 const co2Measured = reports.map((r) => r.measured_co2_gain_g / 1000);
 const co2Estimated = reports.map((r) => r.advice.platform_co2_gain_g / 1000);
