@@ -13,6 +13,16 @@ export function positiveNumber(flag: string) {
   };
 }
 
+/** A whole number 1..2^31 − 1 (SUMO's seed is a C int). */
+export function positiveInteger(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1)
+      throw new CityFlowError('CF_INVALID_CONFIG', `${flag}: must be a whole number 1..2147483647, got ${v}`);
+    return n;
+  };
+}
+
 export function port(flag: string) {
   return (v: string): number => {
     const n = Number(v);

@@ -9,6 +9,7 @@ import {
   arg,
   clockMode,
   port,
+  positiveInteger,
   positiveNumber,
   qos,
   scenarioName,
@@ -305,7 +306,7 @@ program
   .option(
     '--sumo-seed <n>',
     "SUMO's random seed for all three runs (default: the sumocfg's); compare planners over several",
-    arg(positiveNumber('--sumo-seed')),
+    arg(positiveInteger('--sumo-seed')),
   )
   .option(
     '--until <s>',
@@ -322,7 +323,7 @@ program
       );
     const scenario = loadScenario(o.scenario);
     if (o.until) scenario.endS = Math.min(scenario.endS, o.until);
-    if (o.sumoSeed !== undefined) scenario.sumoSeed = Math.round(o.sumoSeed);
+    if (o.sumoSeed !== undefined) scenario.sumoSeed = o.sumoSeed;
     const outDir = o.out ?? mkdtempSync(join(tmpdir(), 'cityflow-sumo-'));
     const log = createLogger('sumo', childLogLevel());
     const report = await evaluate({

@@ -84,6 +84,12 @@ describe('cityflow-sim binary', () => {
     expect(r.stderr).toContain('start `cityflow-sim demo` first');
   });
 
+  it('sumo: a seed that is not a whole number is refused before anything starts', async () => {
+    const r = await run(['sumo', '--scenario', dir, '--sumo-seed', '1.5']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--sumo-seed: must be a whole number 1..2147483647, got 1.5');
+  });
+
   it('demo: a busy port is a clear error before anything starts', async () => {
     const srv = createServer();
     await new Promise<void>((r) => srv.listen(0, '0.0.0.0', r));
