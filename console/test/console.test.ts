@@ -119,7 +119,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
     await row.locator('button.show-path').focus();
     await page.keyboard.press('Enter');
     await expect
-      .poll(async () => (await probe<string[]>(page, 'renderedPath'))?.sort())
+      .poll(async () => (await probe<string[]>(page, 'renderedPath'))?.sort(), { timeout: 10_000 })
       .toEqual([...path].sort());
     expect(await row.locator('td').nth(2).textContent()).toMatch(/min$/);
     await page.screenshot({ path: artifact('1280x720-incident-reroute.png') });

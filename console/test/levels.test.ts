@@ -1,6 +1,6 @@
 import { CONGESTED_THRESHOLD, SLOW_THRESHOLD, congestionLevel } from '@cityflow/protocol';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../web/src/live-socket.js';
+import { backoffDelayMs } from '../web/src/live/live-connection.js';
 import {
   CONSOLE_STALE_MS,
   ROAD_STALE_MS,

@@ -12,11 +12,6 @@ import { LiveSocket } from './live-socket.js';
 import { HORIZONS, type NodeInfo, type RoadInfo, type SensorInfo, type Store } from './store.js';
 
 export const KPI_REFRESH_MS = 10_000;
-/**
- * Live traffic and prediction frames are applied to the store in batches this often: 5,000 roads a
- * second, one store update (and one repaint) per frame would spend the main thread on bookkeeping.
- */
-export const LIVE_BATCH_MS = 250;
 export const CLOCK_TICK_MS = 1_000;
 /** How far back the time view and the road chart reach. */
 export const HISTORY_HOURS = 3;
@@ -72,9 +67,6 @@ export class City {
   private timers: ReturnType<typeof setInterval>[] = [];
   private expiry: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
-  private pendingTraffic: LiveTraffic[] = [];
-  private pendingPredictions: Prediction[] = [];
-  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -92,7 +84,7 @@ export class City {
         return `${proto}//${location.host}${location.pathname.replace(/[^/]*$/, '')}ws/live?token=${encodeURIComponent(session.token)}`;
       },
       {
-        message: (m) => this.onMessage(m),
+        messages: (batch) => this.onMessages(batch),
         state: (state, retryInS) => s.setConn({ state, retryInS }),
         revoked: () => this.end('revoked'),
       },
@@ -181,48 +173,35 @@ export class City {
     if (h && !this.stopped) this.store.setHistory(h);
   }
 
-  private onMessage(m: LiveMessage): void {
+  /** One batch of frames (live/live-connection.ts): traffic and predictions in one store update each. */
+  private onMessages(batch: readonly LiveMessage[]): void {
     const s = this.store;
-    switch (m.type) {
-      case 'traffic':
-        this.pendingTraffic.push(m.data);
-        this.scheduleFlush();
-        break;
-      case 'prediction':
-        this.pendingPredictions.push(m.data);
-        this.scheduleFlush();
-        break;
-      case 'reroute':
-        s.setReroutes([m.data], false);
-        break;
-      case 'incident':
-        s.setIncidents([m.data], false);
-        break;
-      case 'agent':
-        s.setAgents([m.data], false);
-        break;
-    }
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushTimer) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      const traffic = this.pendingTraffic;
-      const predictions = this.pendingPredictions;
-      this.pendingTraffic = [];
-      this.pendingPredictions = [];
-      if (traffic.length) this.store.setLive(traffic, true);
-      if (predictions.length) this.store.setPredictions(predictions);
-    }, LIVE_BATCH_MS);
+    const traffic: LiveTraffic[] = [];
+    const predictions: Prediction[] = [];
+    for (const m of batch)
+      switch (m.type) {
+        case 'traffic':
+          traffic.push(m.data);
+          break;
+        case 'prediction':
+          predictions.push(m.data);
+          break;
+        case 'reroute':
+          s.setReroutes([m.data], false);
+          break;
+        case 'incident':
+          s.setIncidents([m.data], false);
+          break;
+        case 'agent':
+          s.setAgents([m.data], false);
+          break;
+      }
+    if (traffic.length) s.setLive(traffic, true);
+    if (predictions.length) s.setPredictions(predictions);
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    this.pendingTraffic = [];
-    this.pendingPredictions = [];
     this.socket?.stop();
     this.socket = null;
     for (const t of this.timers) clearInterval(t);

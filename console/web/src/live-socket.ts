@@ -1,31 +1,23 @@
 import type { LiveMessage } from '@cityflow/protocol';
-
-/** Close code the hub uses when the token is revoked (logout elsewhere) or expired. */
-export const WS_REVOKED = 4001;
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
+import type { LiveState } from './live/live-connection.js';
+import type { PageCommand, WorkerMessage } from './live/live-messages.js';
 
 export interface LiveSocketEvents {
-  message(m: LiveMessage): void;
-  state(s: 'connecting' | 'live' | 'retrying', retryInS?: number): void;
+  /** frames in arrival order, a batch every LIVE_BATCH_MS at most (bulk types) or at once (others) */
+  messages(batch: LiveMessage[]): void;
+  state(s: LiveState, retryInS?: number): void;
   /** the hub ended the session: do not retry */
   revoked(): void;
 }
 
-/** Full jitter (AWS architecture blog): a random delay in [0, min(max, base·2^attempt)]. */
-export function backoffDelayMs(attempt: number, random = Math.random): number {
-  return Math.floor(random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt));
-}
-
 /**
- * `/ws/live?token=` with automatic reconnect. `stop()` releases the socket and the retry timer; after a
- * 4001 close it stops by itself and reports `revoked`.
+ * The page's end of the live worker (live/live-socket.worker.ts), which holds `/ws/live?token=` with
+ * automatic reconnect. `stop()` tells it to close the socket and end; nothing it sends after that
+ * reaches the events.
  */
 export class LiveSocket {
-  private ws: WebSocket | null = null;
-  private retry: ReturnType<typeof setTimeout> | null = null;
-  private attempt = 0;
-  private stopped = false;
+  private worker: Worker | null = null;
+  private dropped = 0;
 
   constructor(
     private readonly url: () => string,
@@ -33,53 +25,34 @@ export class LiveSocket {
   ) {}
 
   start(): void {
-    this.stopped = false;
-    this.connect();
+    if (this.worker) return;
+    // A file of its own (no blob: worker), like MapLibre's, so a strict CSP can allow it.
+    const worker = new Worker(new URL('./live/live-socket.worker.ts', import.meta.url), { type: 'module' });
+    this.worker = worker;
+    worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
+      if (this.worker !== worker) return;
+      const m = ev.data;
+      if (m.kind === 'batch') {
+        if (m.dropped > this.dropped)
+          console.warn(`cityflow live: ${m.dropped - this.dropped} malformed frame(s) dropped`);
+        this.dropped = m.dropped;
+        this.on.messages(m.messages);
+      } else if (m.kind === 'state') this.on.state(m.state, m.retryInS);
+      else {
+        this.stop();
+        this.on.revoked();
+      }
+    };
+    worker.onerror = (ev) => console.error('cityflow live worker:', ev.message);
+    this.send({ kind: 'start', url: this.url() });
   }
 
-  private connect(): void {
-    this.on.state('connecting');
-    const ws = new WebSocket(this.url());
-    this.ws = ws;
-    ws.onopen = () => {
-      this.attempt = 0;
-      this.on.state('live');
-    };
-    ws.onmessage = (ev) => {
-      // Frames are parsed defensively: a malformed frame is dropped, never thrown into the views.
-      let m: unknown;
-      try {
-        m = JSON.parse(String(ev.data));
-      } catch {
-        return;
-      }
-      if (typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string')
-        if (typeof (m as { data?: unknown }).data === 'object') this.on.message(m as LiveMessage);
-    };
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      if (this.stopped) return;
-      if (ev.code === WS_REVOKED) {
-        this.stopped = true;
-        this.on.revoked();
-        return;
-      }
-      const delay = backoffDelayMs(this.attempt++);
-      this.on.state('retrying', Math.ceil(delay / 1000));
-      this.retry = setTimeout(() => {
-        this.retry = null;
-        this.connect();
-      }, delay);
-    };
+  private send(cmd: PageCommand): void {
+    this.worker?.postMessage(cmd);
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.retry) clearTimeout(this.retry);
-    this.retry = null;
-    const ws = this.ws;
-    this.ws = null;
-    ws?.close(1000, 'signed out');
+    this.send({ kind: 'stop' });
+    this.worker = null;
   }
 }

@@ -87,9 +87,10 @@ export function consoleStyle(
       maxzoom: base.tileMaxZoom ?? 19,
       attribution: base.tileAttribution ?? '',
     };
-  const layers: StyleSpecification['layers'] = [
-    { id: 'background', type: 'background', paint: { 'background-color': '#1c2027' } },
-  ];
+  // No background layer: the plain background is the map element's CSS colour under a transparent
+  // canvas. A background layer is a full-screen fill in every frame, ~20 ms of each repaint on CPU
+  // rendering at 1920×1080 (SwiftShader: 117 → 90 ms per repaint of a near-empty map, measured).
+  const layers: StyleSpecification['layers'] = [];
   if (base.tileUrl)
     layers.push({
       id: 'basemap',
