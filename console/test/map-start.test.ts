@@ -3,7 +3,8 @@
  * way; then the style with the roads inside, at the camera fitted to them; a style all the same when
  * /api/roads fails; a live frame that arrives while the map loads shown once it is complete (not lost
  * to a map not ready for feature states); and a network that changes after the start (the sources'
- * `setData` path). The built console (console/public) in Chromium against a stand-in API that holds
+ * `setData` path); and, beside them, the keyboard focus kept on a road while live frames re-rank
+ * the "most congested" list. The built console (console/public) in Chromium against a stand-in API that holds
  * or fails /api/roads on demand, which the real hub cannot be made to do.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -161,6 +162,53 @@ describe.skipIf(!existsSync(CHROMIUM))('map start in Chromium (needs /usr/bin/ch
     await page.waitForFunction(() => document.body.dataset.mapComplete === 'true', null, { timeout: 30_000 });
     await expect.poll(() => probe<string>(page, 'roadLevel', road), { timeout: 10_000 }).toBe('jam');
     expect(await state<number>(page, 's.live.size')).toBe(1);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+
+  it('keeps the keyboard focus on its road when live frames re-rank the "most congested" list', async () => {
+    let socket: WebSocket | null = null;
+    const { url, server } = await standIn(
+      (res) => json(res, gridNetwork()),
+      (ws) => {
+        socket = ws;
+      },
+    );
+    servers.push(server);
+    const send = (road_id: string, congestion_score: number) =>
+      socket!.send(
+        JSON.stringify({
+          type: 'traffic',
+          data: {
+            ts: new Date().toISOString(),
+            road_id,
+            speed_kmh: 5,
+            flow_rate: 300,
+            occupancy: 0.6,
+            congestion_score,
+            sensors: 1,
+          },
+        }),
+      );
+    const { page, errors } = await signedInPage(browser);
+    await page.goto(url);
+    await page.waitForFunction(() => document.body.dataset.mapComplete === 'true', null, { timeout: 30_000 });
+    await expect.poll(() => socket !== null, { timeout: 10_000 }).toBe(true);
+    const ranking = () =>
+      page.locator('#busiest button').evaluateAll((b) => b.map((e) => e.getAttribute('data-road-id')));
+    send('N00-N01', 0.9);
+    send('N01-N02', 0.8);
+    await expect.poll(ranking, { timeout: 10_000 }).toEqual(['N00-N01', 'N01-N02']);
+    await page.locator('#busiest button[data-road-id="N01-N02"]').focus();
+    // The focused road goes to the top: the list is rebuilt, the focus stays on that road's button.
+    send('N01-N02', 0.95);
+    await expect.poll(ranking, { timeout: 10_000 }).toEqual(['N01-N02', 'N00-N01']);
+    expect(
+      await page.evaluate(() => {
+        const el = document.activeElement;
+        return el?.closest('#busiest') ? el.getAttribute('data-road-id') : (el?.tagName ?? null);
+      }),
+    ).toBe('N01-N02');
     expect(errors).toEqual([]);
     await page.context().close();
   }, 60_000);

@@ -37,3 +37,18 @@ export function frameScheduler(render: () => void): { schedule(): void; cancel()
     },
   };
 }
+
+/**
+ * Rebuilds `box` with `rebuild` and, when the keyboard focus was on an element of it carrying `attr`,
+ * puts it back on the rebuilt element with the same value: live lists re-rank under an operator's
+ * keyboard, and a rebuilt list would otherwise drop the focus to the page.
+ */
+export function keepFocus(box: HTMLElement, attr: string, rebuild: () => void): void {
+  const focused = document.activeElement;
+  const value = focused instanceof HTMLElement && box.contains(focused) ? focused.getAttribute(attr) : null;
+  rebuild();
+  if (value === null) return;
+  // The same kind of element: a table row and the button in it may carry the same value.
+  const tag = (focused as HTMLElement).tagName.toLowerCase();
+  box.querySelector<HTMLElement>(`${tag}[${attr}="${CSS.escape(value)}"]`)?.focus();
+}

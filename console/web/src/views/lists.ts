@@ -2,7 +2,7 @@ import { congestionLevel } from '@cityflow/protocol/congestion';
 import { type MessageKey, num, t, timeOf } from '../i18n.js';
 import { busiest, roadLabel } from '../road-state.js';
 import type { Store } from '../store.js';
-import { byId, frameScheduler, h } from './dom.js';
+import { byId, frameScheduler, h, keepFocus } from './dom.js';
 
 const BUSIEST_N = 8;
 
@@ -18,20 +18,22 @@ export function mountBusiest(store: Store): () => void {
     const next = `${top.map((r) => `${r.roadId}:${r.score.toFixed(2)}`).join('|')}|${document.documentElement.lang}`;
     if (next === sig) return;
     sig = next;
-    list.replaceChildren(
-      ...top.map(({ roadId, score }) => {
-        const level = congestionLevel(score);
-        return h(
-          'li',
-          {},
-          h(
-            'button',
-            { type: 'button', class: `road-button ${level}`, 'data-road-id': roadId },
-            h('span', { class: `swatch ${level}` }),
-            `${roadLabel(store.state, roadId)} — ${t(`level${level}` as MessageKey)} ${num(score, 2)}`,
-          ),
-        );
-      }),
+    keepFocus(list, 'data-road-id', () =>
+      list.replaceChildren(
+        ...top.map(({ roadId, score }) => {
+          const level = congestionLevel(score);
+          return h(
+            'li',
+            {},
+            h(
+              'button',
+              { type: 'button', class: `road-button ${level}`, 'data-road-id': roadId },
+              h('span', { class: `swatch ${level}` }),
+              `${roadLabel(store.state, roadId)} — ${t(`level${level}` as MessageKey)} ${num(score, 2)}`,
+            ),
+          );
+        }),
+      ),
     );
   };
   const onClick = (e: Event) => {
@@ -171,11 +173,13 @@ export function mountReroutes(store: Store): () => void {
         ),
       );
     });
-    box.replaceChildren(
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h('table', { class: 'reroutes' }, h('thead', {}, head), h('tbody', {}, ...body)),
+    keepFocus(box, 'data-route-id', () =>
+      box.replaceChildren(
+        h(
+          'div',
+          { class: 'table-wrap' },
+          h('table', { class: 'reroutes' }, h('thead', {}, head), h('tbody', {}, ...body)),
+        ),
       ),
     );
   };
