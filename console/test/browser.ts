@@ -104,3 +104,20 @@ export async function signIn(page: Page, url: string, who: { email: string; pass
   await page.locator('#app-view').waitFor({ state: 'visible' });
   await page.waitForFunction(() => document.body.dataset.mapComplete === 'true', null, { timeout: 30_000 });
 }
+
+/**
+ * Presses Enter on the first element matching `selector` with the keyboard focus on it, and returns
+ * its `attr`: the value of the element that got the key. Live lists re-rank and rebuild under the
+ * keyboard (CI once saw the first road change between reading it and pressing Enter), so a try whose
+ * element was rebuilt meanwhile is made again; null after three.
+ */
+export async function enterOnFirst(page: Page, selector: string, attr: string): Promise<string | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const el = (await page.locator(selector).first().elementHandle())!;
+    await el.focus();
+    const value = await el.getAttribute(attr);
+    await page.keyboard.press('Enter');
+    if (await el.evaluate((e) => e.isConnected)) return value;
+  }
+  return null;
+}

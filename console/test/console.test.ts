@@ -13,6 +13,7 @@ import {
   CHROMIUM,
   artifact,
   consolePage,
+  enterOnFirst,
   focusedControl,
   launchChromium,
   probe,
@@ -147,21 +148,10 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
       'new-agent-id',
     ])
       expect(seen, want).toContain(want);
-    // Enter on a road of the "most congested" list selects it. Live batches re-rank that list and
-    // rebuild it when the ranking changes (CI once saw the first road change between reading it and
-    // pressing Enter): the road is the button that had the focus when Enter went down, tried again
-    // if the list was rebuilt meanwhile.
-    let selected = false;
-    for (let attempt = 0; attempt < 3 && !selected; attempt++) {
-      const button = (await page.locator('#busiest button').first().elementHandle())!;
-      await button.focus();
-      const id = await button.getAttribute('data-road-id');
-      await page.keyboard.press('Enter');
-      if (!(await button.evaluate((el) => el.isConnected))) continue;
-      await expect.poll(() => state<string>(page, 's.selectedRoad')).toBe(id);
-      selected = true;
-    }
-    expect(selected).toBe(true);
+    // Enter on a road of the "most congested" list selects it.
+    const id = await enterOnFirst(page, '#busiest button', 'data-road-id');
+    expect(id).not.toBeNull();
+    await expect.poll(() => state<string>(page, 's.selectedRoad')).toBe(id);
     // Enter on the sorted column's header reverses the order.
     await page.locator('button[data-sort="agentId"]').focus();
     await page.keyboard.press('Enter');

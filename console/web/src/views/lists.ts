@@ -121,7 +121,7 @@ export function mountReroutes(store: Store): () => void {
     const rows = [...s.reroutes.values()]
       .filter((r) => Date.parse(r.valid_until) > now)
       .sort((a, b) => b.eta_gain_min - a.eta_gain_min || a.route_id.localeCompare(b.route_id));
-    // Clock ticks re-render only when advice expired: a rebuilt table would drop the keyboard focus.
+    // Clock ticks re-render only when advice expired (a rebuilt table is DOM work, once a second).
     const next = rows.map((r) => r.route_id).join('|');
     if (!force && next === sig) return;
     sig = next;
@@ -186,8 +186,8 @@ export function mountReroutes(store: Store): () => void {
   const onClick = (e: Event) => {
     const id = (e.target as HTMLElement).closest<HTMLElement>('button.show-path')?.dataset.routeId;
     if (!id) return;
+    // The table is rebuilt with the selection; keepFocus leaves the focus on this button.
     store.selectReroute(store.state.selectedReroute === id ? null : id);
-    box.querySelector<HTMLButtonElement>(`button.show-path[data-route-id="${CSS.escape(id)}"]`)?.focus();
   };
   box.addEventListener('click', onClick);
   const view = frameScheduler(() => render(false));
