@@ -4,13 +4,15 @@
  * (/usr/bin/chromium via playwright-core, never a downloaded browser) on a generated network of
  * BENCH_ROADS (default 5,040 ≈ 5,000) directed roads whose every state changes once a second over the
  * WebSocket. Goals: all roads drawn ≤ 2 s after navigation (the `cityflow:map-complete` performance
- * mark, measured from navigation start) and p95 frame time ≤ 33 ms while updating.
+ * mark, measured from navigation start) in every one of BENCH_RUNS navigations, and p95 frame time
+ * ≤ 33 ms while updating.
  * The API is a stand-in served here (login-free session, /api/roads, empty lists, a /ws/live that sends
  * `traffic` frames): this measures the browser side only. WebGL runs on SwiftShader (CPU), stated in
  * the result as `renderer`. Peer: the same run with BENCH_PEER_ROADS (default 504) roads.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { loadavg } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -22,6 +24,12 @@ const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium';
 const ROADS = Number(process.env.BENCH_ROADS ?? 5040);
 const PEER_ROADS = Number(process.env.BENCH_PEER_ROADS ?? 504);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+/**
+ * BENCH_RUNS: navigations of the full network (default 5), each in a new browser context. One load
+ * decides nothing on a 2-core machine (the same build gave 1.4–2.3 s in one morning under other
+ * load), so the goal must hold in every run; frames are recorded in the last one.
+ */
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 /** BENCH_UPDATES=0: no live updates (the idle frame rate, to separate drawing from updating) */
 const UPDATES = process.env.BENCH_UPDATES !== '0';
 /** BENCH_PROFILE=1: the page's JavaScript profile while updating (top functions by self time) */
@@ -227,7 +235,7 @@ async function serve(net) {
   };
 }
 
-async function run(browser, roads, rootPid) {
+async function run(browser, roads, rootPid, loadOnly = false) {
   const net = network(roads);
   const srv = await serve(net);
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
@@ -291,6 +299,11 @@ async function run(browser, roads, rootPid) {
     return out;
   });
   const drawn = await page.evaluate(() => window.__cityflow.probe().renderedRoads().length);
+  if (loadOnly) {
+    await context.close();
+    await srv.stop();
+    return { drawn, map_complete_ms: Math.round(mapCompleteMs), page_errors: errors.length };
+  }
   const renderer = await page.evaluate(() => {
     const gl = document.createElement('canvas').getContext('webgl2');
     const ext = gl?.getExtension('WEBGL_debug_renderer_info');
@@ -355,25 +368,44 @@ async function run(browser, roads, rootPid) {
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 const rootPid = process.pid;
 try {
-  log(`console-render: ${ROADS} roads`);
+  const load1 = +loadavg()[0].toFixed(2);
+  const loads = [];
+  for (let i = 1; i < RUNS; i++) {
+    log(`console-render: ${ROADS} roads, load ${i} of ${RUNS}`);
+    const r = await run(browser, ROADS, rootPid, true);
+    log(JSON.stringify(r));
+    loads.push(r);
+  }
+  log(`console-render: ${ROADS} roads, load ${RUNS} of ${RUNS} and frames`);
   const metrics = await run(browser, ROADS, rootPid);
   log(JSON.stringify(metrics));
+  loads.push(metrics);
+  const completes = loads.map((r) => r.map_complete_ms);
+  const sortedCompletes = [...completes].sort((a, b) => a - b);
   log(`console-render: peer ${PEER_ROADS} roads`);
   const peer = await run(browser, PEER_ROADS, rootPid);
   log(JSON.stringify(peer));
   process.stdout.write(
     `${JSON.stringify({
       name: 'console-render',
-      goal: 'all roads drawn <= 2000 ms after navigation; p95 frame <= 33 ms with every road updated each second',
+      goal: 'all roads drawn <= 2000 ms after navigation in every run; p95 frame <= 33 ms with every road updated each second',
       metrics: {
         ...metrics,
+        runs: RUNS,
+        map_complete_runs_ms: completes,
+        map_complete_median_ms: pct(sortedCompletes, 0.5),
+        map_complete_max_ms: sortedCompletes.at(-1),
+        /** the machine's 1-minute load average before the first run (2 cores here) */
+        load_average_before: load1,
         pass:
-          metrics.map_complete_ms <= 2000 && metrics.frame_p95_ms <= 33 && metrics.drawn === metrics.roads,
+          sortedCompletes.at(-1) <= 2000 &&
+          metrics.frame_p95_ms <= 33 &&
+          loads.every((r) => r.drawn === metrics.roads && r.page_errors === 0),
       },
       peer,
       ratio: {
         frame_p95: +(metrics.frame_p95_ms / peer.frame_p95_ms).toFixed(2),
-        map_complete: +(metrics.map_complete_ms / peer.map_complete_ms).toFixed(2),
+        map_complete: +(pct(sortedCompletes, 0.5) / peer.map_complete_ms).toFixed(2),
       },
     })}\n`,
   );
