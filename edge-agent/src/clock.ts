@@ -74,8 +74,17 @@ export class AgentClock {
     };
   }
 
-  /** The system clock is obviously unset (before the release epoch) and no hub reference corrects it. */
+  /**
+   * `correctedWall()`, or null while it cannot be believed: the system clock is obviously unset (before
+   * the release epoch) and no hub time corrects it. Wall stamps of delays (a summary's `closed_at`) use
+   * this in both modes.
+   */
+  trustedWall(): number | null {
+    return this.skewMs === null && this.wallNow() < PLAUSIBLE_EPOCH_MS ? null : this.correctedWall();
+  }
+
+  /** In wall mode, "now" itself cannot be believed (see `trustedWall`). */
   untrusted(): boolean {
-    return this.mode === 'wall' && this.skewMs === null && this.wallNow() < PLAUSIBLE_EPOCH_MS;
+    return this.mode === 'wall' && this.trustedWall() === null;
   }
 }

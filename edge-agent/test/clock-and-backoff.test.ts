@@ -28,11 +28,14 @@ describe('clock rules', () => {
   it('a Pi booting at 1970 without a hub reference does not reject good readings from sensors with a real clock', () => {
     const clock = new AgentClock('wall', () => 86_400_000);
     expect(clock.untrusted()).toBe(true);
+    // nor stamps a 1970 close time on its summaries (they leave `closed_at` out)
+    expect(clock.trustedWall()).toBeNull();
     expect(checkReading('S-1', reading('S-1', 'R-1', Date.UTC(2026, 1, 9)), noSlice, clock, limits).ok).toBe(
       true,
     );
     clock.observeHubTime(Date.UTC(2026, 1, 9));
     expect(clock.untrusted()).toBe(false);
+    expect(Math.abs((clock.trustedWall() ?? 0) - Date.UTC(2026, 1, 9))).toBeLessThan(1000);
     expect(Math.abs(clock.now() - Date.UTC(2026, 1, 9))).toBeLessThan(1000);
   });
 
@@ -102,6 +105,7 @@ describe('minute summaries are exactly-once across restarts and late readings', 
   it('a late reading becomes a late summary for its minute; a restart neither re-summarises nor loses', async () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
+    const started = Date.now();
     const T0 = Date.UTC(2026, 1, 9, 8, 0, 0);
     let agent = await startAgent({
       agentId: 'A-1',
@@ -143,5 +147,10 @@ describe('minute summaries are exactly-once across restarts and late readings', 
       ['08:00', 1],
       ['08:01', 1],
     ]);
+    // closed_at is the wall time of each close (for the hub's ingest latency), not the data time
+    for (const b of bodies) {
+      expect(Date.parse(b.closed_at)).toBeGreaterThanOrEqual(started);
+      expect(Date.parse(b.closed_at)).toBeLessThanOrEqual(Date.now());
+    }
   });
 });

@@ -22,6 +22,11 @@ export class HubClock {
     return this.latestDataMs || this.wallNow();
   }
 
+  /** The system clock in both modes (for wall stamps such as a summary's `closed_at`). */
+  wall(): number {
+    return this.wallNow();
+  }
+
   nowIso(): string {
     return new Date(this.now()).toISOString();
   }

@@ -48,20 +48,24 @@ describe('console endpoints: city KPIs and network-wide history', () => {
 
   it('computes the KPIs from the database: readings/s over settled minutes, error rate, agents online', async () => {
     // Inside the window [now-2-KPI_WINDOW_MIN, now-2 min): two sensor-minutes of 10 and 20 readings.
+    // Closed 20, 30 and 40 s before sending, and one by a clock a month behind: the median ignores it.
+    const closed = (sAgo: number) => new Date(Date.now() - sAgo * 1000).toISOString();
     await agent.client.publishAsync(
       topics.uplink('A1', 'summary'),
       JSON.stringify(
         summaryBatch('A1', [
-          summary(1, 'R00-10', at(3), { count: 10 }),
-          summary(2, 'R10-00', at(4), { count: 20 }),
+          summary(1, 'R00-10', at(3), { count: 10, closed_at: closed(20) }),
+          summary(2, 'R10-00', at(4), { count: 20, closed_at: closed(30) }),
           // Too recent (not settled) and too old: outside the rate window.
-          summary(3, 'R00-10', at(0), { count: 500 }),
-          summary(4, 'R00-10', at(30), { count: 700 }),
+          summary(3, 'R00-10', at(0), { count: 500, closed_at: closed(40) }),
+          summary(4, 'R00-10', at(30), { count: 700, closed_at: closed(30 * 86_400) }),
+          // An older agent's summary (no closed_at) is not part of the latency.
+          summary(5, 'R10-00', at(30), { count: 3 }),
         ]),
       ),
       { qos: 1 },
     );
-    await until(() => agent.acks.some((a) => a.watermark === 4));
+    await until(() => agent.acks.some((a) => a.watermark === 5));
     await agent.client.publishAsync(
       topics.status('A1'),
       JSON.stringify({
@@ -82,8 +86,10 @@ describe('console endpoints: city KPIs and network-wide history', () => {
     expect(k.window_min).toBe(KPI_WINDOW_MIN);
     expect(k.clock).toBe('wall');
     expect(k.messages_per_s).toBeCloseTo(30 / (KPI_WINDOW_MIN * 60), 9);
-    expect(k.error_rate).toBeCloseTo(1 / 5, 9);
-    expect(k.ingest_latency_s).toBeGreaterThan(0);
+    expect(k.error_rate).toBeCloseTo(1 / 6, 9);
+    // median of ~30 and ~40 s (+ the time to store them), where the mean would be ~7.5 days
+    expect(k.ingest_latency_s).toBeGreaterThanOrEqual(35);
+    expect(k.ingest_latency_s).toBeLessThan(65);
     expect(k.agents_total).toBe(2);
     expect(k.agents_online).toBe(1);
     expect(k.mean_forecast_congestion).toBeNull();
@@ -123,5 +129,39 @@ describe('console endpoints: city KPIs and network-wide history', () => {
         .statusCode,
     ).toBe(400);
     expect((await get('/api/traffic/history/network?from=yesterday&to=now')).statusCode).toBe(400);
+  });
+});
+
+describe('KPIs under --clock data', () => {
+  let hub: RunningHub;
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it("measures the ingest latency in wall seconds from the agent's closed_at, whatever the data time", async () => {
+    hub = await testHub({ clock: 'data' });
+    const agent = await agentClient(hub, await hub.addAgent('A1'));
+    // A replay of 2019: minutes are data time; the agent closed them 12 s (wall) before sending.
+    const closedAt = new Date(Date.now() - 12_000).toISOString();
+    await agent.client.publishAsync(
+      topics.uplink('A1', 'summary'),
+      JSON.stringify(
+        summaryBatch('A1', [
+          summary(1, 'R00-10', '2019-05-06T08:00:00Z', { closed_at: closedAt }),
+          summary(2, 'R10-00', '2019-05-06T08:00:00Z', { closed_at: closedAt }),
+        ]),
+      ),
+      { qos: 1 },
+    );
+    await until(() => agent.acks.some((a) => a.watermark === 2));
+    const credentials = { email: 'd@c.test', password: 'password123' };
+    await hub.app.inject({ method: 'POST', url: '/api/auth/register', payload: credentials });
+    const login = await hub.app.inject({ method: 'POST', url: '/api/auth/login', payload: credentials });
+    const headers = { authorization: `Bearer ${login.json().token}` };
+    const k = (await hub.app.inject({ method: 'GET', url: '/api/kpis', headers })).json();
+    expect(k.clock).toBe('data');
+    expect(k.ingest_latency_s).toBeGreaterThanOrEqual(12);
+    expect(k.ingest_latency_s).toBeLessThan(40);
+    await agent.client.endAsync();
   });
 });

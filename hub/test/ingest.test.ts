@@ -257,11 +257,12 @@ describeEachBackend('ingest over MQTT (embedded broker, real mqtt.js agent)', (_
       summary(16, 'R20-10', '2026-03-02T08:16:00Z'), // S-R20-10 belongs to A2
       { seq: 'x' }, // no usable seq: quarantined, not ackable
       summary(17, 'R00-10', '2026-03-02T08:17:00Z'),
+      summary(18, 'R00-10', '2026-03-02T08:18:00Z', { closed_at: future }), // closed an hour from now
     ];
     await c.client.publishAsync(topics.uplink('A1', 'summary'), JSON.stringify(summaryBatch('A1', items)), {
       qos: 1,
     });
-    const ack = await until(() => c.acks.find((a) => a.stream === 'summary' && a.watermark === 17));
+    const ack = await until(() => c.acks.find((a) => a.stream === 'summary' && a.watermark === 18));
     expect(ack.rejected).toEqual([
       expect.objectContaining({
         seq: 13,
@@ -270,6 +271,7 @@ describeEachBackend('ingest over MQTT (embedded broker, real mqtt.js agent)', (_
       }),
       expect.objectContaining({ seq: 15, code: 'CF_TS_FUTURE' }),
       expect.objectContaining({ seq: 16, code: 'CF_NOT_AUTHORIZED' }),
+      expect.objectContaining({ seq: 18, code: 'CF_TS_FUTURE', message: expect.stringMatching(/closed_at/) }),
     ]);
     expect(await count()).toBe(before + 2);
     const q = await hub.db.query<{ seq: string | null; code: string }>(
@@ -280,6 +282,7 @@ describeEachBackend('ingest over MQTT (embedded broker, real mqtt.js agent)', (_
       { seq: '13', code: 'CF_INVALID_MESSAGE' },
       { seq: '15', code: 'CF_TS_FUTURE' },
       { seq: '16', code: 'CF_NOT_AUTHORIZED' },
+      { seq: '18', code: 'CF_TS_FUTURE' },
     ]);
     await c.client.endAsync();
   });

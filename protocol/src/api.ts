@@ -156,8 +156,10 @@ export type NetworkHistory = Static<typeof NetworkHistorySchema>;
 /**
  * `GET /api/kpis`: the demo KPIs, city-wide (computed from the shared database, so every replica
  * answers the same). Windows are the last KPI_WINDOW_MIN settled minutes of the active clock.
- * - `ingest_latency_s`: mean delay between a minute closing and its summary being stored (wall clock
- *   only; null under `--clock data`, where reading times are not wall times)
+ * - `ingest_latency_s`: median delay, in wall seconds on both clocks, between an agent closing a minute
+ *   (its summary's `closed_at`) and the hub storing that summary: outbox wait, uplink and ingest, so a
+ *   backlog draining after an outage shows; over summaries stored in the last KPI_WINDOW_MIN wall
+ *   minutes that carry `closed_at`; null when there are none
  * - `messages_per_s`: sensor readings per second behind the stored summaries
  * - `error_rate`: quarantined uplink records / (stored summaries + quarantined), by ingestion time
  * - `mean_forecast_congestion`: mean T+30 congestion score over the roads' best forecasts

@@ -72,6 +72,13 @@ export const SummaryRecordSchema = Type.Object({
   occupancy_mean: Share,
   /** true when the sensor was not in a network slice (agent had none yet): kept, but flagged. */
   flagged: Type.Optional(Type.Boolean()),
+  /**
+   * When the agent closed the minute and queued this summary: wall time, corrected by the agent's skew
+   * against the hub, on both clocks (under `--clock data`, `minute` is data time and says nothing about
+   * delays). The hub's ingest latency is its storage time minus this. Absent from older agents and
+   * from an agent whose clock is not trustworthy yet.
+   */
+  closed_at: Type.Optional(Time),
 });
 export type SummaryRecord = Static<typeof SummaryRecordSchema>;
 

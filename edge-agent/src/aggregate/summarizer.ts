@@ -51,7 +51,8 @@ export class Summarizer {
     let aggs: MinuteAggregate[] = [];
     this.meta.transaction(() => {
       aggs = this.acc.take(target);
-      for (const a of aggs) this.outbox.append('summary', toSummary(a), Date.now());
+      const closedAt = this.clock.trustedWall();
+      for (const a of aggs) this.outbox.append('summary', toSummary(a, closedAt), Date.now());
       if (target !== this.closedBeforeMs) this.meta.set(CLOSED_KEY, target);
     });
     this.closedBeforeMs = target;
@@ -63,7 +64,8 @@ export class Summarizer {
   }
 }
 
-export function toSummary(a: MinuteAggregate): SummaryBody {
+/** `closedAtMs`: the hub-referenced wall time of the close (null: not trustworthy, left out). */
+export function toSummary(a: MinuteAggregate, closedAtMs: number | null): SummaryBody {
   const body: SummaryBody = {
     sensor_id: a.sensor_id,
     road_id: a.road_id,
@@ -77,5 +79,6 @@ export function toSummary(a: MinuteAggregate): SummaryBody {
     occupancy_mean: Math.min(1, Math.max(0, round(a.occupancy_mean) ?? 0)),
   };
   if (a.flagged) body.flagged = true;
+  if (closedAtMs !== null) body.closed_at = new Date(closedAtMs).toISOString();
   return body;
 }

@@ -208,6 +208,14 @@ UPDATE quarantine SET body = convert_to(payload::text, 'UTF8'), bytes = octet_le
 ALTER TABLE road_live ADD COLUMN by_sensor jsonb;
 `,
   },
+  {
+    version: 8,
+    name: 'when the agent closed each minute',
+    sql: `
+-- The agent's wall time (skew-corrected) of closing the minute: ingest latency on both clocks.
+ALTER TABLE traffic_minute ADD COLUMN closed_at timestamptz;
+`,
+  },
 ];
 
 /** Applies pending migrations; returns the versions applied now. Serialised across replicas by an advisory lock. */

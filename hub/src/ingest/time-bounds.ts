@@ -28,6 +28,19 @@ export function checkTime(clock: HubClock, field: string, iso: string): string |
 }
 
 /**
+ * An error text for a wall-clock stamp (a summary's `closed_at`, on both clocks) that is not real or
+ * lies more than FUTURE_TOLERANCE_S ahead of the hub's wall clock; null when it is inside the bounds.
+ */
+export function checkWallTime(clock: HubClock, field: string, iso: string): string | null {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return `${field}: ${iso} is not a real time`;
+  const ahead = (t - clock.wall()) / 1000;
+  if (ahead > FUTURE_TOLERANCE_S)
+    return `${field}: ${iso} is ${Math.round(ahead)} s ahead of the hub's wall clock (limit ${FUTURE_TOLERANCE_S} s)`;
+  return null;
+}
+
+/**
  * Feeds the data clock from accepted items so that one forged item cannot move it: the clock follows
  * the second-newest accepted time, not the newest (every accepted time is already bounded above).
  */

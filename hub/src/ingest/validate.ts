@@ -4,7 +4,7 @@ import type { HubClock } from '../clock.js';
 import type { Authorizer } from './authorize.js';
 import type { StreamItems } from './envelope.js';
 import type { Rejection } from './refusal.js';
-import { MAX_FORECAST_AHEAD_S, checkTime } from './time-bounds.js';
+import { MAX_FORECAST_AHEAD_S, checkTime, checkWallTime } from './time-bounds.js';
 
 /** One item of a sequenced batch after its single check: `value` is set when it is accepted. */
 export interface Checked<T> {
@@ -36,6 +36,8 @@ const timeRules = {
     // Two summaries of one minute must land on one row; 08:00:30 would make a second one.
     if (t % 60_000 !== 0) errors.push(`minute: ${it.minute} is not the start of a minute`);
     if (it.null_speed_count > it.count) errors.push('null_speed_count: exceeds count');
+    const closed = it.closed_at === undefined ? null : checkWallTime(clock, 'closed_at', it.closed_at);
+    if (closed) errors.push(closed);
     return errors;
   },
   forecast(clock: HubClock, it: ForecastRecord): string[] {

@@ -162,14 +162,17 @@ export async function insertSummaries(
   const col = <K extends keyof SummaryRecord>(k: K) => items.map((it) => it[k] ?? null);
   const r = await tx.query(
     `INSERT INTO traffic_minute AS t (minute, sensor_id, road_id, agent_id, seq, count, null_speed_count,
-       speed_mean, speed_min, speed_max, flow_mean, occupancy_mean, flagged)
-     SELECT m, s, r, $1, q, c, n, sm, smin, smax, f, o, fl
+       speed_mean, speed_min, speed_max, flow_mean, occupancy_mean, flagged, closed_at)
+     SELECT m, s, r, $1, q, c, n, sm, smin, smax, f, o, fl, ca
      FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::int[],
-       $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::bool[])
-       AS x(m, s, r, q, c, n, sm, smin, smax, f, o, fl)
+       $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::bool[],
+       $14::timestamptz[])
+       AS x(m, s, r, q, c, n, sm, smin, smax, f, o, fl, ca)
      ON CONFLICT (sensor_id, minute) DO UPDATE SET
        ${summaryMergeSql('t', 'EXCLUDED')},
-       seq = greatest(t.seq, EXCLUDED.seq)`,
+       seq = greatest(t.seq, EXCLUDED.seq),
+       -- the row keeps its first storage time (ingested_at), so it keeps the close that goes with it
+       closed_at = coalesce(t.closed_at, EXCLUDED.closed_at)`,
     [
       agentId,
       col('minute'),
@@ -184,6 +187,7 @@ export async function insertSummaries(
       col('flow_mean'),
       col('occupancy_mean'),
       items.map((it) => it.flagged ?? false),
+      col('closed_at'),
     ],
   );
   // every row is inserted or merged; summaries merged inside the batch were stored too

@@ -18,9 +18,12 @@ export async function computeKpis(db: Queryable, nowMs: number, clock: 'wall' | 
       'SELECT sum(count)::bigint AS n FROM traffic_minute WHERE minute >= $1 AND minute < $2',
       [new Date(from).toISOString(), new Date(until).toISOString()],
     ),
+    // The median, not the mean: one agent with a broken (or forged) close time cannot move the city's
+    // figure, while a backlog draining after an outage — most of what is stored then — still does.
     db.query<{ rows: string; latency_s: number | null }>(
       `SELECT count(*)::bigint AS rows,
-         avg(extract(epoch FROM ingested_at - (minute + interval '1 minute')))::float8 AS latency_s
+         (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - closed_at))
+           FILTER (WHERE closed_at IS NOT NULL))::float8 AS latency_s
        FROM traffic_minute WHERE ingested_at >= $1`,
       [wallFrom],
     ),
@@ -44,7 +47,7 @@ export async function computeKpis(db: Queryable, nowMs: number, clock: 'wall' | 
     as_of: new Date(nowMs).toISOString(),
     clock,
     window_min: KPI_WINDOW_MIN,
-    ingest_latency_s: clock === 'wall' ? (ingest.rows[0]?.latency_s ?? null) : null,
+    ingest_latency_s: ingest.rows[0]?.latency_s ?? null,
     messages_per_s: Number(readings.rows[0]?.n ?? 0) / (windowMs / 1000),
     error_rate: stored + bad > 0 ? bad / (stored + bad) : null,
     mean_forecast_congestion: preds.length

@@ -2,6 +2,9 @@ import { type MessageKey, num, t } from '../i18n.js';
 import type { Store } from '../store.js';
 import { byId, h } from './dom.js';
 
+/** Under a second in milliseconds (a healthy local uplink is tens of ms), else seconds. */
+const latency = (s: number | null) => (s === null ? '–' : s < 1 ? `${num(s * 1000, 0)} ms` : `${num(s)} s`);
+
 /** The demo KPIs from `GET /api/kpis` (city-wide, computed by the hub from the shared database). */
 export function mountKpis(store: Store): () => void {
   const dl = byId('kpis');
@@ -14,7 +17,7 @@ export function mountKpis(store: Store): () => void {
       return;
     }
     dl.replaceChildren(
-      item('kpiLatency', k.ingest_latency_s === null ? '–' : `${num(k.ingest_latency_s)} s`, 'kpi-latency'),
+      item('kpiLatency', latency(k.ingest_latency_s), 'kpi-latency'),
       item('kpiRate', num(k.messages_per_s), 'kpi-rate'),
       item('kpiErrors', k.error_rate === null ? '–' : `${num(k.error_rate * 100, 2)} %`, 'kpi-errors'),
       item('kpiCongestion', num(k.mean_forecast_congestion, 2), 'kpi-congestion'),
