@@ -1,5 +1,6 @@
 import { CONGESTED_THRESHOLD, SLOW_THRESHOLD, congestionLevel } from '@cityflow/protocol';
 import { describe, expect, it } from 'vitest';
+import { format } from '../web/src/i18n.js';
 import { backoffDelayMs } from '../web/src/live/live-connection.js';
 import {
   CONSOLE_STALE_MS,
@@ -122,5 +123,25 @@ describe('console road state (pure rules the map renders from)', () => {
     expect(s.state.live.size).toBe(0);
     expect(s.state.dataNowMs).toBeNull();
     expect(emitted).toBe(1);
+  });
+});
+
+describe('messages', () => {
+  it("fill in parameters and pick singular or plural by the language's rule", () => {
+    const summary = (lang: 'en' | 'fr', n: number, f: number) =>
+      format(lang, 'chartSummary', { n, f, v: '40 km/h', m: 'cityflow-edge' });
+    expect(summary('en', 1, 3)).toBe(
+      '1 bucket of history, latest 40 km/h; 3 forecast points, model cityflow-edge.',
+    );
+    expect(summary('en', 0, 1)).toBe(
+      '0 buckets of history, latest 40 km/h; 1 forecast point, model cityflow-edge.',
+    );
+    // French counts 0 and 1 as singular
+    expect(summary('fr', 0, 2)).toBe(
+      '0 intervalle d’historique, dernier 40 km/h ; 2 points de prévision, modèle cityflow-edge.',
+    );
+    expect(format('fr', 'diagResult', { id: 'agent-e', n: 1 })).toBe(
+      'Diagnostic de agent-e : 1 enregistrement.',
+    );
   });
 });

@@ -55,7 +55,7 @@ const en = {
   agent: 'Agent',
   model: 'Forecast model',
   chartTitle: 'Speed, last {h} h and forecast',
-  chartSummary: '{n} buckets of history, latest {v}; {f} forecast point(s), model {m}.',
+  chartSummary: '{n} {n:bucket|buckets} of history, latest {v}; {f} forecast {f:point|points}, model {m}.',
   chartNoData: 'No history for this road yet.',
   actual: 'measured',
   forecast: 'forecast',
@@ -93,7 +93,7 @@ const en = {
   rotate: 'Rotate credentials',
   diagnostics: 'Request diagnostics',
   credentialsOnce: 'Credentials for {id} (shown once): user {u}, password {p}',
-  diagResult: 'Diagnostics from {id}: {n} record(s).',
+  diagResult: 'Diagnostics from {id}: {n} {n:record|records}.',
   actionFailed: 'Failed: {msg}',
   kpis: 'City KPIs',
   kpiLatency: 'Ingest latency',
@@ -165,7 +165,8 @@ const fr: Record<MessageKey, string> = {
   agent: 'Agent',
   model: 'Modèle de prévision',
   chartTitle: 'Vitesse, dernières {h} h et prévision',
-  chartSummary: '{n} intervalles d’historique, dernier {v} ; {f} point(s) de prévision, modèle {m}.',
+  chartSummary:
+    '{n} {n:intervalle|intervalles} d’historique, dernier {v} ; {f} {f:point|points} de prévision, modèle {m}.',
   chartNoData: 'Pas encore d’historique pour cette route.',
   actual: 'mesuré',
   forecast: 'prévision',
@@ -203,7 +204,7 @@ const fr: Record<MessageKey, string> = {
   rotate: 'Renouveler les identifiants',
   diagnostics: 'Demander un diagnostic',
   credentialsOnce: 'Identifiants de {id} (affichés une seule fois) : utilisateur {u}, mot de passe {p}',
-  diagResult: 'Diagnostic de {id} : {n} enregistrement(s).',
+  diagResult: 'Diagnostic de {id} : {n} {n:enregistrement|enregistrements}.',
   actionFailed: 'Échec : {msg}',
   kpis: 'Indicateurs de la ville',
   kpiLatency: 'Latence d’ingestion',
@@ -227,6 +228,10 @@ const fr: Record<MessageKey, string> = {
 const DICTS: Record<Lang, Record<MessageKey, string>> = { en, fr };
 /** Formatting locales: British English for 24-hour times an operator reads at a glance. */
 const LOCALE: Record<Lang, string> = { en: 'en-GB', fr: 'fr-FR' };
+const PLURALS: Record<Lang, Intl.PluralRules> = {
+  en: new Intl.PluralRules(LOCALE.en),
+  fr: new Intl.PluralRules(LOCALE.fr),
+};
 const STORAGE_KEY = 'cityflow.lang';
 
 export function browserLang(languages: readonly string[]): Lang {
@@ -264,8 +269,25 @@ export function onLangChange(f: () => void): () => void {
   return () => listeners.delete(f);
 }
 
+/**
+ * A message of `language` with its `{param}`s filled in; `{n:one|other}` picks the word by the
+ * language's plural rule for the number `n` (French: 0 and 1 are singular, English: only 1).
+ */
+export function format(
+  language: Lang,
+  key: MessageKey,
+  params: Record<string, string | number> = {},
+): string {
+  const plural = PLURALS[language];
+  return DICTS[language][key]
+    .replace(/\{(\w+):([^|}]*)\|([^}]*)\}/g, (_, k: string, one: string, other: string) =>
+      plural.select(Number(params[k])) === 'one' ? one : other,
+    )
+    .replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`));
+}
+
 export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
-  return DICTS[current][key].replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`));
+  return format(current, key, params);
 }
 
 /** Numbers and times in the current language (French uses a decimal comma). */
