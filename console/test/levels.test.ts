@@ -112,6 +112,38 @@ describe('console road state (pure rules the map renders from)', () => {
     expect(backoffDelayMs(5, () => 0)).toBe(0);
   });
 
+  it("drops advice at its valid_until by the data's clock, and the selection with it", () => {
+    const s = new Store();
+    const reroute = (route_id: string, valid_until: string) => ({
+      ts: '2026-03-02T08:00:00Z',
+      route_id,
+      alt_route_id: 'B',
+      reason: 'congestion',
+      estimated_co2_gain: 10,
+      eta_gain_min: 2,
+      path: ['B'],
+      decision_node: 'N1',
+      diverted_share: 0.5,
+      valid_until,
+      co2_gain_g_per_vehicle: 50,
+    });
+    s.setLive([live('A', '2026-03-02T08:05:00Z', 0.7)], true);
+    s.setReroutes([reroute('A', '2026-03-02T08:10:00Z'), reroute('C', '2026-03-02T08:20:00Z')], true);
+    s.selectReroute('A');
+    let emitted = 0;
+    s.on('reroutes', () => emitted++);
+    s.expireReroutes();
+    expect(emitted).toBe(0); // nothing expired yet: no re-render
+    s.setLive([live('A', '2026-03-02T08:10:00Z', 0.7)], true);
+    s.expireReroutes();
+    expect([...s.state.reroutes.keys()]).toEqual(['C']);
+    expect(s.state.selectedReroute).toBeNull();
+    expect(emitted).toBe(1);
+    // advice already expired when it arrives is not listed
+    s.setReroutes([reroute('D', '2026-03-02T08:09:00Z')], false);
+    expect(s.state.reroutes.has('D')).toBe(false);
+  });
+
   it("clears every list on reset (a sign-out must not show the next user the last one's city)", () => {
     const s = new Store();
     s.state.roads.set('A', road('A'));

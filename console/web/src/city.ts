@@ -91,7 +91,10 @@ export class City {
     );
     this.timers.push(
       setInterval(() => void this.loadKpis(), KPI_REFRESH_MS),
-      setInterval(() => s.emit('clock'), CLOCK_TICK_MS),
+      setInterval(() => {
+        s.expireReroutes();
+        s.emit('clock');
+      }, CLOCK_TICK_MS),
     );
     // The live socket opens once the network is in: 5,000 traffic frames a second would otherwise
     // compete with the network's download and the map's start for the same thread. Nothing is lost:

@@ -165,9 +165,30 @@ export class Store {
   setReroutes(rows: Reroute[], replace: boolean): void {
     if (replace) this.state.reroutes.clear();
     for (const r of rows) this.state.reroutes.set(r.route_id, r);
+    this.dropExpiredReroutes();
+    this.emit('reroutes');
+  }
+
+  /**
+   * Advice is shown until its `valid_until` by the data's clock: called on every clock tick, so an
+   * expired reroute leaves the table and its path the map (with the selection) within a second.
+   */
+  expireReroutes(): void {
+    if (this.dropExpiredReroutes()) this.emit('reroutes');
+  }
+
+  /** Removes the advice no longer valid at the data's "now" (and a selection of it); true if any. */
+  private dropExpiredReroutes(): boolean {
+    const now = this.state.dataNowMs ?? Date.now();
+    let dropped = false;
+    for (const [id, r] of this.state.reroutes)
+      if (!(Date.parse(r.valid_until) > now)) {
+        this.state.reroutes.delete(id);
+        dropped = true;
+      }
     if (this.state.selectedReroute && !this.state.reroutes.has(this.state.selectedReroute))
       this.state.selectedReroute = null;
-    this.emit('reroutes');
+    return dropped;
   }
 
   setIncidents(rows: Incident[], replace: boolean): void {

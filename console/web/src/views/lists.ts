@@ -111,20 +111,13 @@ export function mountIncidents(store: Store): () => void {
   };
 }
 
-/** Reroute advice still valid at the data's "now"; selecting one draws its path on the map. */
+/** Reroute advice (the store keeps only what is still valid); selecting one draws its path on the map. */
 export function mountReroutes(store: Store): () => void {
   const box = byId('reroutes');
-  let sig = '';
-  const render = (force = true) => {
-    const s = store.state;
-    const now = s.dataNowMs ?? Date.now();
-    const rows = [...s.reroutes.values()]
-      .filter((r) => Date.parse(r.valid_until) > now)
-      .sort((a, b) => b.eta_gain_min - a.eta_gain_min || a.route_id.localeCompare(b.route_id));
-    // Clock ticks re-render only when advice expired (a rebuilt table is DOM work, once a second).
-    const next = rows.map((r) => r.route_id).join('|');
-    if (!force && next === sig) return;
-    sig = next;
+  const render = () => {
+    const rows = [...store.state.reroutes.values()].sort(
+      (a, b) => b.eta_gain_min - a.eta_gain_min || a.route_id.localeCompare(b.route_id),
+    );
     if (!rows.length) {
       box.replaceChildren(h('p', { class: 'muted' }, t('noReroutes')));
       return;
@@ -137,7 +130,7 @@ export function mountReroutes(store: Store): () => void {
       ),
     );
     const body = rows.map((r) => {
-      const selected = s.selectedReroute === r.route_id;
+      const selected = store.state.selectedReroute === r.route_id;
       return h(
         'tr',
         { 'data-route-id': r.route_id, class: selected ? 'selected' : undefined },
@@ -190,12 +183,10 @@ export function mountReroutes(store: Store): () => void {
     store.selectReroute(store.state.selectedReroute === id ? null : id);
   };
   box.addEventListener('click', onClick);
-  const view = frameScheduler(() => render(false));
-  const offs = [store.on('reroutes', () => render()), store.on('clock', () => view.schedule())];
+  const off = store.on('reroutes', render);
   render();
   return () => {
-    view.cancel();
-    for (const o of offs) o();
+    off();
     box.removeEventListener('click', onClick);
     box.replaceChildren();
   };
