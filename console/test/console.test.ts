@@ -310,6 +310,8 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium (needs /usr
       .toBe('offline');
     expect(await probe(page, 'agentMarker', 'N02')).toBe(false);
     expect(await page.locator('#agents-summary').textContent()).toBe('2 of 3 online');
+    // The KPI agrees with the table and the markers at once (not at the next 10 s KPI refresh).
+    expect(await page.locator('#kpi-agents').textContent()).toBe('2 / 3');
   }, 45_000);
 
   it('switches to French and back', async () => {

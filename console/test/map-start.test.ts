@@ -166,6 +166,49 @@ describe.skipIf(!existsSync(CHROMIUM))('map start in Chromium (needs /usr/bin/ch
     await page.context().close();
   }, 60_000);
 
+  it('fits the reroute table into the side panel at 1280×720, in English and in French', async () => {
+    // The widest advice: an incident flag, a three-road path, the validity line.
+    const reroute = {
+      ts: new Date().toISOString(),
+      route_id: 'N01-N11',
+      alt_route_id: 'N01-N02',
+      reason: 'incident',
+      estimated_co2_gain: 62.6,
+      eta_gain_min: 1.9,
+      path: ['N01-N02', 'N02-N12', 'N12-N11'],
+      decision_node: 'N01',
+      diverted_share: 0.5,
+      valid_until: new Date(Date.now() + 3_600_000).toISOString(),
+      co2_gain_g_per_vehicle: 120,
+      incident_id: 'inc-1',
+    };
+    const { url, server } = await standIn(
+      (res) => json(res, gridNetwork()),
+      (ws) => ws.send(JSON.stringify({ type: 'reroute', data: reroute })),
+    );
+    servers.push(server);
+    for (const lang of ['en', 'fr']) {
+      const { page, errors } = await signedInPage(browser);
+      await page.addInitScript((l) => localStorage.setItem('cityflow.lang', l), lang);
+      await page.goto(url);
+      await page.locator('#reroutes table').waitFor({ timeout: 30_000 });
+      const overflow = await page
+        .locator('#reroutes .table-wrap')
+        .evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+      expect(overflow.scroll, `${lang}: the table is wider than its panel`).toBeLessThanOrEqual(
+        overflow.client,
+      );
+      // The path toggle keeps its label and says whether it is on with aria-pressed.
+      const toggle = page.locator('#reroutes button.show-path');
+      const label = await toggle.textContent();
+      await toggle.click();
+      await expect.poll(() => toggle.getAttribute('aria-pressed')).toBe('true');
+      expect(await toggle.textContent()).toBe(label);
+      expect(errors).toEqual([]);
+      await page.context().close();
+    }
+  }, 90_000);
+
   it('keeps the keyboard focus on its road when live frames re-rank the "most congested" list', async () => {
     let socket: WebSocket | null = null;
     const { url, server } = await standIn(

@@ -5,6 +5,18 @@ import { byId, h } from './dom.js';
 /** Under a second in milliseconds (a healthy local uplink is tens of ms), else seconds. */
 const latency = (s: number | null) => (s === null ? '–' : s < 1 ? `${num(s * 1000, 0)} ms` : `${num(s)} s`);
 
+/**
+ * Agents online: from the live agent list (agent frames, within seconds of a last will) once it is in,
+ * so the figure agrees with the map's markers; the KPI answer (refreshed every 10 s) until then.
+ */
+function agentsOnline(store: Store, k: { agents_online: number; agents_total: number }): string {
+  const agents = store.state.agents;
+  if (!agents.size) return `${k.agents_online} / ${k.agents_total}`;
+  let online = 0;
+  for (const a of agents.values()) if (a.online) online++;
+  return `${online} / ${agents.size}`;
+}
+
 /** The demo KPIs from `GET /api/kpis` (city-wide, computed by the hub from the shared database). */
 export function mountKpis(store: Store): () => void {
   const dl = byId('kpis');
@@ -22,13 +34,13 @@ export function mountKpis(store: Store): () => void {
       item('kpiErrors', k.error_rate === null ? '–' : `${num(k.error_rate * 100, 2)} %`, 'kpi-errors'),
       item('kpiCongestion', num(k.mean_forecast_congestion, 2), 'kpi-congestion'),
       item('kpiCo2', `${num(k.co2_gain_kg_per_h)} kg/h`, 'kpi-co2'),
-      item('kpiAgents', `${k.agents_online} / ${k.agents_total}`, 'kpi-agents'),
+      item('kpiAgents', agentsOnline(store, k), 'kpi-agents'),
     );
   };
-  const off = store.on('kpis', render);
+  const offs = [store.on('kpis', render), store.on('agents', render)];
   render();
   return () => {
-    off();
+    for (const off of offs) off();
     dl.replaceChildren();
   };
 }

@@ -125,9 +125,11 @@ export function mountReroutes(store: Store): () => void {
     const head = h(
       'tr',
       {},
-      ...(['congestedRoad', 'alternative', 'etaGain', 'co2Gain', 'diverted', 'actions'] as const).map((k) =>
+      ...(['congestedRoad', 'alternative', 'etaGain', 'co2Gain', 'diverted'] as const).map((k) =>
         h('th', { scope: 'col' }, t(k)),
       ),
+      // The buttons say what they do: the column's name is for screen readers only (saves its width).
+      h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('actions'))),
     );
     const body = rows.map((r) => {
       const selected = store.state.selectedReroute === r.route_id;
@@ -159,9 +161,11 @@ export function mountReroutes(store: Store): () => void {
               type: 'button',
               class: 'show-path',
               'data-route-id': r.route_id,
+              // A toggle keeps its label; aria-pressed (and its pressed look) says whether the path is shown.
               'aria-pressed': String(selected),
+              title: t('showPathTitle'),
             },
-            selected ? t('hidePath') : t('showPath'),
+            t('showPath'),
           ),
         ),
       );
