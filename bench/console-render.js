@@ -10,13 +10,11 @@
  * `traffic` frames): this measures the browser side only. WebGL runs on SwiftShader (CPU), stated in
  * the result as `renderer`. Peer: the same run with BENCH_PEER_ROADS (default 504) roads.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
-import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { WebSocketServer } from 'ws';
+import { cpuByProcessType, topFunctions } from './lib/chromium-profile.js';
+import { network, serve } from './lib/console-standin.js';
 
 /** BENCH_PUBLIC: another build of the console to compare (e.g. an older commit's `vite build`) */
 const PUBLIC = process.env.BENCH_PUBLIC ?? fileURLToPath(new URL('../console/public', import.meta.url));
@@ -29,7 +27,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
  * decides nothing on a 2-core machine (the same build gave 1.4–2.3 s in one morning under other
  * load), so the goal must hold in every run; frames are recorded in the last one.
  */
-const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+for (const [name, v] of Object.entries({
+  BENCH_RUNS: RUNS,
+  BENCH_ROADS: ROADS,
+  BENCH_PEER_ROADS: PEER_ROADS,
+}))
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1, not ${v}`);
 /** BENCH_UPDATES=0: no live updates (the idle frame rate, to separate drawing from updating) */
 const UPDATES = process.env.BENCH_UPDATES !== '0';
 /** BENCH_PROFILE=1: the page's JavaScript profile while updating (top functions by self time) */
@@ -47,197 +51,11 @@ const ARGS = [
 ];
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 
-/**
- * CPU seconds used so far by each kind of Chromium process below `rootPid` (this bench; Linux /proc):
- * where the time goes between the page (renderer: JavaScript, layout), the GPU process (here
- * SwiftShader, which rasterises the WebGL canvas on the CPU) and the browser process (compositing).
- */
-function cpuByProcessType(rootPid) {
-  const procs = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      procs.push({ pid: Number(d), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), cmd });
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const under = new Set([rootPid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of procs)
-      if (!under.has(p.pid) && under.has(p.ppid)) {
-        under.add(p.pid);
-        grew = true;
-      }
-  }
-  const out = {};
-  for (const p of procs) {
-    if (!under.has(p.pid) || p.pid === rootPid) continue;
-    const type = /--type=([\w-]+)/.exec(p.cmd)?.[1] ?? (/chrom/.test(p.cmd) ? 'browser' : null);
-    if (!type) continue;
-    out[type] = (out[type] ?? 0) + p.ticks / 100;
-  }
-  return out;
-}
-
-/** Self time per function of a V8 CPU profile, the heaviest first. */
-function topFunctions(profile, n = 12) {
-  const dt = new Map();
-  for (let i = 0; i < profile.samples.length; i++)
-    dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  const byFn = new Map();
-  let total = 0;
-  for (const node of profile.nodes) {
-    const us = dt.get(node.id) ?? 0;
-    total += us;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const key =
-      `${functionName || '(anonymous)'} ${url ? `${url.split('/').pop()}:${lineNumber + 1}` : ''}`.trim();
-    byFn.set(key, (byFn.get(key) ?? 0) + us);
-  }
-  return [...byFn]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([fn, us]) => ({ fn, ms: Math.round(us / 1000), share: +(us / total).toFixed(3) }));
-}
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? null;
-
-/** A square grid of two-way streets: n×n nodes give 4·n·(n−1) directed roads. */
-function network(roads) {
-  const n = Math.max(2, Math.round((1 + Math.sqrt(1 + roads)) / 2));
-  const features = [];
-  const pos = (r, c) => [2.25 + c * 0.0025, 48.8 + r * 0.0017];
-  const ids = [];
-  for (let r = 0; r < n; r++)
-    for (let c = 0; c < n; c++)
-      features.push({
-        type: 'Feature',
-        geometry: { type: 'Point', coordinates: pos(r, c) },
-        properties: {
-          kind: 'intersection',
-          node_id: `N${r}-${c}`,
-          agent_id: `agent-${Math.floor(r / 6)}-${Math.floor(c / 6)}`,
-        },
-      });
-  const road = (r1, c1, r2, c2) => {
-    const id = `R${r1}-${c1}_${r2}-${c2}`;
-    ids.push(id);
-    features.push({
-      type: 'Feature',
-      geometry: { type: 'LineString', coordinates: [pos(r1, c1), pos(r2, c2)] },
-      properties: {
-        kind: 'road',
-        road_id: id,
-        from_node: `N${r1}-${c1}`,
-        to_node: `N${r2}-${c2}`,
-        speed_limit_kmh: 50,
-        name: id,
-        live: null,
-      },
-    });
-  };
-  for (let r = 0; r < n; r++)
-    for (let c = 0; c < n; c++) {
-      if (c + 1 < n) {
-        road(r, c, r, c + 1);
-        road(r, c + 1, r, c);
-      }
-      if (r + 1 < n) {
-        road(r, c, r + 1, c);
-        road(r + 1, c, r, c);
-      }
-    }
-  return { geo: { type: 'FeatureCollection', features }, ids };
-}
-
-const TYPES = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.css': 'text/css',
-  '.json': 'application/json',
-};
-const page0 = { data: [], next_cursor: null, has_more: false };
-
-async function serve(net) {
-  const body = JSON.stringify(net.geo);
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    const json = (v, status = 200) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(typeof v === 'string' ? v : JSON.stringify(v));
-    };
-    if (url.pathname === '/api/roads') return json(body);
-    if (url.pathname === '/api/kpis')
-      return json({
-        as_of: new Date().toISOString(),
-        clock: 'wall',
-        window_min: 5,
-        ingest_latency_s: 1,
-        messages_per_s: net.ids.length,
-        error_rate: 0,
-        mean_forecast_congestion: 0.3,
-        co2_gain_kg_per_h: 0,
-        agents_online: 0,
-        agents_total: 0,
-      });
-    if (url.pathname.startsWith('/api/')) return json(page0);
-    const file = normalize(join(PUBLIC, url.pathname === '/' ? 'index.html' : url.pathname));
-    if (!file.startsWith(PUBLIC)) return json({}, 404);
-    try {
-      statSync(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-      res.end(readFileSync(file));
-    } catch {
-      json({ error: { code: 'CF_NOT_FOUND', message: url.pathname } }, 404);
-    }
-  });
-  const wss = new WebSocketServer({ server, path: '/ws/live' });
-  let tick = 0;
-  const start = Date.now();
-  // Every road once a second, in ten slices 100 ms apart (as agents' snapshots arrive spread out).
-  const timer = setInterval(() => {
-    const slice = tick % 10;
-    const ts = new Date(start + tick * 100).toISOString();
-    tick++;
-    if (!UPDATES) return;
-    for (const ws of wss.clients)
-      for (let i = slice; i < net.ids.length; i += 10) {
-        const score = (Math.sin(i * 0.37 + tick * 0.05) + 1) / 2;
-        ws.send(
-          JSON.stringify({
-            type: 'traffic',
-            data: {
-              ts,
-              road_id: net.ids[i],
-              speed_kmh: 50 * (1 - score),
-              flow_rate: 600,
-              occupancy: score * 0.6,
-              congestion_score: score,
-              sensors: 1,
-            },
-          }),
-        );
-      }
-  }, 100);
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/`,
-    stop: () => {
-      clearInterval(timer);
-      for (const ws of wss.clients) ws.terminate();
-      return new Promise((r) => server.close(r));
-    },
-  };
-}
 
 async function run(browser, roads, rootPid, loadOnly = false) {
   const net = network(roads);
-  const srv = await serve(net);
+  const srv = await serve(net, { publicDir: PUBLIC, updates: UPDATES });
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
   // A signed-in session (the stand-in API accepts any token) and no basemap (no tile server here).
   await context.addInitScript(() => {
