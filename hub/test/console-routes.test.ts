@@ -154,6 +154,24 @@ describe('KPIs under --clock data', () => {
       { qos: 1 },
     );
     await until(() => agent.acks.some((a) => a.watermark === 2));
+    // A minute first stored without a close time keeps none when a late summary brings one: that close
+    // is later than the row's storage time and would count as a negative latency.
+    const late = new Date(Date.now() + 60_000).toISOString();
+    for (const [seq, over] of [
+      [3, {}],
+      [4, { closed_at: late, count: 4 }],
+    ] as const) {
+      await agent.client.publishAsync(
+        topics.uplink('A1', 'summary'),
+        JSON.stringify(summaryBatch('A1', [summary(seq, 'R00-10', '2019-05-06T08:01:00Z', over)])),
+        { qos: 1 },
+      );
+      await until(() => agent.acks.some((a) => a.watermark === seq));
+    }
+    const merged = await hub.db.query<{ count: number; closed_at: Date | null }>(
+      "SELECT count, closed_at FROM traffic_minute WHERE minute = '2019-05-06T08:01:00Z'",
+    );
+    expect(merged.rows).toEqual([{ count: 14, closed_at: null }]);
     const credentials = { email: 'd@c.test', password: 'password123' };
     await hub.app.inject({ method: 'POST', url: '/api/auth/register', payload: credentials });
     const login = await hub.app.inject({ method: 'POST', url: '/api/auth/login', payload: credentials });

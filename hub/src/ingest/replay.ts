@@ -68,7 +68,11 @@ export async function replayQuarantine(
       continue;
     }
     const stored = await db.transaction(async (tx) => {
-      const values = checked.map((c) => c.value!);
+      // A replayed summary is stored now, long after its close: its closed_at would count that wait
+      // (hours of quarantine) as ingest latency, so it is stored without one.
+      const values = checked.map((c) =>
+        stream === 'summary' ? { ...(c.value as StreamItems['summary']), closed_at: undefined } : c.value!,
+      );
       const n =
         stream === 'summary'
           ? await insertSummaries(tx, agentId, values as StreamItems['summary'][])

@@ -135,7 +135,8 @@ export async function storeSequenced<T extends { seq: number }>(
 
 /**
  * Two summaries of one sensor and minute (the agent sends a late one for readings that arrived after the
- * minute closed) merged into one, by the protocol's one merge rule (the SQL upsert below is its SQL form).
+ * minute closed) merged into one, by the protocol's one merge rule (the SQL upsert below is its SQL form);
+ * `closed_at` stays the first one's, as in the upsert.
  */
 export function mergeSummaries(a: SummaryRecord, b: SummaryRecord): SummaryRecord {
   return { ...a, ...mergeSummaryStats([a, b]), seq: Math.max(a.seq, b.seq) };
@@ -168,11 +169,11 @@ export async function insertSummaries(
        $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::bool[],
        $14::timestamptz[])
        AS x(m, s, r, q, c, n, sm, smin, smax, f, o, fl, ca)
+     -- closed_at is not updated: the row keeps its first storage time (ingested_at), so it keeps the
+     -- close of that first summary (none, if it had none); a later close would make it negative.
      ON CONFLICT (sensor_id, minute) DO UPDATE SET
        ${summaryMergeSql('t', 'EXCLUDED')},
-       seq = greatest(t.seq, EXCLUDED.seq),
-       -- the row keeps its first storage time (ingested_at), so it keeps the close that goes with it
-       closed_at = coalesce(t.closed_at, EXCLUDED.closed_at)`,
+       seq = greatest(t.seq, EXCLUDED.seq)`,
     [
       agentId,
       col('minute'),

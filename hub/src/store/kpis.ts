@@ -22,8 +22,9 @@ export async function computeKpis(db: Queryable, nowMs: number, clock: 'wall' | 
     // figure, while a backlog draining after an outage — most of what is stored then — still does.
     db.query<{ rows: string; latency_s: number | null }>(
       `SELECT count(*)::bigint AS rows,
-         (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - closed_at))
-           FILTER (WHERE closed_at IS NOT NULL))::float8 AS latency_s
+         -- rows without closed_at (older agents) give NULL, which the percentile leaves out
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ingested_at - closed_at))::float8
+           AS latency_s
        FROM traffic_minute WHERE ingested_at >= $1`,
       [wallFrom],
     ),
