@@ -26,6 +26,19 @@ describe('agent merges pass SUMMARY_MERGE_CASES', () => {
       expect(m.minute).toBe('2026-03-02T08:00:00Z');
     });
 
+    it(`downsample keeps the earliest close time: ${c.name}`, () => {
+      const parts = c.parts.map((p, i) => ({
+        sensor_id: 'S-1',
+        road_id: 'R-1',
+        minute: `2026-03-02T08:0${i}:00Z`,
+        ...p,
+        // closed in reverse order, the first part not stamped at all (an untrusted clock then)
+        ...(i === 0 ? {} : { closed_at: `2026-03-02T09:0${9 - i}:00.000Z` }),
+      }));
+      const expected = parts.length > 1 ? `2026-03-02T09:0${10 - parts.length}:00.000Z` : undefined;
+      expect(mergeSummaries(parts).closed_at).toBe(expected);
+    });
+
     it(`SQLite minute accumulator (one UPSERT per part, real file): ${c.name}`, () => {
       const tmp = tempDir();
       const db = openDb(tmp.dir);

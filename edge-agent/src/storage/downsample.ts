@@ -6,7 +6,8 @@ export const DOWNSAMPLE_BUCKET_MS = 5 * 60_000;
 
 /**
  * Merges minute summaries of the same sensor and road by the protocol's one merge rule
- * (`mergeSummaryStats`), means rounded to 0.001 for the outbox; `minute` is the earliest one. Used
+ * (`mergeSummaryStats`), means rounded to 0.001 for the outbox; `minute` and `closed_at` are the
+ * earliest ones. Used
  * when the outbox is over its byte cap.
  */
 export function mergeSummaries(items: SummaryBody[]): SummaryBody {
@@ -26,6 +27,10 @@ export function mergeSummaries(items: SummaryBody[]): SummaryBody {
     occupancy_mean: Math.min(1, r3(m.occupancy_mean)),
   };
   if (m.flagged) out.flagged = true;
+  // The earliest close: the hub's ingest latency then counts the whole wait of the oldest minute,
+  // which is what a backlog squeezed by the outbox cap has been through.
+  const closes = items.flatMap((i) => (i.closed_at ? [Date.parse(i.closed_at)] : []));
+  if (closes.length) out.closed_at = new Date(Math.min(...closes)).toISOString();
   return out;
 }
 
