@@ -127,8 +127,11 @@ describe('console road state (pure rules the map renders from)', () => {
       valid_until,
       co2_gain_g_per_vehicle: 50,
     });
-    s.setLive([live('A', '2026-03-02T08:05:00Z', 0.7)], true);
+    // Before any data the clock is unknown: a replay's advice (years old by the browser) is kept.
     s.setReroutes([reroute('A', '2026-03-02T08:10:00Z'), reroute('C', '2026-03-02T08:20:00Z')], true);
+    s.expireReroutes();
+    expect(s.state.reroutes.size).toBe(2);
+    s.setLive([live('A', '2026-03-02T08:05:00Z', 0.7)], true);
     s.selectReroute('A');
     let emitted = 0;
     s.on('reroutes', () => emitted++);

@@ -177,9 +177,13 @@ export class Store {
     if (this.dropExpiredReroutes()) this.emit('reroutes');
   }
 
-  /** Removes the advice no longer valid at the data's "now" (and a selection of it); true if any. */
+  /**
+   * Removes the advice no longer valid at the data's "now" (and a selection of it); true if any. Not
+   * before the data clock is known: a replay's advice is valid in its own past, never by the browser's.
+   */
   private dropExpiredReroutes(): boolean {
-    const now = this.state.dataNowMs ?? Date.now();
+    const now = this.state.dataNowMs;
+    if (now === null) return false;
     let dropped = false;
     for (const [id, r] of this.state.reroutes)
       if (!(Date.parse(r.valid_until) > now)) {
