@@ -18,13 +18,7 @@ export function futureLimitS(clock: HubClock): number {
 
 /** An error text for a timestamp that is not real or too far ahead; null when it is inside the bounds. */
 export function checkTime(clock: HubClock, field: string, iso: string): string | null {
-  const t = Date.parse(iso);
-  if (!Number.isFinite(t)) return `${field}: ${iso} is not a real time`;
-  const ahead = (t - clock.now()) / 1000;
-  const limit = futureLimitS(clock);
-  if (ahead > limit)
-    return `${field}: ${iso} is ${Math.round(ahead)} s ahead of the hub's ${clock.mode} clock (limit ${limit} s)`;
-  return null;
+  return checkAhead(field, iso, clock.now(), futureLimitS(clock), `${clock.mode} clock`);
 }
 
 /**
@@ -32,11 +26,16 @@ export function checkTime(clock: HubClock, field: string, iso: string): string |
  * lies more than FUTURE_TOLERANCE_S ahead of the hub's wall clock; null when it is inside the bounds.
  */
 export function checkWallTime(clock: HubClock, field: string, iso: string): string | null {
+  return checkAhead(field, iso, clock.wall(), FUTURE_TOLERANCE_S, 'wall clock');
+}
+
+/** The one rule both use: a real time, at most `limitS` ahead of `nowMs`. */
+function checkAhead(field: string, iso: string, nowMs: number, limitS: number, what: string): string | null {
   const t = Date.parse(iso);
   if (!Number.isFinite(t)) return `${field}: ${iso} is not a real time`;
-  const ahead = (t - clock.wall()) / 1000;
-  if (ahead > FUTURE_TOLERANCE_S)
-    return `${field}: ${iso} is ${Math.round(ahead)} s ahead of the hub's wall clock (limit ${FUTURE_TOLERANCE_S} s)`;
+  const ahead = (t - nowMs) / 1000;
+  if (ahead > limitS)
+    return `${field}: ${iso} is ${Math.round(ahead)} s ahead of the hub's ${what} (limit ${limitS} s)`;
   return null;
 }
 
